@@ -1,0 +1,118 @@
+"""The Coach: neutral requests in, neutral replies out, for every platform alike.
+
+Features (review, follow-ups, community, bonds) contribute commands and button actions;
+the coach routes to them, builds the help text from the same registry, and makes sure
+one user's bad input or a bug in one feature never takes the bot down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from bot.commands import Action, Command
+from bot.markup import bold, code, plain
+from bot.types import Reply, Request
+
+log = logging.getLogger(__name__)
+
+
+class Feature(Protocol):
+    def commands(self) -> Iterable[Command]: ...
+
+    def actions(self) -> Iterable[Action]: ...
+
+
+class Coach:
+    def __init__(self, features: Sequence[Feature], default_command: str = "review"):
+        self.features = tuple(features)
+        self.commands: dict[str, Command] = {}
+        self.actions: dict[str, Action] = {}
+        for feature in self.features:
+            for command in feature.commands():
+                if command.name in self.commands:
+                    raise ValueError(f"two features define the command '{command.name}'")
+                self.commands[command.name] = command
+            for action in feature.actions():
+                self.actions[action.prefix] = action
+        self.default_command = default_command
+
+    async def handle(self, req: Request) -> list[Reply]:
+        """Answer one request; unexpected errors become an apology, never a crash."""
+        try:
+            replies = await self._route(req)
+            notices = [
+                reply
+                for feature in self.features
+                if hasattr(feature, "notices")
+                for reply in await feature.notices(req)  # type: ignore[attr-defined]
+            ]
+            return notices + replies
+        except Exception:
+            log.exception("command %r failed", req.command)
+            return [
+                Reply.of(
+                    req.place,
+                    "Sorry, something went wrong on my side and nothing was changed. "
+                    "Please try again in a moment.",
+                    private=True,
+                )
+            ]
+
+    async def _route(self, req: Request) -> list[Reply]:
+        name = req.command.strip().lower().lstrip("/")
+        if name == "press":
+            prefix = req.text.split(":", 1)[0]
+            action = self.actions.get(prefix)
+            if action is None:
+                return [Reply.of(req.place, "That button no longer works.", private=True)]
+            return await action.handler(req)
+        if name in ("", "start") and req.place.kind == "dm":
+            if name == "start" or not req.text.strip():
+                return [self.welcome(req)]
+            name = self.default_command
+        if name == "help":
+            return [self.help(req)]
+        command = self.commands.get(name)
+        if command is None:
+            return [
+                Reply.of(
+                    req.place,
+                    "I don't know the command ",
+                    code(f"/{name}"),
+                    ". Type ",
+                    code("/help"),
+                    " to see what I can do.",
+                    private=True,
+                )
+            ]
+        return await command.handler(req)
+
+    def help(self, req: Request) -> Reply:
+        parts = [bold("netcoach commands"), plain("\n")]
+        for command in sorted(self.commands.values(), key=lambda c: c.name):
+            usage = f" {command.usage}" if command.usage else ""
+            parts += [plain("\n"), code(f"/{command.name}{usage}"), plain(f" — {command.summary}")]
+            parts += [plain("\n   e.g. "), code(f"/{command.example}")]
+        parts += [
+            plain("\n\nSend me any draft message in a private chat and I will review it."),
+        ]
+        return Reply(req.place, tuple(parts), private=True)
+
+    def welcome(self, req: Request) -> Reply:
+        return Reply.of(
+            req.place,
+            bold("Hi! I'm netcoach."),
+            " I help you network the way that works: listen and help first, find the "
+            "common bond, give before you take, and stay in touch.\n\n"
+            "• Send me a draft (a first message, an intro post, a follow-up) and I'll "
+            "score it and suggest fixes.\n"
+            "• ",
+            code("/followup Maria in 2 weeks"),
+            " and I'll remind you with a suggested opener.\n\n"
+            "I don't store your drafts unless you turn history on. ",
+            code("/help"),
+            " lists everything.",
+            private=True,
+        )

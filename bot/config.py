@@ -1,0 +1,134 @@
+"""Configuration: one YAML file, `${ENV}` expansion, validated against known defaults.
+
+Unknown keys are errors (naming the key and the file) because a misspelt key that is
+silently ignored is the hardest configuration bug to find.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.yamlsafe import YamlError, load_yaml
+
+DEFAULTS: dict[str, Any] = {
+    "database": "netcoach.sqlite3",
+    "timezone": "UTC",
+    "default_time": "09:00",
+    "log_level": "INFO",
+    "review": {"max_chars": 4000},
+    "playbooks": {"dirs": [], "disabled_rules": []},
+    "scheduler": {"max_attempts": 5, "retry_seconds": 30},
+    "console": {"enabled": "auto"},
+    "telegram": {"enabled": False, "token": "", "base_url": ""},
+    "discord": {
+        "enabled": False,
+        "token": "",
+        "dev_guild_id": "",
+        "api_base_url": "",
+        "gateway_url": "",
+    },
+    "community": {
+        "min_messages_between_tips": 5,
+        "intro_note_every_days": 30,
+        "wave_at_ready_intros": False,
+    },
+}
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person running netcoach."""
+
+
+@dataclass(frozen=True)
+class Config:
+    data: dict[str, Any] = field(default_factory=lambda: _merge(DEFAULTS, {}, "", ""))
+    source: str = "(defaults)"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def section(self, name: str) -> dict[str, Any]:
+        return dict(self.data[name])
+
+
+def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
+    """Read `path` (or defaults when None) and expand `${VAR}` from `env` (default: os.environ)."""
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except (YamlError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    data = _merge(DEFAULTS, _expand(raw, env, str(path)), "", str(path))
+    return Config(data, str(path))
+
+
+def _expand(value: Any, env: dict[str, str], source: str) -> Any:
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in env:
+                return ""  # an unset token reads as missing; the adapter names the variable
+            return env[name]
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, env, source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, env, source) for v in value]
+    return value
+
+
+def _merge(defaults: dict[str, Any], given: dict[str, Any], prefix: str, source: str) -> dict:
+    out: dict[str, Any] = {}
+    for key in given:
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}' (known here: {known})")
+    for key, default in defaults.items():
+        if key not in given:
+            out[key] = _copy(default)
+            continue
+        value = given[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{prefix}{key}' must be a mapping")
+            out[key] = _merge(default, value, f"{prefix}{key}.", source)
+        elif isinstance(default, list):
+            if not isinstance(value, list):
+                raise ConfigError(f"{source}: '{prefix}{key}' must be a list")
+            out[key] = list(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: '{prefix}{key}' must be true or false")
+            out[key] = value
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{source}: '{prefix}{key}' must be a whole number >= 0")
+            out[key] = value
+        else:
+            out[key] = "" if value is None else str(value)
+    return out
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return list(value)
+    return value

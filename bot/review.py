@@ -1,0 +1,305 @@
+"""The review: a draft and its context in, a score, a verdict and quoted findings out.
+
+Pure and synchronous. Playbooks are compiled once into an `Engine` (a phrase index keyed
+by first word, so a review costs one pass over the tokens however many phrases there
+are, plus a few regexes); `review()` only reads it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from bot.playbooks import CONTEXTS, Check, PlaybookSet, load_playbooks
+from bot.text import Text
+
+FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
+SECOND_PERSON = frozenset(
+    {"you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'd", "you'll"}
+)
+NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nor", "neither", "zero"})
+# "don't hesitate to book a call" negates nothing.
+NOT_NEGATING_NEXT = frozenset({"hesitate", "miss", "forget", "wait", "worry", "delay"})
+NEGATION_WINDOW = 4
+READY_FLOOR, REVISE_CEILING = 60, 55
+EXCERPT_MAX = 120
+
+Span = tuple[int, int]
+
+
+class ReviewError(ValueError):
+    """The draft cannot be reviewed (empty, too long, unknown context): a user-facing message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    playbook: str
+    principle: str  # the playbook's title, shown next to the finding
+    severity: str
+    message: str
+    suggestion: str
+    span: Span
+    excerpt: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "playbook": self.playbook,
+            "severity": self.severity,
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "span": list(self.span),
+            "excerpt": self.excerpt,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    context: str
+    score: int
+    verdict: str  # "ready" | "revise"
+    signals: dict[str, Any] = field(hash=False)
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "score": self.score,
+            "verdict": self.verdict,
+            "signals": dict(self.signals),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@cache
+def builtin_playbooks() -> PlaybookSet:
+    """The built-in playbooks, loaded once: they are immutable data."""
+    return load_playbooks()
+
+
+def review(text: str, context: str = "dm", playbooks: PlaybookSet | None = None) -> Review:
+    """Review `text` as a draft for `context`; ReviewError for empty text or a bad context."""
+    if context not in CONTEXTS:
+        raise ReviewError(f"Unknown context '{context}'. Use one of: {', '.join(CONTEXTS)}.")
+    if not text or not text.strip():
+        raise ReviewError("The draft is empty. Send the message you want me to review.")
+    return engine_for(playbooks or builtin_playbooks()).run(text, context)
+
+
+def engine_for(playbooks: PlaybookSet) -> Engine:
+    engine = playbooks.__dict__.get("_engine")
+    if engine is None:
+        engine = Engine(playbooks)
+        object.__setattr__(playbooks, "_engine", engine)
+    return engine
+
+
+class Engine:
+    """Compiled playbooks: a phrase index and the checks in evaluation order."""
+
+    def __init__(self, playbooks: PlaybookSet):
+        self.playbooks = playbooks
+        self.titles = {p.id: p.title for p in playbooks}
+        self.checks = playbooks.checks
+        # first token -> [(phrase tokens, check index, is an `unless` phrase)]
+        self.index: dict[str, list[tuple[tuple[str, ...], int, bool]]] = defaultdict(list)
+        self.prefix_index: dict[str, list[tuple[tuple[str, ...], int, bool]]] = defaultdict(list)
+        for i, check in enumerate(self.checks):
+            if check.kind not in ("phrases", "require", "pattern"):
+                continue
+            entries = [(p, False) for p in check.phrases] + [(u, True) for u in check.unless]
+            for tokens, is_unless in entries:
+                head = tokens[0]
+                if head.endswith("*"):
+                    self.prefix_index[head[:3]].append((tokens, i, is_unless))
+                else:
+                    self.index[head].append((tokens, i, is_unless))
+        self.patterns = [(i, c) for i, c in enumerate(self.checks) if c.kind == "pattern"]
+        conditional = [i for i, c in enumerate(self.checks) if c.unless_signals]
+        requires = [i for i, c in enumerate(self.checks) if c.kind == "require"]
+        plain = [i for i in range(len(self.checks)) if i not in conditional and i not in requires]
+        self.order = plain + conditional + [i for i in requires if i not in conditional]
+
+    def run(self, original: str, context: str) -> Review:
+        text = Text(original)
+        raw_hits, unless_hits = self._phrase_hits(text)
+        for i, check in self.patterns:
+            assert check.pattern is not None
+            raw_hits[i] += [
+                m.span() for m in check.pattern.finditer(text.lower) if m.end() > m.start()
+            ]
+        first = sum(1 for w in text.words if w.text in FIRST_PERSON)
+        second = sum(1 for w in text.words if w.text in SECOND_PERSON)
+        self_focus = round(first / (first + second), 3) if first + second else 0.0
+
+        signals: dict[str, Any] = dict.fromkeys(
+            ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting"), False
+        )
+        fired: list[tuple[Check, Span]] = []
+        for i in self.order:
+            check = self.checks[i]
+            if any(signals.get(s) for s in check.unless_signals):
+                continue
+            span = self._evaluate(check, i, text, raw_hits, unless_hits, first, self_focus, signals)
+            if span is None:
+                continue
+            if check.signal:
+                signals[check.signal] = True
+            if check.is_rule and context in check.contexts:
+                fired.append((check, span))
+        signals.update(
+            self_focus=self_focus, word_count=len(text.words), question_count=text.questions
+        )
+        findings = tuple(
+            sorted(
+                (self._finding(check, span, original) for check, span in fired),
+                key=lambda f: (-_SEVERITY_RANK[f.severity], f.span[0]),
+            )
+        )
+        verdict = "revise" if any(f.severity == "problem" for f in findings) else "ready"
+        score = max(0, 100 - sum(check.weight for check, _ in fired))
+        score = min(score, REVISE_CEILING) if verdict == "revise" else max(score, READY_FLOOR)
+        return Review(context, score, verdict, signals, findings)
+
+    def _phrase_hits(self, text: Text) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
+        hits: dict[int, list[Span]] = defaultdict(list)
+        unless: dict[int, list[Span]] = defaultdict(list)
+        tokens = text.tokens
+        words = [t.text for t in tokens]
+        n = len(words)
+        for pos, word in enumerate(words):
+            candidates = self.index.get(word, ())
+            if self.prefix_index and word[:3] in self.prefix_index:
+                candidates = [*candidates, *self.prefix_index[word[:3]]]
+            for phrase, i, is_unless in candidates:
+                end = pos + len(phrase)
+                if end > n or not all(
+                    _token_matches(p, w) for p, w in zip(phrase, words[pos:end], strict=False)
+                ):
+                    continue
+                span = (tokens[pos].start, tokens[end - 1].end)
+                if is_unless:
+                    unless[i].append(span)
+                else:
+                    hits[i].append(span)
+        return hits, unless
+
+    def _evaluate(
+        self,
+        check: Check,
+        i: int,
+        text: Text,
+        raw_hits: dict[int, list[Span]],
+        unless_hits: dict[int, list[Span]],
+        first: int,
+        self_focus: float,
+        signals: dict[str, Any],
+    ) -> Span | None:
+        kind = check.kind
+        if kind in ("phrases", "pattern"):
+            for span in raw_hits.get(i, ()):
+                if _overlaps(span, unless_hits.get(i, ())) or text.in_quotes(*span):
+                    continue
+                if check.negatable and _negated(text, span):
+                    continue
+                return span
+            return None
+        if kind == "count":
+            value, span = _metric(check.metric, text)
+            too_few = check.min is not None and value < check.min
+            too_many = check.max is not None and value > check.max
+            return span if too_few or too_many else None
+        if kind == "ratio":
+            if first >= check.min_first and self_focus > (check.max or 1):
+                return _first_sentence_with(text, FIRST_PERSON)
+            return None
+        if kind == "only":
+            others = [w for w in text.words if w.text not in check.words]
+            if text.words and len(others) <= check.max_other:
+                return _whole(text)
+            return None
+        if kind == "require":
+            if any(signals.get(s) for s in check.any_signals):
+                return None
+            for span in raw_hits.get(i, ()):
+                if not text.in_quotes(*span) and not _negated(text, span):
+                    return None
+            return _whole(text)
+        raise AssertionError(kind)
+
+    def _finding(self, check: Check, span: Span, original: str) -> Finding:
+        excerpt = original[span[0] : span[1]]
+        if len(excerpt) > EXCERPT_MAX:
+            excerpt = excerpt[: EXCERPT_MAX - 1].rstrip() + "…"
+        return Finding(
+            rule=check.id,
+            playbook=check.playbook,
+            principle=self.titles[check.playbook],
+            severity=check.severity or "tip",
+            message=check.message.replace("{match}", excerpt),
+            suggestion=check.suggestion,
+            span=span,
+            excerpt=excerpt,
+        )
+
+
+_SEVERITY_RANK = {"problem": 3, "warn": 2, "tip": 1}
+
+
+def _token_matches(pattern: str, word: str) -> bool:
+    if pattern.endswith("*"):
+        return word.startswith(pattern[:-1])
+    return pattern == word
+
+
+def _overlaps(span: Span, others: Any) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in others)
+
+
+def _negated(text: Text, span: Span) -> bool:
+    index = text.token_at(span[0])
+    before = text.clause_before(index, NEGATION_WINDOW)
+    for k, tok in enumerate(before):
+        if tok.text in NEGATORS or tok.text.endswith("n't"):
+            after = before[k - 1].text if k > 0 else text.tokens[index].text
+            return after not in NOT_NEGATING_NEXT
+    return False
+
+
+def _whole(text: Text) -> Span:
+    sentences = text.sentences
+    return sentences[0] if sentences else (0, len(text.original))
+
+
+def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
+    best, best_count = _whole(text), 0
+    for start, end in text.sentences:
+        count = sum(1 for w in text.words if start <= w.start < end and w.text in vocabulary)
+        if count > best_count:
+            best, best_count = (start, end), count
+    return best
+
+
+def _metric(metric: str, text: Text) -> tuple[int, Span]:
+    whole = (0, len(text.original.rstrip()))
+    if metric == "words":
+        return len(text.words), whole
+    if metric == "sentences":
+        return len(text.sentences), whole
+    if metric == "questions":
+        return text.questions, whole
+    if metric == "links":
+        return len(text.links), text.links[0] if text.links else whole
+    if metric == "exclamations":
+        pos = text.original.find("!")
+        return text.exclamations, (pos, pos + 1) if pos >= 0 else whole
+    if metric == "emoji":
+        marks = text.emoji
+        return len(marks), (marks[0], marks[-1] + 1) if marks else whole
+    if metric == "capitals":
+        caps = text.shouted
+        return len(caps), (caps[0][0], caps[-1][1]) if caps else whole
+    raise AssertionError(metric)

@@ -1,0 +1,59 @@
+"""Strict YAML reading: safe_load semantics plus duplicate-key errors with line numbers.
+
+PyYAML silently keeps the last of two equal keys; in a playbook or a config that hides
+a mistake, so a private loader subclass rejects them (PyYAML's global loader is left
+untouched).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class YamlError(Exception):
+    """Unreadable YAML; the message names the source and, where known, the line."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise YamlError(f"line {line}: duplicate key '{key}' (first at line {seen[key]})")
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(text: str, source: str = "<string>") -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except YamlError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise YamlError(f"{where}{exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(str(exc)) from None
+
+
+def node_lines(text: str) -> dict[str, int]:
+    """Line of each `id:` value in a YAML text, so load errors can point at a rule."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip().removeprefix("- ").strip()
+        if stripped.startswith("id:"):
+            value = stripped[3:].strip().strip("'\"")
+            lines.setdefault(value, number)
+    return lines
