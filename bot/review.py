@@ -123,7 +123,7 @@ class Engine:
         plain = [i for i in range(len(self.checks)) if i not in conditional and i not in requires]
         self.order = plain + conditional + [i for i in requires if i not in conditional]
 
-    def run(self, original: str, context: str) -> Review:
+    def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
         raw_hits, unless_hits = self._phrase_hits(text)
         for i, check in self.patterns:
@@ -143,11 +143,15 @@ class Engine:
             check = self.checks[i]
             if any(signals.get(s) for s in check.unless_signals):
                 continue
+            if not check.is_rule and context not in check.contexts:
+                continue  # a detector's vocabulary only means something in its contexts
             span = self._evaluate(check, i, text, raw_hits, unless_hits, first, self_focus, signals)
             if span is None:
                 continue
             if check.signal:
                 signals[check.signal] = True
+            if trace is not None:
+                trace.append(check.id)
             if check.is_rule and context in check.contexts:
                 fired.append((check, span))
         signals.update(
@@ -163,6 +167,12 @@ class Engine:
         score = max(0, 100 - sum(check.weight for check, _ in fired))
         score = min(score, REVISE_CEILING) if verdict == "revise" else max(score, READY_FLOOR)
         return Review(context, score, verdict, signals, findings)
+
+    def fired_ids(self, original: str, context: str) -> set[str]:
+        """Ids of every check that fires on `original`, findings or not (for playbook tests)."""
+        trace: list[str] = []
+        self.run(original, context, trace)
+        return set(trace)
 
     def _phrase_hits(self, text: Text) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
         hits: dict[int, list[Span]] = defaultdict(list)

@@ -1,0 +1,209 @@
+"""The `netcoach` command.
+
+    netcoach review "Hi Ana, loved your talk!" [--context dm] [--json]
+    netcoach review - < draft.txt
+    netcoach review --batch drafts.jsonl        # JSON Lines in, JSON Lines out
+    netcoach playbooks list | check [DIR...]
+    netcoach chat [--config FILE]               # the console chat
+    netcoach run  [--config FILE]               # every adapter enabled in config
+
+`review` and `playbooks` never import a chat platform library, so they start fast.
+Exit status: 0 on success, 2 on usage or input errors (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+from bot.config import ConfigError, load_config
+from bot.playbooks import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
+from bot.playbooks import load_playbooks as _load_playbooks
+
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return USAGE_ERROR
+    try:
+        return args.func(args)
+    except (UsageError, ConfigError, PlaybookError) as exc:
+        print(f"netcoach: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netcoach", description="Coach networking etiquette: review drafts, follow up."
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    rv = sub.add_parser("review", help="review a draft message")
+    rv.add_argument("text", nargs="?", help="the draft, or - to read it from stdin")
+    rv.add_argument("--context", "-c", default="dm", choices=CONTEXTS)
+    rv.add_argument("--json", action="store_true", help="print the review as JSON")
+    rv.add_argument("--batch", metavar="FILE", help="JSON Lines of {id, context, text}; - = stdin")
+    rv.add_argument("--playbooks", action="append", default=[], metavar="DIR")
+    rv.add_argument("--config", metavar="FILE", help="read playbook folders and limits from here")
+    rv.set_defaults(func=cmd_review)
+
+    pb = sub.add_parser("playbooks", help="list or check playbooks")
+    pb_sub = pb.add_subparsers(metavar="ACTION")
+    ls = pb_sub.add_parser("list", help="playbooks, rule counts and contexts")
+    ls.add_argument("--playbooks", action="append", default=[], metavar="DIR")
+    ls.set_defaults(func=cmd_playbooks_list)
+    ck = pb_sub.add_parser("check", help="report every error in playbook folders")
+    ck.add_argument("dirs", nargs="*", metavar="DIR", help="default: the built-in playbooks")
+    ck.set_defaults(func=cmd_playbooks_check)
+
+    for name, helptext in (
+        ("chat", "chat with netcoach in this terminal"),
+        ("run", "start every adapter enabled in the config"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--config", metavar="FILE", help="config file (default: none)")
+        p.set_defaults(func=cmd_chat if name == "chat" else cmd_run)
+    return parser
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from bot.drafts import DEFAULT_MAX_CHARS, clean_draft
+    from bot.review import ReviewError, review
+
+    config = load_config(args.config) if args.config else None
+    dirs = [*(config["playbooks"]["dirs"] if config else []), *args.playbooks]
+    disabled = config["playbooks"]["disabled_rules"] if config else []
+    playbooks = _load_playbooks(dirs, disabled)
+    max_chars = config["review"]["max_chars"] if config else DEFAULT_MAX_CHARS
+
+    if args.batch:
+        if args.text:
+            raise UsageError("give either a draft or --batch, not both")
+        return _review_batch(args.batch, playbooks, max_chars)
+    if args.text is None:
+        raise UsageError('give a draft to review, e.g. netcoach review "Hi Ana, …", or - for stdin')
+    text = _read_stdin() if args.text == "-" else args.text
+    text = clean_draft(text)
+    if len(text) > max_chars:
+        raise UsageError(f"the draft is {len(text):,} characters; the limit is {max_chars:,}")
+    try:
+        result = review(text, args.context, playbooks)
+    except ReviewError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        from bot.drafts import format_review
+
+        print(_render_terminal(format_review(result, text)))
+    return 0
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start})") from None
+
+
+def _review_batch(source: str, playbooks: PlaybookSet, max_chars: int) -> int:
+    from bot.drafts import clean_draft
+    from bot.review import ReviewError, review
+
+    stream: IO[bytes] = sys.stdin.buffer if source == "-" else _open(source)
+    out = sys.stdout
+    with stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            item_id: Any = None
+            try:
+                item = json.loads(raw.decode("utf-8"))
+                if not isinstance(item, dict):
+                    raise ValueError("each line must be a JSON object")
+                item_id = item.get("id")
+                text = item.get("text")
+                if not isinstance(text, str):
+                    raise ValueError("'text' must be a string")
+                text = clean_draft(text)
+                if len(text) > max_chars:
+                    raise ValueError(
+                        f"text is {len(text):,} characters; the limit is {max_chars:,}"
+                    )
+                result = review(text, item.get("context") or "dm", playbooks)
+                out.write(json.dumps({"id": item_id, **result.to_dict()}, ensure_ascii=False))
+            except (ValueError, ReviewError, UnicodeDecodeError) as exc:
+                error = {"id": item_id, "line": number, "error": str(exc)}
+                out.write(json.dumps(error, ensure_ascii=False))
+            out.write("\n")
+    return 0
+
+
+def _open(path: str) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _render_terminal(body: Any) -> str:
+    bold_on, mark_on, off = ("\033[1m", "\033[7m", "\033[0m") if sys.stdout.isatty() else ("",) * 3
+    out = []
+    for seg in body:
+        if seg.style == "bold":
+            out.append(f"{bold_on}{seg.text}{off}")
+        elif seg.style == "mark":
+            out.append(f"{mark_on}{seg.text}{off}" if mark_on else f"[{seg.text}]")
+        else:
+            out.append(seg.text)
+    return "".join(out)
+
+
+def cmd_playbooks_list(args: argparse.Namespace) -> int:
+    playbooks = _load_playbooks(args.playbooks)
+    for p in playbooks:
+        contexts = ", ".join(sorted(p.contexts))
+        print(f"{p.id:28} {len(p.rules):2} rules  {len(p.tips):2} tips  [{contexts}]  {p.title}")
+    return 0
+
+
+def cmd_playbooks_check(args: argparse.Namespace) -> int:
+    dirs = args.dirs or [str(BUILTIN_DIR)]
+    problems = check_dirs(dirs)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"ok: {', '.join(dirs)}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.app import chat
+
+    return chat(args.config)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    return run(args.config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

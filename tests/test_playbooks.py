@@ -1,0 +1,163 @@
+"""Playbooks are data that communities extend, so loading must catch every mistake."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.playbooks import BUILTIN_DIR, PlaybookError, PlaybookSet, load_playbooks, parse_playbook
+from bot.review import Engine, engine_for, review
+
+VALID = textwrap.dedent(
+    """\
+    id: local-etiquette
+    title: Local etiquette
+    principle: Say which meetup you met at.
+    contexts: [dm]
+    rules:
+      - id: no-meetup-name
+        kind: phrases
+        severity: warn
+        weight: 10
+        phrases: ["the meetup"]
+        message: "Name '{match}'."
+        suggestion: "Say which one."
+        examples: {fail: ["We met at the meetup."], pass: ["We met at PyData Leeds."]}
+    tips: [one tip, two tips, three tips, four tips, five tips]
+    """
+)
+
+
+def _fires(engine: Engine, check_id: str, text: str, context: str) -> bool:
+    result = review(text, context, engine.playbooks)
+    return any(f.rule == check_id for f in result.findings)
+
+
+def _examples(playbooks: PlaybookSet):
+    for playbook in playbooks:
+        for check in (*playbook.rules, *playbook.detectors):
+            yield pytest.param(check, id=f"{playbook.id}/{check.id}")
+
+
+@pytest.mark.parametrize("check", list(_examples(load_playbooks())))
+def test_every_rule_fails_its_fail_examples_and_passes_its_pass_examples(check, playbooks):
+    engine = engine_for(playbooks)
+    assert check.examples_fail and check.examples_pass, "every rule needs fail and pass examples"
+    context = sorted(check.contexts)[0]
+    for text in check.examples_fail:
+        if check.is_rule:
+            assert _fires(engine, check.id, text, context), f"should fire: {text!r}"
+        else:
+            assert check.id in engine.fired_ids(text, context), f"should set: {text!r}"
+    for text in check.examples_pass:
+        if check.is_rule:
+            assert not _fires(engine, check.id, text, context), f"should not fire: {text!r}"
+        else:
+            # A detector's miss example must not be what sets the signal.
+            assert check.id not in engine.fired_ids(text, context), f"should not set: {text!r}"
+
+
+def test_built_in_playbooks_cover_the_nine_principles_with_enough_tips(playbooks):
+    ids = {p.id for p in playbooks}
+    assert ids >= {
+        "networking-not-marketing",
+        "listen-and-help-first",
+        "shared-bond",
+        "about-them",
+        "give-before-you-take",
+        "first-impression",
+        "stay-in-touch",
+        "introduce-yourself",
+        "introductions",
+    }
+    assert all(len(p.tips) >= 5 for p in playbooks)
+    assert sum(len(p.tips) for p in playbooks) >= 60
+
+
+def test_a_valid_playbook_folder_extends_the_built_ins(tmp_path: Path):
+    (tmp_path / "local.yaml").write_text(VALID)
+    playbooks = load_playbooks([tmp_path])
+    result = review("Great to see you at the meetup, how was your trip?", "dm", playbooks)
+    assert "no-meetup-name" in [f.rule for f in result.findings]
+
+
+def test_a_playbook_with_a_built_in_id_replaces_it(tmp_path: Path):
+    (tmp_path / "x.yaml").write_text(VALID.replace("id: local-etiquette", "id: about-them"))
+    playbooks = load_playbooks([tmp_path])
+    assert playbooks.get("about-them").title == "Local etiquette"
+    assert len(playbooks.playbooks) == len(load_playbooks().playbooks)
+
+
+def test_rules_can_be_switched_off_by_id():
+    playbooks = load_playbooks(disabled_rules=["bare-greeting"])
+    assert "bare-greeting" not in [f.rule for f in review("hey", "dm", playbooks).findings]
+    with pytest.raises(PlaybookError, match="no-such-rule"):
+        load_playbooks(disabled_rules=["no-such-rule"])
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("kind: phrases", "kind: sparkle"), "'kind' must be one of"),
+        (("severity: warn", "severity: fatal"), "'severity' must be one of"),
+        (('examples: {fail: ["We met at the meetup."], ', "examples: {"), "'examples' must have"),
+        (("weight: 10", "weight: 10\n    colour: red"), "unknown key 'colour'"),
+        (("contexts: [dm]", "contexts: [dm, sms]"), "unknown context 'sms'"),
+        (("tips: [one tip, two tips, ", "tips: ["), "needs at least 5 tips"),
+        (("title: Local etiquette", "title: Local etiquette\ntitle: Again"), "duplicate key"),
+        (
+            ('phrases: ["the meetup"]', 'kind2: x\n    pattern: "(unclosed"'),
+            "unknown key 'kind2'",
+        ),
+    ],
+)
+def test_a_broken_playbook_is_rejected_with_file_line_and_reason(change, expected):
+    text = VALID.replace(*change)
+    assert text != VALID
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(text, "local.yaml")
+    assert expected in str(info.value)
+    assert "local.yaml" in str(info.value)
+
+
+def test_a_bad_regex_names_the_rule_and_its_line():
+    text = VALID.replace("kind: phrases", "kind: pattern").replace(
+        'phrases: ["the meetup"]', 'pattern: "(unclosed"'
+    )
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(text, "local.yaml")
+    assert "local.yaml:6: rule no-meetup-name: bad regular expression" in str(info.value)
+
+
+def test_duplicate_rule_ids_are_an_error():
+    rule = VALID.split("rules:\n", 1)[1].split("tips:")[0]
+    text = VALID.replace("tips:", rule + "tips:")
+    with pytest.raises(PlaybookError, match="duplicate id"):
+        parse_playbook(text, "local.yaml")
+
+
+def test_unsafe_yaml_tags_are_refused():
+    with pytest.raises(PlaybookError, match=r"local\.yaml"):
+        parse_playbook("!!python/object/apply:os.system ['true']", "local.yaml")
+
+
+def test_playbooks_check_reports_every_problem_and_exits_non_zero(tmp_path, capsys):
+    (tmp_path / "a.yaml").write_text(VALID.replace("severity: warn", "severity: fatal"))
+    (tmp_path / "b.yaml").write_text("id: [unclosed")
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "a.yaml" in out and "severity" in out
+    assert "b.yaml" in out
+
+
+def test_playbooks_check_passes_on_the_built_ins(capsys):
+    assert main(["playbooks", "check", str(BUILTIN_DIR)]) == 0
+
+
+def test_playbooks_list_shows_rule_counts_and_contexts(capsys):
+    assert main(["playbooks", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "networking-not-marketing" in out and "rules" in out and "dm" in out
