@@ -23,10 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "playbooks": {"dirs": [], "disabled_rules": []},
     "scheduler": {"max_attempts": 5, "retry_seconds": 30},
     "console": {"enabled": "auto"},
-    "telegram": {"enabled": False, "token": "", "base_url": ""},
+    "telegram": {"enabled": "auto", "token": "${TELEGRAM_BOT_TOKEN}", "base_url": ""},
     "discord": {
-        "enabled": False,
-        "token": "",
+        "enabled": "auto",
+        "token": "${DISCORD_TOKEN}",
         "dev_guild_id": "",
         "api_base_url": "",
         "gateway_url": "",
@@ -50,6 +50,13 @@ class Config:
     data: dict[str, Any] = field(default_factory=lambda: _merge(DEFAULTS, {}, "", ""))
     source: str = "(defaults)"
 
+    def platform_enabled(self, name: str) -> bool:
+        """`enabled: auto` means: on when the platform's token is set."""
+        section = self.data[name]
+        if section["enabled"] == "auto":
+            return bool(section.get("token", "").strip()) if name != "console" else False
+        return bool(section["enabled"])
+
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 
@@ -61,7 +68,7 @@ def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> C
     """Read `path` (or defaults when None) and expand `${VAR}` from `env` (default: os.environ)."""
     env = dict(os.environ) if env is None else env
     if path is None:
-        return Config()
+        return Config(_expand(_merge(DEFAULTS, {}, "", ""), env, "(defaults)"))
     path = Path(path)
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"), str(path))
@@ -73,7 +80,7 @@ def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> C
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
-    data = _merge(DEFAULTS, _expand(raw, env, str(path)), "", str(path))
+    data = _expand(_merge(DEFAULTS, raw, "", str(path)), env, str(path))
     return Config(data, str(path))
 
 
@@ -105,7 +112,11 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any], prefix: str, source:
             out[key] = _copy(default)
             continue
         value = given[key]
-        if isinstance(default, dict):
+        if key == "enabled":
+            if value not in (True, False, "auto"):
+                raise ConfigError(f"{source}: '{prefix}{key}' must be true, false or auto")
+            out[key] = value
+        elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: '{prefix}{key}' must be a mapping")
             out[key] = _merge(default, value, f"{prefix}{key}.", source)

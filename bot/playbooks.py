@@ -36,6 +36,7 @@ _KIND_KEYS = {
     "only": {"words", "max_other"},
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_UPPER_LITERAL = re.compile(r"(?<!\\)(?<!\(\?)[A-Z]")
 
 
 class PlaybookError(Exception):
@@ -360,7 +361,11 @@ def _parse_kind(item: dict, kind: str, fields: dict[str, Any], err: Any) -> None
         try:
             if not isinstance(pattern, str) or not pattern:
                 raise re.error("empty")
-            compiled = re.compile(pattern, re.IGNORECASE)
+            # Drafts are matched in lower case (folded once per review), which is much
+            # faster than re.IGNORECASE; so patterns must be written in lower case.
+            if _UPPER_LITERAL.search(pattern):
+                err(f"pattern {pattern!r}: write patterns in lower case (drafts are lowercased)")
+            compiled = re.compile(pattern)
             if compiled.search(""):
                 err(f"pattern {pattern!r} matches empty text")
             fields["pattern"] = compiled

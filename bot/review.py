@@ -104,33 +104,34 @@ class Engine:
         self.playbooks = playbooks
         self.titles = {p.id: p.title for p in playbooks}
         self.checks = playbooks.checks
-        # first token -> [(phrase tokens, check index, is an `unless` phrase)]
-        self.index: dict[str, list[tuple[tuple[str, ...], int, bool]]] = defaultdict(list)
-        self.prefix_index: dict[str, list[tuple[tuple[str, ...], int, bool]]] = defaultdict(list)
+        # Phrases are indexed by their first two tokens (or first token only, for one-word
+        # phrases and wildcards), so each position of a draft checks a handful of candidates.
+        Entry = tuple[tuple[str, ...], int, bool, bool]  # tokens, check, is `unless`, has '*'
+        self.index1: dict[str, list[Entry]] = defaultdict(list)
+        self.index2: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        self.prefix_index: dict[str, list[Entry]] = defaultdict(list)
         for i, check in enumerate(self.checks):
-            if check.kind not in ("phrases", "require", "pattern"):
-                continue
             entries = [(p, False) for p in check.phrases] + [(u, True) for u in check.unless]
             for tokens, is_unless in entries:
+                entry = (tokens, i, is_unless, any(t.endswith("*") for t in tokens))
                 head = tokens[0]
                 if head.endswith("*"):
-                    self.prefix_index[head[:3]].append((tokens, i, is_unless))
+                    self.prefix_index[head[:3]].append(entry)
+                elif len(tokens) > 1 and not tokens[1].endswith("*"):
+                    self.index2[(head, tokens[1])].append(entry)
                 else:
-                    self.index[head].append((tokens, i, is_unless))
-        self.patterns = [(i, c) for i, c in enumerate(self.checks) if c.kind == "pattern"]
+                    self.index1[head].append(entry)
         conditional = [i for i, c in enumerate(self.checks) if c.unless_signals]
         requires = [i for i, c in enumerate(self.checks) if c.kind == "require"]
         plain = [i for i in range(len(self.checks)) if i not in conditional and i not in requires]
+        # Cheap phrase look-ups before regexes: once a signal is set, later detectors of
+        # the same signal are skipped, so the order saves work without changing results.
+        plain.sort(key=lambda i: self.checks[i].kind == "pattern")
         self.order = plain + conditional + [i for i in requires if i not in conditional]
 
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
         raw_hits, unless_hits = self._phrase_hits(text)
-        for i, check in self.patterns:
-            assert check.pattern is not None
-            raw_hits[i] += [
-                m.span() for m in check.pattern.finditer(text.lower) if m.end() > m.start()
-            ]
         first = sum(1 for w in text.words if w.text in FIRST_PERSON)
         second = sum(1 for w in text.words if w.text in SECOND_PERSON)
         self_focus = round(first / (first + second), 3) if first + second else 0.0
@@ -145,6 +146,9 @@ class Engine:
                 continue
             if not check.is_rule and context not in check.contexts:
                 continue  # a detector's vocabulary only means something in its contexts
+            settled = check.signal is None or signals[check.signal]
+            if trace is None and settled and not (check.is_rule and context in check.contexts):
+                continue  # it could change neither a signal nor a finding
             span = self._evaluate(check, i, text, raw_hits, unless_hits, first, self_focus, signals)
             if span is None:
                 continue
@@ -180,21 +184,24 @@ class Engine:
         tokens = text.tokens
         words = [t.text for t in tokens]
         n = len(words)
+        index1, index2, prefix_index = self.index1, self.index2, self.prefix_index
         for pos, word in enumerate(words):
-            candidates = self.index.get(word, ())
-            if self.prefix_index and word[:3] in self.prefix_index:
-                candidates = [*candidates, *self.prefix_index[word[:3]]]
-            for phrase, i, is_unless in candidates:
+            candidates = list(index1.get(word, ()))
+            if pos + 1 < n:
+                candidates += index2.get((word, words[pos + 1]), ())
+            if prefix_index and word[:3] in prefix_index:
+                candidates += prefix_index[word[:3]]
+            for phrase, i, is_unless, wild in candidates:
                 end = pos + len(phrase)
-                if end > n or not all(
-                    _token_matches(p, w) for p, w in zip(phrase, words[pos:end], strict=False)
-                ):
+                if end > n:
+                    continue
+                if wild:
+                    if not all(map(_token_matches, phrase, words[pos:end])):
+                        continue
+                elif tuple(words[pos:end]) != phrase:
                     continue
                 span = (tokens[pos].start, tokens[end - 1].end)
-                if is_unless:
-                    unless[i].append(span)
-                else:
-                    hits[i].append(span)
+                (unless if is_unless else hits)[i].append(span)
         return hits, unless
 
     def _evaluate(
@@ -210,13 +217,19 @@ class Engine:
     ) -> Span | None:
         kind = check.kind
         if kind in ("phrases", "pattern"):
-            for span in raw_hits.get(i, ()):
+            if check.pattern is not None:
+                raw_hits[i] = [m.span() for m in check.pattern.finditer(text.lower)]
+            found: Span | None = None
+            # Earliest hit first; hits that overlap it ("dear sir" + "sir/madam") widen it.
+            for span in sorted(raw_hits.get(i, ()), key=lambda s: (s[0], -s[1])):
+                if found and span[0] > found[1]:
+                    break
                 if _overlaps(span, unless_hits.get(i, ())) or text.in_quotes(*span):
                     continue
                 if check.negatable and _negated(text, span):
                     continue
-                return span
-            return None
+                found = span if found is None else (found[0], max(found[1], span[1]))
+            return found
         if kind == "count":
             value, span = _metric(check.metric, text)
             too_few = check.min is not None and value < check.min

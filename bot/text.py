@@ -7,20 +7,21 @@ rules there are. Offsets always point into the original text.
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
-_WORD = re.compile(r"\w")
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'[^'\n]{1,200}'(?!\w)")
 _LINK = re.compile(
     r"\b(?:https?://|www\.)\S+"
     r"|\b[a-z0-9][a-z0-9-]{0,62}\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
     r"|uk|de|fr|eu|link|page|site|shop|store|to|gg|tv|cc)(?:/\S*)?\b"
 )
+# Emoji and pictographs; skin-tone modifiers are not counted separately.
+_EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
+_SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
 _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 # Zero-width and bidi control characters carry no words; they are ignored for matching.
@@ -29,15 +30,12 @@ _INVISIBLE = dict.fromkeys(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A word or a punctuation mark: a tuple, because a draft has hundreds of them."""
+
     text: str  # lowered
     start: int
     end: int
-
-    @property
-    def is_word(self) -> bool:
-        return bool(_WORD.match(self.text))
 
 
 class Text:
@@ -53,11 +51,12 @@ class Text:
 
     @cached_property
     def tokens(self) -> list[Token]:
-        return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(self.lower)]
+        make = Token._make
+        return [make((m.group(), *m.span())) for m in _TOKEN.finditer(self.lower)]
 
     @cached_property
     def words(self) -> list[Token]:
-        return [t for t in self.tokens if t.is_word]
+        return [t for t in self.tokens if t.text[0].isalnum() or t.text[0] == "_"]
 
     @cached_property
     def quoted(self) -> list[tuple[int, int]]:
@@ -92,16 +91,12 @@ class Text:
 
     @cached_property
     def emoji(self) -> list[int]:
-        return [i for i, c in enumerate(self.original) if _is_emoji(c)]
+        return [m.start() for m in _EMOJI.finditer(self.original)]
 
     @cached_property
     def shouted(self) -> list[tuple[int, int]]:
         """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine)."""
-        return [
-            (t.start, t.end)
-            for t in self.words
-            if len(t.text) >= 4 and t.text.isalpha() and self.original[t.start : t.end].isupper()
-        ]
+        return [m.span() for m in _SHOUTED.finditer(self.original) if m.group().isupper()]
 
     def clause_before(self, index: int, limit: int) -> list[Token]:
         """Up to `limit` tokens before token `index`, stopping at a clause boundary."""
@@ -133,10 +128,3 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-def _is_emoji(c: str) -> bool:
-    o = ord(c)
-    if 0x1F000 <= o <= 0x1FAFF or 0x2600 <= o <= 0x27BF:
-        return True
-    return o > 0x2000 and unicodedata.category(c) == "So" and 0x2B00 <= o <= 0x2BFF

@@ -1,0 +1,15 @@
+"""Where the labelled draft sets live, and how to read them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SET = ROOT.parent / "shared" / "drafts-dev.jsonl"
+CORPUS = ROOT / "tests" / "data" / "drafts.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "drafts-holdout.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

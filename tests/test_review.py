@@ -1,0 +1,187 @@
+"""The review as a user sees it: verdicts, quoted findings, accuracy, and odd input."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from labelled import CORPUS, DEV_SET, read_jsonl
+
+from bot.playbooks import CONTEXTS
+from bot.review import ReviewError, review
+
+LABELS = ("pitch", "shared_bond", "about_them", "ask")
+REQUIRED_ACCURACY = 0.9
+
+
+def accuracy(rows: list[dict]) -> dict[str, float]:
+    hits: dict[str, list[int]] = {k: [0, 0] for k in ("verdict", *LABELS, "offers_help")}
+    for row in rows:
+        result = review(row["text"], row["context"])
+        got = {"verdict": result.verdict, **result.signals}
+        for key, (_, total) in hits.items():
+            if row.get(key) is None:
+                continue
+            hits[key][1] = total + 1
+            hits[key][0] += got[key] == row[key]
+    return {k: right / total for k, (right, total) in hits.items() if total}
+
+
+@pytest.mark.parametrize("path", [DEV_SET, CORPUS], ids=["dev-set", "own-corpus"])
+def test_verdict_and_signal_accuracy_meet_the_bar(path, capsys):
+    rows = read_jsonl(path)
+    scores = accuracy(rows)
+    with capsys.disabled():
+        print(
+            f"\n{path.name} ({len(rows)} drafts): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+        )
+    for key in ("verdict", *LABELS):
+        assert scores[key] >= REQUIRED_ACCURACY, f"{key} accuracy {scores[key]:.3f}"
+
+
+def test_the_own_corpus_is_large_varied_and_not_copied_from_the_dev_set():
+    corpus, dev = read_jsonl(CORPUS), read_jsonl(DEV_SET)
+    assert len(corpus) >= 250
+    assert {r["context"] for r in corpus} == set(CONTEXTS)
+    assert not {r["text"] for r in corpus} & {r["text"] for r in dev}
+
+
+def test_review_has_the_documented_json_shape():
+    data = review("Hi Ana, loved your talk on soil health! How did you start?").to_dict()
+    assert set(data) == {"context", "score", "verdict", "signals", "findings"}
+    assert set(data["signals"]) == {
+        "pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting",
+        "self_focus", "word_count", "question_count",
+    }  # fmt: skip
+    json.dumps(data)  # plain data all the way down
+    assert data["signals"]["word_count"] == 12 and data["signals"]["question_count"] == 1
+
+
+def test_every_finding_quotes_the_words_behind_it_and_names_its_principle():
+    text = "Dear Sir/Madam, check out my course. Could you refer me to your boss?"
+    result = review(text)
+    assert result.verdict == "revise"
+    for finding in result.findings:
+        start, end = finding.span
+        assert text[start:end].startswith(finding.excerpt.rstrip("…"))
+        assert finding.principle and finding.suggestion
+    rules = {f.rule: f for f in result.findings}
+    assert rules["template-opener"].excerpt == "Dear Sir/Madam"
+    assert rules["sales-offer"].excerpt == "check out my"
+    assert "check out my" in rules["sales-offer"].message
+
+
+def test_a_revise_verdict_always_says_what_to_change_and_scores_below_ready():
+    ready = review(
+        "Hi Sam, congrats on the new role at the library! How are the first weeks going?"
+    )
+    revise = review("Hello! I'd like to add you to my professional network.")
+    assert ready.verdict == "ready" and revise.verdict == "revise"
+    assert ready.score > revise.score
+    assert any(f.severity == "problem" and f.suggestion for f in revise.findings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I won't pitch you anything — I just loved your piece on rural clinics. How did it start?",
+        "No sales here: your thread on bread hydration was brilliant. What flour do you use?",
+        'Someone said to "book a call" with every contact; I\'d rather ask: how is your shop?',
+        "Happy to pitch in on the park clean-up, Ana — want me to bring gloves?",
+    ],
+)
+def test_negation_and_quotes_do_not_read_as_a_pitch(text):
+    assert review(text).signals["pitch"] is False
+
+
+def test_a_real_pitch_after_a_disclaimer_is_still_a_pitch():
+    text = "I'm not selling anything, but check out my new course — 50% off this week!"
+    assert review(text).signals["pitch"] is True
+
+
+def test_the_same_words_are_judged_by_their_context():
+    intro_request = (
+        "Hi Lea, would you be open to asking your colleague Tom if he'd take two questions "
+        "about his thesis? I'm writing my first paper on tidal energy and his chapter helped. "
+        "Happy to write a short blurb you can forward, and totally fine if not."
+    )
+    assert review(intro_request, "introduction").verdict == "ready"
+    assert review(intro_request, "dm").signals["ask"] is True
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t  \n"])
+def test_an_empty_draft_gets_a_clear_message(text):
+    with pytest.raises(ReviewError, match="empty"):
+        review(text)
+
+
+def test_an_unknown_context_names_the_valid_ones():
+    with pytest.raises(ReviewError, match="dm, intro, follow-up, introduction"):
+        review("hello", "email")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi\u200b Ana\u200d, your\u2060 talk was great! How did you start?",  # zero-width
+        "مرحبا سارة، أحببت حديثك عن الطاقة الشمسية. كيف بدأت؟",  # RTL
+        "\u202eHi Ana, I loved your talk\u202c",  # bidi override
+        "Ｈｉ Ａｎａ 👋🏽👩‍💻 your café's crème brûlée is amazing!",  # full-width, ZWJ emoji
+        "Zoë, I loved your tálk on Łódź tram history — how did you find the archive?",
+        "e\u0301\u0301\u0301" * 50,  # stacked combining marks
+        "İstanbul'daki konuşmanızı çok beğendim!",  # 'İ' lowers to two characters
+    ],
+)
+def test_odd_unicode_gets_a_correct_review_with_valid_spans(text):
+    result = review(text)
+    for finding in result.findings:
+        start, end = finding.span
+        assert 0 <= start <= end <= len(text)
+
+
+@contextmanager
+def hang_guard(seconds: int) -> Iterator[None]:
+    """Fail (rather than hang CI) if a regex backtracks catastrophically."""
+
+    def expire(*_: object) -> None:
+        raise TimeoutError("review did not finish: catastrophic backtracking?")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+ADVERSARIAL = {
+    "letters": "a" * 100_000,
+    "spaces": " " * 99_999 + "a",
+    "words": "our " * 25_000,
+    "pronouns": "you your i my " * 7_200,
+    "questions": "how is your " * 8_400 + "?",
+    "possessives": "your friend's " * 7_200,
+    "no-punctuation": ("we offer the best price for your business " * 2_400)[:100_000],
+    "symbols": "$%!?#@" * 16_700,
+    "quotes": '"' * 100_000,
+    "apostrophes": "'a" * 50_000,
+    "emoji": "🚀" * 100_000,
+    "urls": "x.com/" * 16_700,
+    "digits": "1" * 100_000,
+    "hyphens": "a-" * 50_000,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_no_rule_backtracks_catastrophically_on_100k_adversarial_text(name, context):
+    text = ADVERSARIAL[name]
+    assert len(text) >= 99_000
+    with hang_guard(60):
+        result = review(text, context)
+    assert result.verdict in ("ready", "revise")
