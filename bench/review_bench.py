@@ -76,7 +76,11 @@ def proselint_checker() -> Callable[[str, str], object] | None:
         from proselint import tools
     except ImportError:
         return None
-    if hasattr(tools, "LintFile"):  # proselint >= 0.16
+    if hasattr(tools, "LintFile"):  # proselint >= 0.16: checks are registered explicitly
+        from proselint.checks import __register__
+        from proselint.registry import CheckRegistry
+
+        CheckRegistry().register_many(__register__)
         return lambda text, _context: tools.LintFile("<bench>", text).lint()
     return lambda text, _context: tools.lint(text)  # older releases
 

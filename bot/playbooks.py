@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.fastregex import BoundaryPattern
 from bot.yamlsafe import YamlError, load_yaml, node_lines
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "playbooks"
@@ -66,7 +67,7 @@ class Check:
     phrases: tuple[tuple[str, ...], ...] = ()
     unless: tuple[tuple[str, ...], ...] = ()
     negatable: bool = True
-    pattern: re.Pattern[str] | None = None
+    pattern: BoundaryPattern | None = None
     metric: str = ""
     min: float | None = None
     max: float | None = None
@@ -365,10 +366,9 @@ def _parse_kind(item: dict, kind: str, fields: dict[str, Any], err: Any) -> None
             # faster than re.IGNORECASE; so patterns must be written in lower case.
             if _UPPER_LITERAL.search(pattern):
                 err(f"pattern {pattern!r}: write patterns in lower case (drafts are lowercased)")
-            compiled = re.compile(pattern)
-            if compiled.search(""):
+            if re.compile(pattern).search(""):
                 err(f"pattern {pattern!r} matches empty text")
-            fields["pattern"] = compiled
+            fields["pattern"] = BoundaryPattern(pattern)
         except re.error as exc:
             err(f"bad regular expression {pattern!r}: {exc}")
     elif kind == "count":

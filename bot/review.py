@@ -218,7 +218,7 @@ class Engine:
         kind = check.kind
         if kind in ("phrases", "pattern"):
             if check.pattern is not None:
-                raw_hits[i] = [m.span() for m in check.pattern.finditer(text.lower)]
+                raw_hits[i] = check.pattern.spans(text.lower)
             found: Span | None = None
             # Earliest hit first; hits that overlap it ("dear sir" + "sir/madam") widen it.
             for span in sorted(raw_hits.get(i, ()), key=lambda s: (s[0], -s[1])):
