@@ -123,7 +123,7 @@ def tokenize_phrase(phrase: str) -> tuple[str, ...]:
     """Phrases are tokenised like drafts, so punctuation and apostrophes line up."""
     from bot.text import Text
 
-    return tuple(t.text for t in Text(phrase).tokens)
+    return tuple(Text(phrase).toks)
 
 
 def load_playbooks(

@@ -7,9 +7,11 @@ are, plus a few regexes); `review()` only reads it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from bot.playbooks import CONTEXTS, Check, PlaybookSet, load_playbooks
@@ -22,7 +24,8 @@ SECOND_PERSON = frozenset(
 NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nor", "neither", "zero"})
 # "don't hesitate to book a call" negates nothing.
 NOT_NEGATING_NEXT = frozenset({"hesitate", "miss", "forget", "wait", "worry", "delay"})
-NEGATION_WINDOW = 4
+NEGATION_WINDOW = 5
+_TOKEN_WORDS = re.compile(r"\w+(?:'\w+)*")
 READY_FLOOR, REVISE_CEILING = 60, 55
 EXCERPT_MAX = 120
 
@@ -132,8 +135,8 @@ class Engine:
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
         raw_hits, unless_hits = self._phrase_hits(text)
-        first = sum(1 for w in text.words if w.text in FIRST_PERSON)
-        second = sum(1 for w in text.words if w.text in SECOND_PERSON)
+        first = sum(1 for w in text.words if w in FIRST_PERSON)
+        second = sum(1 for w in text.words if w in SECOND_PERSON)
         self_focus = round(first / (first + second), 3) if first + second else 0.0
 
         signals: dict[str, Any] = dict.fromkeys(
@@ -149,6 +152,8 @@ class Engine:
             settled = check.signal is None or signals[check.signal]
             if trace is None and settled and not (check.is_rule and context in check.contexts):
                 continue  # it could change neither a signal nor a finding
+            if check.pattern is not None:
+                raw_hits[i] = check.pattern.spans(text.lower, text.word_set)
             span = self._evaluate(check, i, text, raw_hits, unless_hits, first, self_focus, signals)
             if span is None:
                 continue
@@ -181,15 +186,25 @@ class Engine:
     def _phrase_hits(self, text: Text) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
         hits: dict[int, list[Span]] = defaultdict(list)
         unless: dict[int, list[Span]] = defaultdict(list)
-        tokens = text.tokens
-        words = [t.text for t in tokens]
+        words = text.toks
         n = len(words)
         index1, index2, prefix_index = self.index1, self.index2, self.prefix_index
+        # Set intersections (in C) find which words and word pairs begin some phrase, so
+        # the Python loop below only stops at those positions.
+        singles = index1.keys() & set(words)
+        pairs = index2.keys() & set(pairwise(words))
+        prefixes = {w[:3] for w in words} & prefix_index.keys() if prefix_index else set()
+        starts = singles | {first for first, _ in pairs}
+        if not starts and not prefixes:
+            return hits, unless
+        offsets = None
         for pos, word in enumerate(words):
+            if word not in starts and (not prefixes or word[:3] not in prefixes):
+                continue
             candidates = list(index1.get(word, ()))
-            if pos + 1 < n:
-                candidates += index2.get((word, words[pos + 1]), ())
-            if prefix_index and word[:3] in prefix_index:
+            if pos + 1 < n and (word, words[pos + 1]) in pairs:
+                candidates += index2[(word, words[pos + 1])]
+            if prefixes and word[:3] in prefixes:
                 candidates += prefix_index[word[:3]]
             for phrase, i, is_unless, wild in candidates:
                 end = pos + len(phrase)
@@ -200,7 +215,8 @@ class Engine:
                         continue
                 elif tuple(words[pos:end]) != phrase:
                     continue
-                span = (tokens[pos].start, tokens[end - 1].end)
+                offsets = offsets or text.offsets
+                span = (offsets[pos][0], offsets[end - 1][1])
                 (unless if is_unless else hits)[i].append(span)
         return hits, unless
 
@@ -217,8 +233,6 @@ class Engine:
     ) -> Span | None:
         kind = check.kind
         if kind in ("phrases", "pattern"):
-            if check.pattern is not None:
-                raw_hits[i] = check.pattern.spans(text.lower)
             found: Span | None = None
             # Earliest hit first; hits that overlap it ("dear sir" + "sir/madam") widen it.
             for span in sorted(raw_hits.get(i, ()), key=lambda s: (s[0], -s[1])):
@@ -240,7 +254,7 @@ class Engine:
                 return _first_sentence_with(text, FIRST_PERSON)
             return None
         if kind == "only":
-            others = [w for w in text.words if w.text not in check.words]
+            others = [w for w in text.words if w not in check.words]
             if text.words and len(others) <= check.max_other:
                 return _whole(text)
             return None
@@ -286,8 +300,8 @@ def _negated(text: Text, span: Span) -> bool:
     index = text.token_at(span[0])
     before = text.clause_before(index, NEGATION_WINDOW)
     for k, tok in enumerate(before):
-        if tok.text in NEGATORS or tok.text.endswith("n't"):
-            after = before[k - 1].text if k > 0 else text.tokens[index].text
+        if tok in NEGATORS or tok.endswith("n't"):
+            after = before[k - 1] if k > 0 else text.toks[index]
             return after not in NOT_NEGATING_NEXT
     return False
 
@@ -300,7 +314,7 @@ def _whole(text: Text) -> Span:
 def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
     best, best_count = _whole(text), 0
     for start, end in text.sentences:
-        count = sum(1 for w in text.words if start <= w.start < end and w.text in vocabulary)
+        count = sum(1 for w in _TOKEN_WORDS.findall(text.lower, start, end) if w in vocabulary)
         if count > best_count:
             best, best_count = (start, end), count
     return best

@@ -7,12 +7,13 @@ rules there are. Offsets always point into the original text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import cached_property
-from typing import NamedTuple
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
+_WORDS = re.compile(r"\w+")
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'[^'\n]{1,200}'(?!\w)")
 _LINK = re.compile(
     r"\b(?:https?://|www\.)\S+"
@@ -30,16 +31,12 @@ _INVISIBLE = dict.fromkeys(
 )
 
 
-class Token(NamedTuple):
-    """A word or a punctuation mark: a tuple, because a draft has hundreds of them."""
-
-    text: str  # lowered
-    start: int
-    end: int
-
-
 class Text:
-    """The analysed draft. Built once per review; attributes are computed on first use."""
+    """The analysed draft. Built once per review; attributes are computed on first use.
+
+    Tokens are plain strings (`toks`), with their offsets computed only when a rule needs
+    to quote one: most tokens of most drafts are never quoted.
+    """
 
     def __init__(self, original: str):
         self.original = original
@@ -50,13 +47,22 @@ class Text:
         self.lower = lowered
 
     @cached_property
-    def tokens(self) -> list[Token]:
-        make = Token._make
-        return [make((m.group(), *m.span())) for m in _TOKEN.finditer(self.lower)]
+    def toks(self) -> list[str]:
+        return _TOKEN.findall(self.lower)
 
     @cached_property
-    def words(self) -> list[Token]:
-        return [t for t in self.tokens if t.text[0].isalnum() or t.text[0] == "_"]
+    def offsets(self) -> list[tuple[int, int]]:
+        """(start, end) of each token in `toks`."""
+        return [m.span() for m in _TOKEN.finditer(self.lower)]
+
+    @cached_property
+    def words(self) -> list[str]:
+        return [t for t in self.toks if t[0].isalnum() or t[0] == "_"]
+
+    @cached_property
+    def word_set(self) -> frozenset[str]:
+        """Every word, split at apostrophes as the regex `\\w+` does ("i'm": "i", "m")."""
+        return frozenset(_WORDS.findall(self.lower))
 
     @cached_property
     def quoted(self) -> list[tuple[int, int]]:
@@ -98,13 +104,13 @@ class Text:
         """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine)."""
         return [m.span() for m in _SHOUTED.finditer(self.original) if m.group().isupper()]
 
-    def clause_before(self, index: int, limit: int) -> list[Token]:
-        """Up to `limit` tokens before token `index`, stopping at a clause boundary."""
-        out: list[Token] = []
+    def clause_before(self, index: int, limit: int) -> list[str]:
+        """Up to `limit` tokens before token `index`, nearest first, within its clause."""
+        out: list[str] = []
         i = index - 1
         while i >= 0 and len(out) < limit:
-            tok = self.tokens[i]
-            if tok.text in _CLAUSE_BREAK or tok.text == "but":
+            tok = self.toks[i]
+            if tok in _CLAUSE_BREAK or tok == "but":
                 break
             out.append(tok)
             i -= 1
@@ -112,14 +118,7 @@ class Text:
 
     def token_at(self, offset: int) -> int:
         """Index of the first token starting at or after `offset`."""
-        lo, hi = 0, len(self.tokens)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.tokens[mid].start < offset:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        return bisect_left(self.offsets, (offset, -1))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
