@@ -108,9 +108,10 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
         ]
         quote = finding.excerpt
         before, found, after = finding.message.partition(quote)
+        whole = finding.span[0] == 0 and finding.span[1] >= len(text.rstrip())
         if quote and found:
             parts += [plain(before), mark(quote), plain(after)]
-        elif quote and quote.strip() != text.strip():
+        elif quote and not whole:  # a finding about something missing quotes nothing
             parts += [plain("“"), mark(quote), plain("” — "), plain(finding.message)]
         else:
             parts.append(plain(finding.message))

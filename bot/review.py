@@ -307,12 +307,12 @@ def _negated(text: Text, span: Span) -> bool:
 
 
 def _whole(text: Text) -> Span:
-    sentences = text.sentences
-    return sentences[0] if sentences else (0, len(text.original))
+    """What a finding about something missing quotes: the draft itself."""
+    return (0, len(text.original.rstrip()))
 
 
 def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
-    best, best_count = _whole(text), 0
+    best, best_count = text.sentences[0] if text.sentences else _whole(text), 0
     for start, end in text.sentences:
         count = sum(1 for w in _TOKEN_WORDS.findall(text.lower, start, end) if w in vocabulary)
         if count > best_count:
