@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "drafts-dev.jsonl"
 CORPUS = ROOT / "tests" / "data" / "drafts.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "drafts-holdout.jsonl"
+BLIND = ROOT / "tests" / "data" / "drafts-blind.jsonl"
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from labelled import CORPUS, DEV_SET, HOLDOUT, read_jsonl
+from labelled import BLIND, CORPUS, DEV_SET, HOLDOUT, read_jsonl
 
 from bot.playbooks import CONTEXTS
 from bot.review import ReviewError, review
@@ -31,7 +31,9 @@ def accuracy(rows: list[dict]) -> dict[str, float]:
 
 
 @pytest.mark.parametrize(
-    "path", [DEV_SET, CORPUS, HOLDOUT], ids=["dev-set", "own-corpus", "second-corpus"]
+    "path",
+    [DEV_SET, CORPUS, HOLDOUT, BLIND],
+    ids=["dev-set", "own-corpus", "second-corpus", "third-corpus"],
 )
 def test_verdict_and_signal_accuracy_meet_the_bar(path, capsys):
     rows = read_jsonl(path)
@@ -46,11 +48,11 @@ def test_verdict_and_signal_accuracy_meet_the_bar(path, capsys):
 
 
 def test_the_own_corpora_are_large_varied_and_not_copied_from_the_dev_set():
-    corpus, holdout, dev = read_jsonl(CORPUS), read_jsonl(HOLDOUT), read_jsonl(DEV_SET)
-    assert len(corpus) + len(holdout) >= 400
-    assert {r["context"] for r in corpus} == {r["context"] for r in holdout} == set(CONTEXTS)
-    dev_texts = {r["text"] for r in dev}
-    assert not {r["text"] for r in corpus + holdout} & dev_texts
+    ours = [read_jsonl(path) for path in (CORPUS, HOLDOUT, BLIND)]
+    assert sum(map(len, ours)) >= 600
+    assert all({r["context"] for r in rows} == set(CONTEXTS) for rows in ours)
+    dev_texts = {r["text"] for r in read_jsonl(DEV_SET)}
+    assert not {r["text"] for rows in ours for r in rows} & dev_texts
 
 
 def test_review_has_the_documented_json_shape():
