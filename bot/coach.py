@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from bot.commands import Action, Command
@@ -72,6 +73,7 @@ class Coach:
             if name == "start" or not req.text.strip():
                 return [self.welcome(req)]
             name = self.default_command
+            req = await self._intercept(req)
         if name == "help":
             return [self.help(req)]
         command = self.commands.get(name)
@@ -88,6 +90,18 @@ class Coach:
                 )
             ]
         return await command.handler(req)
+
+    async def _intercept(self, req: Request) -> Request:
+        """Let a feature say how a plain message is meant (after Draft: a follow-up draft).
+
+        A feature's optional `intercept(req) -> str | None` returns a review context, which
+        reaches the default command as `args["context"]`.
+        """
+        for feature in self.features:
+            hook = getattr(feature, "intercept", None)
+            if hook is not None and (context := await hook(req)) is not None:
+                return replace(req, args={**req.args, "context": context})
+        return req
 
     def help(self, req: Request) -> Reply:
         parts = [bold("netcoach commands"), plain("\n")]

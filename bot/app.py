@@ -1,0 +1,204 @@
+"""Wiring: config -> store -> playbooks -> features -> Coach -> scheduler -> adapters.
+
+Nothing here decides anything a user sees; it only builds the parts in order, runs them
+together and takes them down cleanly (database closed, no traceback) on Ctrl-C, SIGTERM
+or /quit.
+
+Platform adapters are imported only when enabled, by convention from
+`adapters.<platform>_adapter.from_config(config) -> Adapter`, so a console session never
+loads discord or telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.base import Adapter
+from bot.clock import Clock, SystemClock
+from bot.coach import Coach
+from bot.config import Config, ConfigError, load_config
+from bot.drafts import DraftReview
+from bot.followups import FollowUps, Settings, parse_clock
+from bot.playbooks import PlaybookError, load_playbooks
+from bot.scheduler import HandOver, Scheduler
+from bot.store import Store, StoreError
+from bot.types import DeliveryError, Reply, UserRef
+from bot.when import WhenError, resolve_timezone
+
+log = logging.getLogger(__name__)
+PLATFORMS = ("telegram", "discord")
+
+
+class Deliverer:
+    """The scheduler's sender: hands a reply to the adapter of the user's platform."""
+
+    def __init__(self) -> None:
+        self.adapters: dict[str, Adapter] = {}
+
+    async def __call__(self, user: UserRef, reply: Reply, key: str) -> str:
+        adapter = self.adapters.get(user.platform)
+        if adapter is None:
+            raise DeliveryError(f"the {user.platform} adapter is not running", retry_after=600)
+        if getattr(adapter, "accepts_delivery_key", False):
+            return await adapter.deliver(user, reply, key=key)  # type: ignore[call-arg]
+        return await adapter.deliver(user, reply)
+
+
+@dataclass
+class App:
+    config: Config
+    store: Store
+    coach: Coach
+    scheduler: Scheduler
+    followups: FollowUps
+    deliverer: Deliverer
+    adapters: list[Any] = field(default_factory=list)
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        self.adapters.append(adapter)
+        self.deliverer.adapters[adapter.platform] = adapter
+
+    async def serve(self) -> None:
+        """Run the scheduler and every adapter until one adapter ends (/quit) or cancelled."""
+        tasks = [asyncio.create_task(self.scheduler.run(), name="scheduler")]
+        tasks += [
+            asyncio.create_task(a.run(self.coach), name=f"adapter-{a.platform}")
+            for a in self.adapters
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def build(config: Config, *, clock: Clock | None = None) -> App:
+    """Everything but the adapters; the caller adds those and then calls serve()."""
+    clock = clock or SystemClock()
+    try:
+        settings = Settings(config["timezone"], parse_clock(config["default_time"]))
+        resolve_timezone(settings.default_timezone)
+    except (ValueError, WhenError) as exc:
+        raise ConfigError(f"{config.source}: {exc}") from exc
+    playbook_cfg = config.section("playbooks")
+    playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
+    store = await Store.open(config["database"])
+    try:
+        followups = FollowUps(store, clock, playbooks, settings)
+        deliverer = Deliverer()
+        sched = config.section("scheduler")
+        scheduler = Scheduler(
+            store,
+            clock,
+            deliverer,
+            [followups],
+            max_attempts=sched["max_attempts"],
+            retry_seconds=sched["retry_seconds"],
+        )
+        features = [
+            DraftReview(playbooks, config.section("review")["max_chars"]),
+            followups,
+            HandOver(scheduler),
+        ]
+        coach = Coach(features)
+    except BaseException:
+        await store.close()
+        raise
+    return App(config, store, coach, scheduler, followups, deliverer)
+
+
+def platform_adapters(config: Config) -> list[Adapter]:
+    """The chat platforms enabled in config (imported only then)."""
+    found = []
+    for name in PLATFORMS:
+        if not config.platform_enabled(name):  # "auto": on when its token is set
+            continue
+        try:
+            module = importlib.import_module(f"adapters.{name}_adapter")
+        except ImportError as exc:
+            raise ConfigError(f"{config.source}: {name} is enabled but {exc}") from exc
+        found.append(module.from_config(config))
+    return found
+
+
+def console_wanted(config: Config, others: Sequence[Adapter]) -> bool:
+    setting = str(config.section("console")["enabled"]).strip().lower()
+    if setting in ("true", "yes", "on", "1"):
+        return True
+    if setting in ("false", "no", "off", "0"):
+        return False
+    return not others  # "auto": the console when no platform is enabled
+
+
+async def _main(config: Config, mode: str) -> None:
+    app = await build(config)
+    try:
+        if mode == "run":
+            for adapter in platform_adapters(config):
+                app.add_adapter(adapter)
+        if mode == "chat" or console_wanted(config, app.adapters):
+            from adapters.console import ConsoleAdapter
+
+            app.add_adapter(ConsoleAdapter())
+        if not app.adapters:
+            raise ConfigError(f"{config.source}: no adapter is enabled")
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        await app.serve()
+    finally:
+        await app.close()
+
+
+def _start(config_path: str | None, mode: str) -> int:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"netcoach: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, str(config["log_level"]).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain bot tokens
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    try:
+        asyncio.run(_main(config, mode))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("netcoach stopped.", file=sys.stderr)
+    except (ConfigError, StoreError, PlaybookError) as exc:
+        print(f"netcoach: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run(config_path: str | None = None) -> int:
+    """`netcoach run`: every adapter enabled in config, or the console when none is."""
+    return _start(config_path, "run")
+
+
+def chat(config_path: str | None = None) -> int:
+    """`netcoach chat`: the console, with the scheduler, so nudges arrive while you type."""
+    return _start(config_path, "chat")
+
+
+if __name__ == "__main__":
+    sys.exit(chat(sys.argv[1] if len(sys.argv) > 1 else None))

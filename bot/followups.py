@@ -1,0 +1,673 @@
+"""Follow-ups and keep-in-touch cadences: the commands, the nudge buttons, the due source.
+
+Usage (the same on every platform):
+    /followup Maria in 3 days send her the testing notes
+    /keepintouch Tom every 2 weeks
+    /followups               /done 12      /snooze 12 2.5 hours     /cancel 12
+    /contacted Tom had coffee               /contacts      /contact Tom
+    /contact Tom bond we both ran the Berlin marathon
+    /timezone Europe/London
+
+Every reply here is about personal data, so every reply is private. Ids are only ever
+resolved within the asking user's own rows: someone else's id reads as unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.commands import Action, Command
+from bot.markup import Segment, bold, code, italic
+from bot.nudge import build_nudge
+from bot.playbooks import PlaybookSet
+from bot.scheduler import Due, Outgoing
+from bot.store import Contact, FollowUp, Store, User
+from bot.types import PlaceRef, Reply, Request, UserRef
+from bot.when import (
+    Cadence,
+    WhenError,
+    describe_delta,
+    format_local,
+    next_after,
+    occurrence,
+    parse_cadence,
+    parse_duration,
+    parse_when,
+    resolve_timezone,
+    split_when,
+)
+
+MAX_NOTE = 500
+MAX_NAME = 80
+MAX_LIST = 50
+_CADENCE_TAIL = re.compile(
+    r"^(?P<who>.+?)[\s,:]+(?P<cadence>(?:every|once)\b.*|daily|weekly|fortnightly|monthly"
+    r"|quarterly|yearly|annually)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_ID = re.compile(r"^#?(\d{1,12})$")
+_SNOOZE = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    default_timezone: str = "UTC"
+    default_time: time = time(9, 0)
+    max_note: int = MAX_NOTE
+
+
+def parse_clock(value: str) -> time:
+    """The config's default_time, "HH:MM"."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ValueError(f"default_time must look like 09:00, not {value!r}") from exc
+
+
+def _name(text: str) -> str:
+    """Collapse whitespace and control characters so a name prints on one line."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+class FollowUps:
+    """The follow-up feature; also the scheduler's due source for kind 'followup'."""
+
+    kind = "followup"
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        playbooks: PlaybookSet | None = None,
+        settings: Settings = Settings(),
+    ):
+        self.store = store
+        self.clock = clock
+        self.playbooks = playbooks
+        self.settings = settings
+        self.default_zone = resolve_timezone(settings.default_timezone)
+        self._zones: dict[str, ZoneInfo] = {}
+
+    # -- registry -----------------------------------------------------------------------
+
+    def commands(self) -> list[Command]:
+        return [
+            Command(
+                "followup",
+                "<who> <when> [note]",
+                "remind me to follow up with someone",
+                "followup Maria in 3 days send her the testing notes",
+                self.cmd_followup,
+            ),
+            Command(
+                "keepintouch",
+                "<who> every <N days|weeks|months>",
+                "a recurring reminder; logging a contact restarts it",
+                "keepintouch Tom every 2 weeks",
+                self.cmd_keepintouch,
+            ),
+            Command(
+                "followups",
+                "",
+                "overdue, losing touch, then upcoming, with ids",
+                "followups",
+                self.cmd_followups,
+            ),
+            Command(
+                "done", "<id>", "mark a follow-up done (logs a contact)", "done 12", self.cmd_done
+            ),
+            Command(
+                "snooze",
+                "<id> <when>",
+                "move a follow-up later",
+                "snooze 12 2.5 hours",
+                self.cmd_snooze,
+            ),
+            Command("cancel", "<id>", "drop a follow-up", "cancel 12", self.cmd_cancel),
+            Command(
+                "contacted",
+                "<who> [note]",
+                "log that you were in touch; restarts keep-in-touch",
+                "contacted Tom had coffee, he's hiring",
+                self.cmd_contacted,
+            ),
+            Command("contacts", "", "the people you follow up with", "contacts", self.cmd_contacts),
+            Command(
+                "contact",
+                "<who> [note <text> | bond <text>]",
+                "notes, shared bonds and history for one person",
+                "contact Tom bond we both ran the Berlin marathon",
+                self.cmd_contact,
+            ),
+            Command(
+                "timezone",
+                "<Area/City>",
+                "the time zone your reminders use",
+                "timezone Europe/London",
+                self.cmd_timezone,
+            ),
+        ]
+
+    def actions(self) -> list[Action]:
+        return [
+            Action("done", self.press_done),
+            Action("snz", self.press_snooze),
+            Action("draft", self.press_draft),
+        ]
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _zone(self, user: User) -> ZoneInfo:
+        if not user.timezone:
+            return self.default_zone
+        zone = self._zones.get(user.timezone)
+        if zone is None:
+            try:
+                zone = resolve_timezone(user.timezone)
+            except WhenError:
+                zone = self.default_zone  # tzdata changed under us: fall back, don't fail
+            self._zones[user.timezone] = zone  # resolving scans every zone name: ~3 ms
+        return zone
+
+    def _anchor_today(self, tz: ZoneInfo, now: datetime) -> datetime:
+        """Today at the default time: cadences count from the day, not the minute."""
+        local = now.astimezone(tz)
+        return datetime.combine(local.date(), self.settings.default_time, tzinfo=tz)
+
+    async def _user(self, req: Request) -> User:
+        return await self.store.ensure_user(req.user, self.clock.now())
+
+    @staticmethod
+    def _say(req: Request, *parts: Segment | str) -> list[Reply]:
+        return [Reply.of(req.place, *parts, private=True)]
+
+    def _check_note(self, note: str) -> str | None:
+        if len(note) > self.settings.max_note:
+            return (
+                f"That note is {len(note)} characters; notes can be at most "
+                f"{self.settings.max_note}. Nothing was saved — please shorten it."
+            )
+        return None
+
+    @staticmethod
+    def _check_name(who: str) -> str | None:
+        if not who:
+            return "Please say who to follow up with, e.g. /followup Maria in 3 days."
+        if len(who) > MAX_NAME:
+            return f"That name is longer than {MAX_NAME} characters. Nothing was saved."
+        return None
+
+    async def _owned(self, req: Request, raw: str) -> tuple[User, FollowUp] | str:
+        user = await self._user(req)
+        m = _ID.match(raw.strip())
+        if not m:
+            return f"Please give the follow-up's id (a number), e.g. /done 12. {_LIST_HINT}"
+        found = await self.store.followup(user.id, int(m.group(1)))
+        if found is None or found.status != "active":
+            return f"I have no open follow-up #{m.group(1)} for you. {_LIST_HINT}"
+        return user, found
+
+    async def _find_contact(self, user: User, text: str) -> tuple[Contact | None, str, str]:
+        """The longest run of leading words naming a known contact, and the rest."""
+        words = text.split()
+        for n in range(min(len(words), 6), 0, -1):
+            contact = await self.store.find_contact(user.id, " ".join(words[:n]))
+            if contact is not None:
+                return contact, contact.name, " ".join(words[n:])
+        return None, words[0] if words else "", " ".join(words[1:])
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def cmd_followup(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        tz, now = self._zone(user), self.clock.now()
+        try:
+            if req.args.get("who") or req.args.get("when"):
+                who = _name(req.args.get("who", ""))
+                when_text = req.args.get("when", "").strip()
+                if problem := self._check_name(who):
+                    return self._say(req, problem)
+                when = parse_when(when_text, now, tz, self.settings.default_time)
+                note = req.args.get("note", "").strip()
+            else:
+                if not req.text.strip():
+                    return self._say(
+                        req,
+                        "Tell me who and when, e.g. ",
+                        code("/followup Maria in 3 days send her the testing notes"),
+                        ".",
+                    )
+                parsed = split_when(req.text, now, tz, self.settings.default_time)
+                who, when, when_text, note = (
+                    _name(parsed.who),
+                    parsed.when,
+                    parsed.when_text,
+                    parsed.note,
+                )
+        except WhenError as exc:
+            return self._say(req, str(exc), " Nothing was saved.")
+        if problem := self._check_name(who) or self._check_note(note):
+            return self._say(req, problem)
+        followup = await self.store.add_followup(user.id, who, note, when, now)
+        parts: list[Segment | str] = [
+            "Got it. I'll remind you to follow up with ",
+            bold(who),
+            " on ",
+            bold(format_local(when, tz)),
+            f" (in {describe_delta(when - now)}; I read “{when_text}” as the time).",
+        ]
+        if note:
+            parts += ["\nNote: ", italic(note)]
+        parts += ["\nId ", code(f"#{followup.id}"), " — ", code(f"/snooze {followup.id} <when>")]
+        parts += [" or ", code(f"/cancel {followup.id}"), " to change it."]
+        return self._say(req, *parts)
+
+    async def cmd_keepintouch(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        tz, now = self._zone(user), self.clock.now()
+        cadence_text = req.args.get("every") or req.args.get("cadence")
+        who = req.args.get("who", "")
+        if not cadence_text:
+            m = _CADENCE_TAIL.match(req.text.strip())
+            if m is None:
+                return self._say(
+                    req,
+                    "Tell me who and how often, e.g. ",
+                    code("/keepintouch Tom every 2 weeks"),
+                    ". Nothing was saved.",
+                )
+            who, cadence_text = m.group("who"), m.group("cadence")
+        who = _name(who)
+        if problem := self._check_name(who):
+            return self._say(req, problem)
+        try:
+            cadence = parse_cadence(cadence_text)
+        except WhenError as exc:
+            return self._say(req, str(exc), " Nothing was saved.")
+        replaced = ""
+        contact = await self.store.find_contact(user.id, who)
+        if contact is not None:
+            for old in await self.store.followups(user.id, contact_id=contact.id):
+                if old.cadence:
+                    await self.store.close_followup(user.id, old.id, "cancelled", now)
+                    replaced = f" (this replaces keeping in touch {old.cadence}, #{old.id})"
+        anchor = self._anchor_today(tz, now)
+        first = occurrence(anchor, cadence, 1)
+        followup = await self.store.add_followup(
+            user.id,
+            contact.name if contact else who,
+            "",
+            first,
+            now,
+            cadence=cadence.describe(),
+            anchor=anchor,
+            occurrence=1,
+        )
+        return self._say(
+            req,
+            "Got it. I'll nudge you to keep in touch with ",
+            bold(followup.contact_name),
+            f" {cadence.describe()}{replaced}. First nudge: ",
+            bold(format_local(first, tz)),
+            ". Logging a contact (",
+            code(f"/contacted {followup.contact_name}"),
+            " or Done) restarts the count from that day. Id ",
+            code(f"#{followup.id}"),
+            ".",
+        )
+
+    async def cmd_followups(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        tz, now = self._zone(user), self.clock.now()
+        items = await self.store.followups(user.id)
+        if not items:
+            return self._say(
+                req,
+                "No open follow-ups. Add one with ",
+                code("/followup Maria in 3 days"),
+                ".",
+            )
+        overdue = [f for f in items if not f.cadence and f.due_at <= now]
+        losing = [f for f in items if f.cadence and f.due_at <= now]
+        upcoming = [f for f in items if f.due_at > now]
+        parts: list[Segment | str] = []
+        shown = 0
+        for title, group in (
+            ("Overdue", overdue),
+            ("Losing touch", losing),
+            ("Upcoming", upcoming),
+        ):
+            if not group:
+                continue
+            parts += ["\n\n" if parts else "", bold(title)]
+            for f in group:
+                if shown >= MAX_LIST:
+                    break
+                shown += 1
+                parts += ["\n", code(f"#{f.id}"), f" {f.contact_name} — "]
+                if f.cadence and f.due_at <= now:
+                    parts += [f"{f.cadence}; no contact for {describe_delta(now - _since(f))}"]
+                elif f.due_at <= now:
+                    parts += [f"was due {format_local(f.due_at, tz)}"]
+                else:
+                    parts += [format_local(f.due_at, tz)]
+                    if f.cadence:
+                        parts += [f" ({f.cadence})"]
+                if f.note:
+                    parts += [" — ", italic(_short(f.note))]
+        if len(items) > shown:
+            parts += [f"\n…and {len(items) - shown} more."]
+        return self._say(req, *parts)
+
+    async def cmd_done(self, req: Request) -> list[Reply]:
+        owned = await self._owned(req, req.args.get("id") or req.text)
+        if isinstance(owned, str):
+            return self._say(req, owned)
+        return await self._done(req, *owned)
+
+    async def _done(self, req: Request, user: User, f: FollowUp) -> list[Reply]:
+        tz, now = self._zone(user), self.clock.now()
+        await self.store.log_contact(user.id, f.contact_id, now, f.note, "done")
+        if not f.cadence:
+            await self.store.close_followup(user.id, f.id, "done", now)
+            restarted = await self._restart_cadences(user, f.contact_id, tz, now)
+            return self._say(
+                req,
+                "Marked ",
+                code(f"#{f.id}"),
+                f" done — nice work following up with {f.contact_name}.",
+                restarted,
+            )
+        restarted = await self._restart_cadences(user, f.contact_id, tz, now)
+        return self._say(req, f"Logged contact with {f.contact_name}.", restarted)
+
+    async def _restart_cadences(
+        self, user: User, contact_id: int, tz: ZoneInfo, now: datetime
+    ) -> str:
+        """Every keep-in-touch for this contact counts again from today."""
+        notes = []
+        for f in await self.store.followups(user.id, contact_id=contact_id):
+            if not f.cadence:
+                continue
+            anchor = self._anchor_today(tz, now)
+            nxt = occurrence(anchor, parse_cadence(f.cadence), 1)
+            await self.store.reschedule_followup(user.id, f.id, nxt, anchor=anchor, occurrence=1)
+            notes.append(f" Keeping in touch {f.cadence}: next nudge {format_local(nxt, tz)}.")
+        return "".join(notes)
+
+    async def cmd_snooze(self, req: Request) -> list[Reply]:
+        raw_id, _, when_text = (req.args.get("id", "") + " " + req.text).strip().partition(" ")
+        when_text = req.args.get("when", "") or when_text
+        owned = await self._owned(req, raw_id)
+        if isinstance(owned, str):
+            return self._say(req, owned)
+        user, f = owned
+        tz, now = self._zone(user), self.clock.now()
+        when_text = when_text.strip()
+        if not when_text:
+            return self._say(
+                req, "Until when? e.g. ", code(f"/snooze {f.id} 2 days"), ". Nothing was changed."
+            )
+        duration = parse_duration(when_text)
+        try:
+            when = (
+                now + duration
+                if duration
+                else parse_when(when_text, now, tz, self.settings.default_time)
+            )
+        except WhenError as exc:
+            return self._say(req, str(exc), " Nothing was changed.")
+        return await self._snooze(req, user, f, when, tz, now)
+
+    async def _snooze(
+        self, req: Request, user: User, f: FollowUp, when: datetime, tz: ZoneInfo, now: datetime
+    ) -> list[Reply]:
+        await self.store.reschedule_followup(user.id, f.id, when)
+        return self._say(
+            req,
+            f"Snoozed — I'll remind you about {f.contact_name} on ",
+            bold(format_local(when, tz)),
+            f" (in {describe_delta(when - now)}). ",
+            code(f"#{f.id}"),
+        )
+
+    async def cmd_cancel(self, req: Request) -> list[Reply]:
+        owned = await self._owned(req, req.args.get("id") or req.text)
+        if isinstance(owned, str):
+            return self._say(req, owned)
+        user, f = owned
+        await self.store.close_followup(user.id, f.id, "cancelled", self.clock.now())
+        what = (
+            f"keeping in touch with {f.contact_name}"
+            if f.cadence
+            else f"following up with {f.contact_name}"
+        )
+        return self._say(req, "Cancelled ", code(f"#{f.id}"), f" ({what}).")
+
+    async def cmd_contacted(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        tz, now = self._zone(user), self.clock.now()
+        text = req.args.get("who") or req.text
+        contact, who, note = await self._find_contact(user, _name(text))
+        if req.args.get("note"):
+            note = req.args["note"].strip()
+        if problem := self._check_name(who) or self._check_note(note):
+            return self._say(req, problem)
+        if contact is None:
+            contact = await self.store.ensure_contact(user.id, who, now)
+        await self.store.log_contact(user.id, contact.id, now, note, "contacted")
+        restarted = await self._restart_cadences(user, contact.id, tz, now)
+        return self._say(req, "Logged: in touch with ", bold(contact.name), " today.", restarted)
+
+    async def cmd_contacts(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        now = self.clock.now()
+        contacts = await self.store.contacts(user.id)
+        if not contacts:
+            return self._say(req, "No contacts yet: they appear when you add a follow-up.")
+        cadences = {
+            f.contact_id: f.cadence for f in await self.store.followups(user.id) if f.cadence
+        }
+        parts: list[Segment | str] = [bold("Your contacts")]
+        for c in contacts[:MAX_LIST]:
+            last = (
+                f"last contact {describe_delta(now - c.last_contacted)} ago"
+                if c.last_contacted
+                else "no contact logged"
+            )
+            extra = f"; keep in touch {cadences[c.id]}" if c.id in cadences else ""
+            parts += ["\n• ", bold(c.name), f" — {last}{extra}"]
+        if len(contacts) > MAX_LIST:
+            parts += [f"\n…and {len(contacts) - MAX_LIST} more."]
+        return self._say(req, *parts)
+
+    async def cmd_contact(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        tz, now = self._zone(user), self.clock.now()
+        text = _name(req.args.get("who") or req.text)
+        if not text:
+            return self._say(req, "Whom? e.g. ", code("/contact Tom"), ".")
+        contact, who, rest = await self._find_contact(user, text)
+        verb, _, value = rest.partition(" ")
+        if verb.lower() in ("note", "notes", "bond") and value.strip():
+            value = value.strip()
+            if problem := self._check_name(who) or self._check_note(value):
+                return self._say(req, problem)
+            if contact is None:
+                contact = await self.store.ensure_contact(user.id, who, now)
+            if verb.lower() == "bond":
+                await self.store.add_bond(user.id, contact.id, value, now)
+                return self._say(
+                    req, f"Noted a shared bond with {contact.name}: ", italic(value), "."
+                )
+            await self.store.set_contact_notes(user.id, contact.id, value)
+            return self._say(req, f"Saved notes for {contact.name}.")
+        if contact is None:
+            return self._say(
+                req,
+                f"I don't know anyone called “{text}” yet. ",
+                code("/contacts"),
+                " lists the people you follow up with.",
+            )
+        parts: list[Segment | str] = [bold(contact.name)]
+        if contact.notes:
+            parts += ["\nNotes: ", italic(contact.notes)]
+        if contact.bonds:
+            parts += ["\nShared bonds: ", italic("; ".join(contact.bonds))]
+        else:
+            parts += ["\nNo shared bonds yet: ", code(f"/contact {contact.name} bond <what>")]
+        if contact.last_contacted:
+            parts += [f"\nLast contact: {describe_delta(now - contact.last_contacted)} ago."]
+        history = await self.store.followups(user.id, contact_id=contact.id, active_only=False)
+        if history:
+            parts += ["\n", bold("Follow-ups")]
+            for f in history[-10:]:
+                what = f.cadence or format_local(f.due_at, tz)
+                parts += ["\n", code(f"#{f.id}"), f" {what} — {f.status}"]
+                if f.note:
+                    parts += [" — ", italic(_short(f.note))]
+        log = await self.store.interactions(user.id, contact.id)
+        if log:
+            parts += ["\n", bold("In touch")]
+            for item in log:
+                parts += [f"\n{format_local(item.at, tz)}"]
+                if item.note:
+                    parts += [" — ", italic(_short(item.note))]
+        return self._say(req, *parts)
+
+    async def cmd_timezone(self, req: Request) -> list[Reply]:
+        user = await self._user(req)
+        name = (req.args.get("zone") or req.text).strip()
+        if not name:
+            zone = self._zone(user)
+            return self._say(
+                req,
+                f"Your reminders use {zone.key}; it is now ",
+                bold(format_local(self.clock.now(), zone)),
+                ". Change it with ",
+                code("/timezone Area/City"),
+                ".",
+            )
+        try:
+            zone = resolve_timezone(name)
+        except WhenError as exc:
+            return self._say(req, str(exc), " Nothing was changed.")
+        await self.store.set_timezone(user.id, zone.key)
+        return self._say(
+            req,
+            f"Time zone set to {zone.key}; it is now ",
+            bold(format_local(self.clock.now(), zone)),
+            ". Existing reminders keep their moment in time.",
+        )
+
+    # -- buttons ------------------------------------------------------------------------
+
+    async def _pressed(self, req: Request) -> tuple[User, FollowUp, list[str]] | list[Reply]:
+        _, *fields = req.text.split(":")
+        owned = await self._owned(req, fields[0] if fields else "")
+        if isinstance(owned, str):
+            return self._say(req, "That reminder is already closed or isn't yours. ", _LIST_HINT)
+        return owned[0], owned[1], fields[1:]
+
+    async def press_done(self, req: Request) -> list[Reply]:
+        pressed = await self._pressed(req)
+        if isinstance(pressed, list):
+            return pressed
+        return await self._done(req, pressed[0], pressed[1])
+
+    async def press_snooze(self, req: Request) -> list[Reply]:
+        pressed = await self._pressed(req)
+        if isinstance(pressed, list):
+            return pressed
+        user, f, rest = pressed
+        delta = _SNOOZE.get(rest[0] if rest else "")
+        if delta is None:
+            return self._say(req, "That button no longer works.")
+        now = self.clock.now()
+        return await self._snooze(req, user, f, now + delta, self._zone(user), now)
+
+    async def press_draft(self, req: Request) -> list[Reply]:
+        pressed = await self._pressed(req)
+        if isinstance(pressed, list):
+            return pressed
+        user, f, _ = pressed
+        await self.store.set_awaiting(user.id, f"draft:{f.id}")
+        return self._say(
+            req,
+            f"Send me your message to {f.contact_name} as your next message and I'll review it "
+            "as a follow-up.",
+        )
+
+    async def intercept(self, req: Request) -> str | None:
+        """After Draft, the user's next plain message is reviewed as a follow-up."""
+        if req.command or not req.text.strip():
+            return None
+        awaiting = await self.store.pop_awaiting(req.user)
+        return "follow-up" if awaiting and awaiting.startswith("draft:") else None
+
+    # -- due source -----------------------------------------------------------------------
+
+    async def load(self, dues: Sequence[Due], now: datetime) -> _Loaded:
+        followups = await self.store.followups_by_ids(d.job.ref_id for d in dues)
+        users = await self.store.users_by_ids(f.user_id for f in followups.values())
+        bonds = await self.store.bonds_for(f.contact_id for f in followups.values())
+        return _Loaded(followups, users, bonds)
+
+    def build(self, due: Due, loaded: _Loaded, now: datetime) -> Outgoing | None:
+        job = due.job
+        f = loaded.followups.get(job.ref_id)
+        user = loaded.users.get(f.user_id) if f else None
+        if f is None or user is None or f.status != "active":
+            return None  # closed, snoozed or forgotten since it was queued
+        tz = self._zone(user)
+        reply = build_nudge(
+            PlaceRef(user.platform, user.platform_user_id, "dm"),
+            f,
+            now=now,
+            tz=tz,
+            occurrence=job.occurrence,
+            bonds=loaded.bonds.get(f.contact_id, ()),
+            playbooks=self.playbooks,
+            late=due.late,
+            handed_over=due.handed_over,
+            repeat=job.repeat,
+        )
+        next_due, next_k = None, 0
+        if f.cadence and f.anchor is not None:
+            cadence = parse_cadence(f.cadence)
+            anchor = f.anchor.astimezone(tz)
+            next_due = next_after(anchor, cadence, max(now, job.due_at))
+            next_k = _index_of(anchor, cadence, next_due, job.occurrence + 1)
+        ref = UserRef(user.platform, user.platform_user_id, user.name)
+        return Outgoing(ref, reply, next_due, next_k)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    followups: dict[int, FollowUp]
+    users: dict[int, User]
+    bonds: dict[int, tuple[str, ...]]
+
+
+_LIST_HINT = "/followups lists yours."
+
+
+def _index_of(anchor: datetime, cadence: Cadence, when: datetime, start: int) -> int:
+    k = max(1, start)
+    while occurrence(anchor, cadence, k) < when:
+        k += 1
+    return k
+
+
+def _since(f: FollowUp) -> datetime:
+    return f.last_contacted or f.anchor or f.due_at
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,334 @@
+"""One task that delivers every due item: follow-ups now, community tips later.
+
+It sleeps until the earliest due job in the store and is woken early when jobs change
+(the store calls `wake`). A job is claimed (committed) before it is sent and marked sent
+after, so the only possible duplicate is a send whose "sent" mark was lost to a crash;
+such jobs come back flagged `repeat` and carry the same delivery key (see
+docs/delivery.md). Failures retry with backoff; after the last try, or at once when the
+user cannot be reached, the job is parked and handed over the next time the user writes.
+
+Kinds of due items plug in as `DueSource`s, so the scheduler knows nothing about
+follow-ups. Time comes from an injected clock and timer, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.store import Job, Store
+from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed job with the circumstances its message should mention."""
+
+    job: Job
+    late: timedelta | None = None  # fell due while netcoach was not running
+    handed_over: bool = False  # could not be pushed earlier; shown when the user wrote
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What to send for a job, and the job that follows it (a cadence's next occurrence)."""
+
+    user: UserRef
+    reply: Reply
+    next_due: datetime | None = None
+    next_occurrence: int = 0
+
+
+class DueSource(Protocol):
+    """One kind of due item. Loading is per batch and building per item, so a burst of
+    due items costs one round of queries and the first sends leave while later ones build."""
+
+    kind: str
+
+    async def load(self, dues: Sequence[Due], now: datetime) -> Any:
+        """Fetch in bulk whatever `build` needs for these jobs."""
+        ...
+
+    def build(self, due: Due, loaded: Any, now: datetime) -> Outgoing | None:
+        """The message for one job (fast, no I/O); None when the job is stale (dropped)."""
+        ...
+
+
+class Sender(Protocol):
+    async def __call__(self, user: UserRef, reply: Reply, key: str) -> str:
+        """Deliver privately; `key` is the same for every attempt at one job."""
+        ...
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+CallLater = Callable[[float, Callable[[], None]], TimerHandle]
+
+
+def delivery_key(job: Job) -> str:
+    return f"job:{job.id}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        sender: Sender,
+        sources: Iterable[DueSource] = (),
+        *,
+        max_attempts: int = 5,
+        retry_seconds: float = 30,
+        batch: int = 1000,
+        chunk: int = 20,  # messages built between chances for the sends to start
+        concurrency: int = 32,
+        offline_grace: timedelta = timedelta(minutes=1),
+        call_later: CallLater | None = None,
+        max_sleep: float = 3600.0,  # re-read the queue hourly, in case the wall clock jumped
+    ):
+        self.store = store
+        self.clock = clock
+        self.sender = sender
+        self.sources: dict[str, DueSource] = {}
+        for source in sources:
+            self.add_source(source)
+        self.max_attempts = max(1, max_attempts)
+        self.retry_seconds = retry_seconds
+        self.batch = batch
+        self.chunk = max(1, chunk)
+        self.concurrency = concurrency
+        self.offline_grace = offline_grace
+        self._call_later = call_later
+        self.max_sleep = max_sleep
+        self.started_at: datetime | None = None
+        self.is_waiting = False
+        self._wakeup: asyncio.Future[None] | None = None
+        self._dirty = True
+        store.listeners.append(self.wake)
+
+    def add_source(self, source: DueSource) -> None:
+        if source.kind in self.sources:
+            raise ValueError(f"two due sources for kind '{source.kind}'")
+        self.sources[source.kind] = source
+
+    def wake(self) -> None:
+        """Re-read the queue now: a job was added, moved or cancelled."""
+        self._dirty = True
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def start(self) -> None:
+        """Note the start time (for "while I was offline") and requeue jobs a crash left."""
+        self.started_at = self.clock.now()
+        recovered = await self.store.recover_claimed()
+        if recovered:
+            log.warning("%d job(s) were being sent when netcoach stopped; resending", recovered)
+
+    async def run(self) -> None:
+        """Deliver due jobs until cancelled."""
+        if self.started_at is None:
+            await self.start()
+        while True:
+            self._dirty = False
+            next_at = await self.store.next_run_at()
+            if self._dirty:
+                continue
+            if next_at is None:
+                await self._wait(None)
+                continue
+            delay = (next_at - self.clock.now()).total_seconds()
+            if delay > 0:
+                await self._wait(min(delay, self.max_sleep))
+                continue
+            await self.run_due()  # claims only what is due; the loop comes back for more
+
+    async def _wait(self, delay: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        self._wakeup = fut = loop.create_future()
+        handle: TimerHandle | None = None
+        if delay is not None:
+            call_later = self._call_later or loop.call_later
+            handle = call_later(delay, lambda: fut.done() or fut.set_result(None))
+        self.is_waiting = True
+        try:
+            await fut
+        finally:
+            self.is_waiting = False
+            self._wakeup = None
+            if handle is not None:
+                handle.cancel()
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """For tests: return once the loop has nothing to do until the clock moves."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.is_waiting and self._wakeup is not None and not self._wakeup.done()):
+            if loop.time() > deadline:
+                raise TimeoutError("the scheduler did not settle")
+            await asyncio.sleep(0)
+
+    async def run_due(self) -> int:
+        """Deliver one batch of due jobs; returns how many were claimed."""
+        now = self.clock.now()
+        jobs = await self.store.claim_due(now, self.batch)
+        if jobs:
+            await self._deliver([Due(job, self._late(job, now)) for job in jobs], now)
+        return len(jobs)
+
+    def _late(self, job: Job, now: datetime) -> timedelta | None:
+        started = self.started_at or now
+        if job.due_at < started - self.offline_grace:
+            return now - job.due_at
+        return None
+
+    async def hand_over(self, user: UserRef, place: PlaceRef) -> list[Reply]:
+        """Replies for jobs that could not be pushed to `user`, shown now that they wrote."""
+        stored = await self.store.find_user(user)
+        if stored is None:
+            return []
+        stranded = await self.store.stranded_jobs(stored.id)
+        if not stranded:
+            return []
+        now = self.clock.now()
+        jobs = await self.store.claim_jobs([j.id for j in stranded], now)
+        outgoing = await self._prepare([Due(j, None, handed_over=True) for j in jobs], now)
+        replies: list[Reply] = []
+        sent: list[tuple[int, str]] = []
+        for job in jobs:
+            out = outgoing.get(job.id)
+            if out is None:
+                continue
+            replies.append(replace(out.reply, place=place, private=True))
+            sent.append((job.id, "in-reply"))
+        await self.store.finish_jobs(
+            now,
+            sent=sent,
+            failed=[(j.id, "cancelled", "stale") for j in jobs if outgoing.get(j.id) is None],
+        )
+        return replies
+
+    async def _prepare(self, dues: Sequence[Due], now: datetime) -> dict[int, Outgoing | None]:
+        """Every message at once (for hand-overs); a job missing from the result failed."""
+        out: dict[int, Outgoing | None] = {}
+        async for due, built in self._built(dues, now):
+            if not isinstance(built, Exception):
+                out[due.job.id] = built
+        return out
+
+    async def _built(
+        self, dues: Sequence[Due], now: datetime
+    ) -> AsyncIterator[tuple[Due, Outgoing | Exception | None]]:
+        """(due, message, None when stale, or the exception that stopped building it)."""
+        by_kind: dict[str, list[Due]] = {}
+        for due in dues:
+            by_kind.setdefault(due.job.kind, []).append(due)
+        for kind, group in by_kind.items():
+            source = self.sources.get(kind)
+            if source is None:
+                log.error("no due source for kind %r", kind)
+                for due in group:
+                    yield due, LookupError(f"no due source for kind {kind!r}")
+                continue
+            try:
+                loaded = await source.load(group, now)
+            except Exception as exc:
+                log.exception("loading %s items failed", kind)
+                for due in group:
+                    yield due, exc
+                continue
+            for due in group:
+                try:
+                    built = source.build(due, loaded, now)
+                except Exception as exc:
+                    log.exception("building the message for job %d failed", due.job.id)
+                    yield due, exc
+                    continue
+                yield due, built
+
+    async def _deliver(self, dues: Sequence[Due], now: datetime) -> None:
+        """Send each message as soon as it is built, and record the batch in one commit."""
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def send(due: Due, out: Outgoing) -> tuple[Due, Outgoing, str | BaseException]:
+            async with semaphore:
+                try:
+                    result = await self.sender(out.user, out.reply, delivery_key(due.job))
+                except Exception as exc:  # one bad send must not stop the batch
+                    return due, out, exc
+                return due, out, result
+
+        tasks: list[asyncio.Task[tuple[Due, Outgoing, str | BaseException]]] = []
+        sent: list[tuple[int, str]] = []
+        failed: list[tuple[int, str, str]] = []
+        retried: list[tuple[int, datetime, str]] = []
+        built_count = 0
+        async for due, out in self._built(dues, now):
+            if isinstance(out, Exception):  # no source, or it crashed: try again later
+                retried.append(self._retry(due.job, now, f"could not build the message: {out}"))
+                continue
+            if out is None:
+                failed.append((due.job.id, "cancelled", "stale"))
+                continue
+            tasks.append(asyncio.create_task(send(due, out)))
+            built_count += 1
+            if built_count % self.chunk == 0:
+                await asyncio.sleep(0)  # let the sends already built leave now
+        results = await asyncio.gather(*tasks)
+        next_jobs: list[tuple[str, int, int | None, datetime, int]] = []
+        done = self.clock.now()
+        for due, out, result in results:
+            job = due.job
+            if isinstance(result, str):
+                sent.append((job.id, result))
+            elif isinstance(result, DeliveryError) and result.permanent:
+                log.info("job %d undeliverable: %s", job.id, result)
+                failed.append((job.id, "undeliverable", str(result)))
+            elif job.attempts >= self.max_attempts:
+                log.warning("job %d failed after %d tries: %s", job.id, job.attempts, result)
+                failed.append((job.id, "failed", str(result)))
+            else:
+                retried.append(self._retry(job, done, str(result), result))
+                continue
+            if out.next_due is not None:  # a cadence goes on whether or not this one arrived
+                next_jobs.append(
+                    (job.kind, job.ref_id, job.user_id, out.next_due, out.next_occurrence)
+                )
+        await self.store.finish_jobs(
+            done, sent=sent, failed=failed, retried=retried, next_jobs=next_jobs
+        )
+
+    def _retry(
+        self, job: Job, now: datetime, reason: str, exc: BaseException | None = None
+    ) -> tuple[int, datetime, str]:
+        delay = min(self.retry_seconds * 2 ** max(0, job.attempts - 1), 3600.0)
+        if isinstance(exc, DeliveryError) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        return job.id, now + timedelta(seconds=delay), reason
+
+
+class HandOver:
+    """A Coach feature that shows a user what could not be pushed to them earlier."""
+
+    def __init__(self, scheduler: Scheduler):
+        self.scheduler = scheduler
+
+    def commands(self) -> tuple[()]:
+        return ()
+
+    def actions(self) -> tuple[()]:
+        return ()
+
+    async def notices(self, req: Request) -> list[Reply]:
+        return await self.scheduler.hand_over(req.user, req.place)
+
+
+SendFunction = Callable[[UserRef, Reply, str], Awaitable[str]]

@@ -1,0 +1,230 @@
+"""The scheduler delivers every due item once, on time, across failures and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from followup_fakes import FakeClock, RecordingSender
+
+from bot.scheduler import Due, HandOver, Outgoing, Scheduler
+from bot.store import Store
+from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+ANA = UserRef("console", "ana", "Ana")
+
+
+class Pings:
+    """A minimal due source: "ping <ref>"; ref ids >= 100 repeat daily."""
+
+    kind = "ping"
+
+    def __init__(self) -> None:
+        self.stale: set[int] = set()
+
+    async def load(self, dues: Sequence[Due], now: datetime) -> set[int]:
+        return set(self.stale)
+
+    def build(self, due: Due, stale: set[int], now: datetime) -> Outgoing | None:
+        job = due.job
+        if job.ref_id in stale:
+            return None
+        text = f"ping {job.ref_id}"
+        if due.late:
+            text += f" late {int(due.late.total_seconds())}s"
+        if job.repeat:
+            text += " repeat"
+        if due.handed_over:
+            text += " handed-over"
+        nxt = job.due_at + timedelta(days=1) if job.ref_id >= 100 else None
+        return Outgoing(ANA, Reply.of(PlaceRef("console", "ana"), text), nxt, job.occurrence + 1)
+
+
+class Harness:
+    def __init__(self, store: Store, clock: FakeClock, **kw: object):
+        self.store = store
+        self.clock = clock
+        self.sender = RecordingSender(clock)
+        self.source = Pings()
+        self.scheduler = Scheduler(
+            store, clock, self.sender, [self.source], call_later=clock.call_later, **kw
+        )
+        self.scheduler.max_sleep = 10**9  # so the timers seen are exactly the due times
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.scheduler.run())
+        await self.scheduler.settled()
+
+    async def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        await self.scheduler.settled()
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await self.task
+
+    async def add(self, ref: int, due: datetime) -> int:
+        user = await self.store.ensure_user(ANA, self.clock.now())
+        job_id = await self.store.add_job("ping", ref, user.id, due)
+        await self.scheduler.settled()
+        return job_id
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "sched.sqlite3")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def h(store: Store) -> AsyncIterator[Harness]:
+    harness = Harness(store, FakeClock(T0))
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+async def test_an_item_is_sent_at_its_due_time_not_before_and_once(h: Harness) -> None:
+    due = T0 + timedelta(days=3)
+    await h.add(1, due)
+    assert h.clock.next_timer == due  # sleeping until the item, not polling
+    await h.advance(timedelta(days=3) - timedelta(seconds=1))
+    assert h.sender.sent == []
+    await h.advance(timedelta(seconds=1))
+    assert h.sender.texts == ["ping 1"]
+    assert h.sender.sent[0].at == due
+    await h.advance(timedelta(days=30))
+    assert len(h.sender.sent) == 1
+    assert h.clock.next_timer is None  # nothing left: waits for a wake, no timer at all
+
+
+async def test_an_earlier_item_wakes_the_sleeping_scheduler(h: Harness) -> None:
+    await h.add(1, T0 + timedelta(days=7))
+    await h.add(2, T0 + timedelta(hours=1))
+    assert h.clock.next_timer == T0 + timedelta(hours=1)
+    await h.advance(timedelta(hours=1))
+    assert h.sender.texts == ["ping 2"]
+    assert h.clock.next_timer == T0 + timedelta(days=7)
+
+
+async def test_a_cancelled_item_is_not_sent(h: Harness) -> None:
+    await h.add(5, T0 + timedelta(hours=2))
+    h.source.stale.add(5)  # e.g. the follow-up was cancelled after it was queued
+    await h.advance(timedelta(hours=3))
+    assert h.sender.sent == []
+    assert await h.store.count_jobs("cancelled") == 1
+
+
+async def test_items_due_while_offline_are_delivered_at_start_marked_late_once(
+    store: Store,
+) -> None:
+    user = await store.ensure_user(ANA, T0)
+    await store.add_job("ping", 1, user.id, T0)
+    await store.add_job("ping", 2, user.id, T0 + timedelta(hours=5))
+    # netcoach was down; it starts three hours after the first item was due.
+    first = Harness(store, FakeClock(T0 + timedelta(hours=3)))
+    await first.start()
+    assert first.sender.texts == ["ping 1 late 10800s"]
+    await first.advance(timedelta(hours=2))
+    assert first.sender.texts == ["ping 1 late 10800s", "ping 2"]  # on time: not "late"
+    await first.stop()
+
+    again = Harness(store, FakeClock(T0 + timedelta(hours=6)))
+    await again.start()
+    assert again.sender.sent == []  # a restart does not repeat what was delivered
+    await again.stop()
+
+
+async def test_a_failing_send_is_retried_with_backoff_then_parked_and_handed_over(
+    store: Store,
+) -> None:
+    h = Harness(store, FakeClock(T0), max_attempts=3, retry_seconds=30)
+    h.sender.failures = [DeliveryError("timeout")] * 3
+    await h.start()
+    await h.add(1, T0)
+    assert h.sender.attempts == 1
+    assert h.clock.next_timer == T0 + timedelta(seconds=30)
+    await h.advance(timedelta(seconds=30))
+    assert h.sender.attempts == 2
+    assert h.clock.next_timer == T0 + timedelta(seconds=90)  # 30 s, then 60 s
+    await h.advance(timedelta(seconds=60))
+    assert h.sender.attempts == 3
+    await h.advance(timedelta(days=1))
+    assert h.sender.attempts == 3 and h.sender.sent == []  # kept, not retried forever
+    assert await store.count_jobs("failed") == 1
+
+    hand_over = HandOver(h.scheduler)
+    req = Request(ANA, PlaceRef("console", "ana"))
+    replies = await hand_over.notices(req)
+    assert [r.text for r in replies] == ["ping 1 handed-over"]
+    assert all(r.private for r in replies)
+    assert await hand_over.notices(req) == []  # shown once
+    await h.stop()
+
+
+async def test_an_unreachable_user_is_not_retried_in_a_loop(h: Harness) -> None:
+    h.sender.failures = [DeliveryError("bot was blocked", permanent=True)]
+    await h.add(1, T0)
+    await h.advance(timedelta(days=2))
+    assert h.sender.attempts == 1
+    assert await h.store.count_jobs("undeliverable") == 1
+    other = await HandOver(h.scheduler).notices(
+        Request(UserRef("console", "someone-else"), PlaceRef("console", "x"))
+    )
+    assert other == []
+    mine = await HandOver(h.scheduler).notices(Request(ANA, PlaceRef("console", "ana")))
+    assert [r.text for r in mine] == ["ping 1 handed-over"]
+
+
+async def test_rate_limits_are_respected(h: Harness) -> None:
+    h.sender.failures = [DeliveryError("429", retry_after=120)]
+    await h.add(1, T0)
+    assert h.clock.next_timer == T0 + timedelta(seconds=120)
+    await h.advance(timedelta(seconds=120))
+    assert h.sender.texts == ["ping 1"]
+
+
+async def test_a_send_interrupted_by_a_crash_is_resent_as_a_recognisable_repeat(
+    store: Store,
+) -> None:
+    user = await store.ensure_user(ANA, T0)
+    await store.add_job("ping", 1, user.id, T0)
+    claimed = await store.claim_due(T0)  # the process died after claiming, maybe after sending
+    h = Harness(store, FakeClock(T0 + timedelta(seconds=5)))
+    await h.start()
+    assert h.sender.texts == ["ping 1 repeat"]
+    assert h.sender.sent[0].key == f"job:{claimed[0].id}"  # same key as the first attempt
+    await h.stop()
+
+
+async def test_a_cadence_queues_its_next_occurrence_from_the_schedule(h: Harness) -> None:
+    await h.add(100, T0 + timedelta(hours=1))
+    await h.advance(timedelta(hours=1, minutes=7))  # delivered a little late...
+    assert h.clock.next_timer == T0 + timedelta(days=1, hours=1)
+    await h.advance(timedelta(days=1) - timedelta(minutes=7))
+    assert [s.at for s in h.sender.sent] == [
+        T0 + timedelta(hours=1, minutes=7),
+        T0 + timedelta(days=1, hours=1),  # ...but the next is due from the schedule: no drift
+    ]
+
+
+async def test_a_thousand_items_due_together_all_arrive_never_early(h: Harness) -> None:
+    user = await h.store.ensure_user(ANA, T0)
+    due = T0 + timedelta(minutes=10)
+    for ref in range(1000):
+        await h.store.add_job("ping", ref % 99, user.id, due)
+    await h.scheduler.settled()
+    await h.advance(timedelta(minutes=10) - timedelta(milliseconds=1))
+    assert h.sender.sent == []
+    await h.advance(timedelta(milliseconds=1))
+    assert len(h.sender.sent) == 1000
+    assert len({s.key for s in h.sender.sent}) == 1000
+    assert min(s.at for s in h.sender.sent) >= due

@@ -1,0 +1,175 @@
+"""The store keeps reminders and contacts across restarts and never mixes users' data."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.store import SCHEMA_VERSION, Store, StoreError
+from bot.types import UserRef
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+ANA = UserRef("console", "ana", "Ana")
+BEN = UserRef("telegram", "-1001", "Ben")
+
+
+async def test_a_fresh_file_is_created_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "netcoach.sqlite3"
+    store = await Store.open(path)
+    try:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert (await store._one("PRAGMA journal_mode"))[0] == "wal"
+        assert (await store._one("PRAGMA foreign_keys"))[0] == 1
+        assert (await store._one("PRAGMA busy_timeout"))[0] > 0
+    finally:
+        await store.close()
+    assert path.exists()
+
+
+async def test_follow_ups_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    user = await store.ensure_user(ANA, NOW)
+    created = await store.add_followup(user.id, "Maria", "send notes", NOW + timedelta(days=3), NOW)
+    await store.close()
+
+    store = await Store.open(path)
+    try:
+        again = await store.ensure_user(ANA, NOW)
+        assert again.id == user.id
+        found = await store.followup(user.id, created.id)
+        assert found is not None
+        assert (found.contact_name, found.note) == ("Maria", "send notes")
+        assert found.due_at == NOW + timedelta(days=3)
+        assert await store.next_run_at() == NOW + timedelta(days=3)
+    finally:
+        await store.close()
+
+
+async def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"
+    sqlite3.connect(old).close()  # version 0: an empty file from before the first migration
+    store = await Store.open(old)
+    assert await store.schema_version() == SCHEMA_VERSION
+    await store.close()
+
+    newer = tmp_path / "newer.sqlite3"
+    con = sqlite3.connect(newer)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(StoreError, match="newer netcoach"):
+        await Store.open(newer)
+    con = sqlite3.connect(newer)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    con.close()
+
+
+async def test_users_are_keyed_by_platform_and_id(store: Store) -> None:
+    a = await store.ensure_user(UserRef("telegram", "42", "A"), NOW)
+    b = await store.ensure_user(UserRef("discord", "42", "B"), NOW)
+    renamed = await store.ensure_user(UserRef("telegram", "42", "A2"), NOW)
+    assert a.id != b.id
+    assert renamed.id == a.id and renamed.name == "A2"
+
+
+async def test_someone_elses_follow_up_is_invisible_and_unchangeable(store: Store) -> None:
+    ana = await store.ensure_user(ANA, NOW)
+    ben = await store.ensure_user(BEN, NOW)
+    fu = await store.add_followup(ana.id, "Maria", "", NOW + timedelta(days=1), NOW)
+    assert await store.followup(ben.id, fu.id) is None
+    assert not await store.close_followup(ben.id, fu.id, "done", NOW)
+    assert not await store.reschedule_followup(ben.id, fu.id, NOW + timedelta(days=9))
+    mine = await store.followup(ana.id, fu.id)
+    assert mine is not None and mine.status == "active" and mine.due_at == fu.due_at
+
+
+async def test_contacts_match_names_case_and_space_insensitively(store: Store) -> None:
+    ana = await store.ensure_user(ANA, NOW)
+    await store.add_followup(ana.id, "María  López", "", NOW + timedelta(days=1), NOW)
+    await store.add_followup(ana.id, "maría lópez", "", NOW + timedelta(days=2), NOW)
+    contacts = await store.contacts(ana.id)
+    assert [c.name for c in contacts] == ["María  López"]
+    assert len(await store.followups(ana.id, contact_id=contacts[0].id)) == 2
+
+
+async def test_odd_unicode_round_trips(store: Store) -> None:
+    ana = await store.ensure_user(UserRef("console", "ana", "Ana 🚀"), NOW)
+    name = "Zoë 'Ž' 李 \u200d🧑‍💻"
+    fu = await store.add_followup(ana.id, name, "note ✓ \x00 end", NOW + timedelta(hours=1), NOW)
+    again = await store.followup(ana.id, fu.id)
+    assert again is not None and again.contact_name == name and again.note == "note ✓ \x00 end"
+
+
+async def test_closing_or_snoozing_replaces_the_queued_job(store: Store) -> None:
+    ana = await store.ensure_user(ANA, NOW)
+    fu = await store.add_followup(ana.id, "Maria", "", NOW + timedelta(days=1), NOW)
+    assert await store.reschedule_followup(ana.id, fu.id, NOW + timedelta(days=2))
+    jobs = await store.jobs_for("followup", fu.id)
+    assert [j.state for j in jobs] == ["cancelled", "pending"]
+    assert jobs[-1].due_at == NOW + timedelta(days=2)
+    assert await store.close_followup(ana.id, fu.id, "done", NOW)
+    assert [j.state for j in await store.jobs_for("followup", fu.id)] == ["cancelled"] * 2
+    assert await store.next_run_at() is None
+
+
+async def test_claimed_jobs_are_recovered_as_possible_repeats(store: Store) -> None:
+    ana = await store.ensure_user(ANA, NOW)
+    await store.add_followup(ana.id, "Maria", "", NOW, NOW)
+    claimed = await store.claim_due(NOW)
+    assert len(claimed) == 1 and not claimed[0].repeat
+    assert await store.claim_due(NOW) == []  # claimed once only
+    assert await store.recover_claimed() == 1
+    again = await store.claim_due(NOW)
+    assert [j.id for j in again] == [claimed[0].id] and again[0].repeat
+
+
+async def test_export_and_forget_cover_every_user_table(store: Store) -> None:
+    ana = await store.ensure_user(ANA, NOW)
+    ben = await store.ensure_user(BEN, NOW)
+    fu = await store.add_followup(ana.id, "Maria", "notes", NOW + timedelta(days=1), NOW)
+    contact = await store.find_contact(ana.id, "maria")
+    assert contact is not None
+    await store.add_bond(ana.id, contact.id, "both ran Berlin", NOW)
+    await store.log_contact(ana.id, contact.id, NOW, "coffee", "contacted")
+    await store.add_followup(ben.id, "Maria", "", NOW + timedelta(days=1), NOW)
+    # A table added by a later migration is found without changing export/forget.
+    await store._db.execute(
+        "CREATE TABLE profiles (id INTEGER PRIMARY KEY, "
+        "user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, bio TEXT)"
+    )
+    await store._db.execute("INSERT INTO profiles (user_id, bio) VALUES (?, 'hi')", (ana.id,))
+
+    exported = await store.export_user(ana)
+    assert set(exported) == {
+        "users", "contacts", "bonds", "interactions", "followups", "jobs", "profiles"
+    }  # fmt: skip
+    assert exported["followups"][0]["id"] == fu.id
+    assert exported["bonds"][0]["text"] == "both ran Berlin"
+    assert all(len(rows) >= 1 for rows in exported.values())
+
+    counts = await store.forget_user(ana)
+    assert counts["users"] == 1 and counts["followups"] == 1 and counts["profiles"] == 1
+    after = await store.export_user(ana)
+    assert all(rows == [] for rows in after.values())
+    # Ben's data is untouched.
+    assert len(await store.followups(ben.id)) == 1
+    assert await store.find_user(BEN) is not None
+
+
+async def test_pending_draft_expectation_is_taken_once(store: Store) -> None:
+    ana = await store.ensure_user(ANA, NOW)
+    await store.set_awaiting(ana.id, "draft:7")
+    assert await store.pop_awaiting(ANA) == "draft:7"
+    assert await store.pop_awaiting(ANA) is None
+    assert await store.pop_awaiting(UserRef("console", "nobody")) is None
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    opened = await Store.open(tmp_path / "store.sqlite3")
+    yield opened
+    await opened.close()
