@@ -24,6 +24,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -247,7 +248,6 @@ def start_privately(req: Request, bot_username: str) -> Reply:
         f"{name}, I answer privately so your drafts stay between us, but Telegram won't let "
         f"me message you until you start a chat with me: {link} — press Start, then send it "
         "again there.",
-        buttons=(),
     )
 
 
@@ -271,12 +271,14 @@ class _Bounded(OrderedDict[Any, Any]):
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Updates from different chats run concurrently; one chat's run in arrival order.
 
-    Sequential processing would cap the bot at one update per Bot API round trip (tens a
+    Sequential processing would cap the bot at one update per Bot API round trip (10-20 a
     second against the real Telegram); full concurrency could review an edit before the
-    draft it edits. Tasks start in arrival order, and asyncio locks are FIFO.
+    draft it edits. Tasks start in arrival order, and asyncio locks are FIFO. Four in flight
+    reach Telegram's own 30 messages/s limit at usual round-trip times; more only adds
+    httpcore's per-connection bookkeeping (measured in bench/telegram_bench.py).
     """
 
-    def __init__(self, max_concurrent_updates: int = 32):
+    def __init__(self, max_concurrent_updates: int = 4):
         super().__init__(max_concurrent_updates)
         self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
 
@@ -333,7 +335,7 @@ class TelegramAdapter:
         max_rate_retries: int = 3,
         ready_timeout: float = 30.0,
         memory: int = 1000,
-        concurrency: int = 32,
+        concurrency: int = 4,
     ):
         self.token = check_token(token)
         self.base_url = base_url.strip()
@@ -650,7 +652,7 @@ class TelegramAdapter:
         if "draft" not in req.args:
             remembered = self._drafts.get((message.chat_id, message.message_id))
             if remembered:
-                req = Request(req.user, req.place, req.command, req.text, {"draft": remembered})
+                req = replace(req, args={**req.args, "draft": remembered})
         replies = await self._coach.handle(req)
         if (
             replies

@@ -1,15 +1,20 @@
 """Telegram benchmark: netcoach against a bare python-telegram-bot echo bot, same fake server.
 
     .venv/bin/python bench/telegram_bench.py [--updates 2000] [--round-trips 300]
+                                             [--concurrency N] [--latency 20]
 
 Both bots run the real PTB stack (long polling, httpx) against the fake Bot API server
 from the tests, on 127.0.0.1, in the same run. Throughput: a burst of private drafts is
-queued at once and timed until the last answer arrives. Round trip: one draft at a time,
-from the moment it is queued to the moment its answer reaches the server (p50, p99).
-Netcoach reviews each draft and answers with HTML and buttons; the echo bot repeats it.
-Telegram's own flood limits (30 messages/s) would cap both the same way, so the rate
-limiter's throughput caps are off here (its 429 retries stay on). Target: netcoach
-handles at least 80% of the echo bot's throughput.
+queued at once and timed until the last answer reaches the server. Round trip: one draft
+at a time, from being queued to its answer reaching the server (p50, p99). Netcoach
+reviews each draft and answers with HTML and buttons; the echo bot repeats it as a reply.
+
+Run 1 has no added latency, so the comparison measures CPU per update: bot, fake server
+and core share one core. Run 2 adds `--latency` ms to every Bot API call, like the real
+api.telegram.org, where throughput depends on how many updates are in flight. Telegram's
+flood limits (30 messages/s) would cap both bots the same way, so the rate limiter's
+throughput caps are off here (its 429 retries stay on). Target: netcoach handles at least
+80% of the echo bot's throughput.
 """
 
 from __future__ import annotations

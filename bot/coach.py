@@ -69,6 +69,8 @@ class Coach:
             if action is None:
                 return [Reply.of(req.place, "That button no longer works.", private=True)]
             return await action.handler(req)
+        if name == "" and req.place.kind == "group":
+            return await self._group_message(req)
         if name in ("", "start") and req.place.kind == "dm":
             if name == "start" or not req.text.strip():
                 return [self.welcome(req)]
@@ -90,6 +92,19 @@ class Coach:
                 )
             ]
         return await command.handler(req)
+
+    async def _group_message(self, req: Request) -> list[Reply]:
+        """A plain message in a group is not for the bot; features may still observe it.
+
+        A feature's optional `group_message(req) -> list[Reply]` sees it (to count activity
+        or coach an intro post privately); with none, the bot stays silent.
+        """
+        replies: list[Reply] = []
+        for feature in self.features:
+            hook = getattr(feature, "group_message", None)
+            if hook is not None:
+                replies += await hook(req)
+        return replies
 
     async def _intercept(self, req: Request) -> Request:
         """Let a feature say how a plain message is meant (after Draft: a follow-up draft).

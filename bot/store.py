@@ -108,6 +108,41 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_ref ON jobs(kind, ref_id);
     CREATE INDEX jobs_user ON jobs(user_id, state);
     """,
+    # 2: opt-in profiles, community memberships for bonds, and opt-in draft history.
+    """
+    ALTER TABLE users ADD COLUMN profile_visibility TEXT NOT NULL DEFAULT 'off'
+        CHECK (profile_visibility IN ('off', 'private', 'community'));
+    ALTER TABLE users ADD COLUMN keep_history INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE profile_tags (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        field TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        display TEXT NOT NULL,
+        UNIQUE (user_id, field, tag)
+    );
+    CREATE INDEX profile_tags_tag ON profile_tags(tag, user_id);
+    CREATE TABLE memberships (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        community TEXT NOT NULL,
+        visible INTEGER NOT NULL DEFAULT 0,
+        seen_at INTEGER NOT NULL,
+        UNIQUE (user_id, community)
+    );
+    CREATE INDEX memberships_community ON memberships(community, visible, user_id);
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        context TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        verdict TEXT NOT NULL,
+        missed TEXT NOT NULL DEFAULT '[]',
+        text TEXT NOT NULL
+    );
+    CREATE INDEX drafts_user ON drafts(user_id, at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -679,6 +714,12 @@ class Store:
             (kind, ref_id),
         )
 
+    async def cancel_jobs(self, kind: str, ref_id: int) -> None:
+        """Drop the queued jobs of one item (a tip schedule switched off, say)."""
+        async with self._tx() as db:
+            await self._cancel_jobs(db, kind, ref_id)
+        self._jobs_changed()
+
     async def add_job(
         self,
         kind: str,
@@ -697,6 +738,15 @@ class Store:
             "SELECT run_at FROM jobs WHERE state = 'pending' ORDER BY run_at LIMIT 1"
         )
         return None if row is None else from_unix(row[0])
+
+    async def peek_due(self, until: datetime, limit: int = 1000) -> list[Job]:
+        """Pending jobs due by `until`, earliest first, without claiming them."""
+        rows = await self._all(
+            f"SELECT {_JOB_COLS} FROM jobs WHERE state = 'pending' AND run_at <= ? "
+            "ORDER BY run_at, id LIMIT ?",
+            (to_unix(until), limit),
+        )
+        return [_job(r) for r in rows]
 
     async def claim_due(self, now: datetime, limit: int = 500) -> list[Job]:
         """Claim (and commit) up to `limit` jobs due by `now`, earliest first."""
@@ -912,6 +962,141 @@ class Store:
             async with db.execute("DELETE FROM users WHERE id = ?", (user.id,)) as cur:
                 counts["users"] = cur.rowcount
         return counts
+
+    # -- profiles, bonds and history (opt-in) -------------------------------------------
+
+    async def profile(self, user_id: int) -> tuple[str, list[tuple[str, str, str]]]:
+        """(visibility, [(field, tag key, display)]) in the order the tags were added."""
+        row = await self._one("SELECT profile_visibility FROM users WHERE id = ?", (user_id,))
+        tags = await self._all(
+            "SELECT field, tag, display FROM profile_tags WHERE user_id = ? ORDER BY id",
+            (user_id,),
+        )
+        return (row[0] if row else "off"), [tuple(t) for t in tags]
+
+    async def set_profile_field(
+        self, user_id: int, field: str, tags: Sequence[tuple[str, str]]
+    ) -> None:
+        """Replace one field's tags with `tags` ((key, display) pairs)."""
+        async with self._tx() as db:
+            await db.execute(
+                "DELETE FROM profile_tags WHERE user_id = ? AND field = ?", (user_id, field)
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO profile_tags (user_id, field, tag, display) "
+                "VALUES (?, ?, ?, ?)",
+                [(user_id, field, key, display) for key, display in tags],
+            )
+
+    async def clear_profile(self, user_id: int, field: str | None = None) -> int:
+        async with self._tx() as db:
+            sql, params = "DELETE FROM profile_tags WHERE user_id = ?", [user_id]
+            if field:
+                sql, params = sql + " AND field = ?", [user_id, field]
+            async with db.execute(sql, params) as cur:
+                return cur.rowcount
+
+    async def set_visibility(self, user_id: int, visibility: str) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE users SET profile_visibility = ? WHERE id = ?", (visibility, user_id)
+            )
+            await db.execute(
+                "UPDATE memberships SET visible = ? WHERE user_id = ?",
+                (int(visibility == "community"), user_id),
+            )
+
+    async def touch_membership(self, user_id: int, community: str, now: datetime) -> None:
+        """Record that the user takes part in `community` (a group, server or channel)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO memberships (user_id, community, visible, seen_at) "
+                "SELECT id, ?, profile_visibility = 'community', ? FROM users WHERE id = ? "
+                "ON CONFLICT (user_id, community) DO UPDATE SET seen_at = excluded.seen_at",
+                (community, to_unix(now), user_id),
+            )
+
+    async def shared_tags(
+        self, a: int, b: int, community: str | None
+    ) -> list[tuple[str, str, str, int, int]]:
+        """Tags `a` and `b` both have, with (field, key, display, holders, members).
+
+        Holders and members count community members whose profiles are visible there;
+        with no community both are 0 (nothing to compare with).
+        """
+        rows = await self._all(
+            "SELECT x.field, x.tag, x.display FROM profile_tags x "
+            "JOIN profile_tags y ON y.tag = x.tag AND y.user_id = ? "
+            "WHERE x.user_id = ? ORDER BY x.id",
+            (b, a),
+        )
+        if not rows or community is None:
+            return [(f, k, d, 0, 0) for f, k, d in rows]
+        members = (
+            await self._one(
+                "SELECT COUNT(*) FROM memberships WHERE community = ? AND visible = 1",
+                (community,),
+            )
+        )[0]
+        out = []
+        for field_, key, display in rows:
+            holders = (
+                await self._one(
+                    "SELECT COUNT(DISTINCT t.user_id) FROM profile_tags t JOIN memberships m "
+                    "ON m.user_id = t.user_id AND m.community = ? AND m.visible = 1 "
+                    "WHERE t.tag = ?",
+                    (community, key),
+                )
+            )[0]
+            out.append((field_, key, display, holders, members))
+        return out
+
+    async def shared_communities(self, a: int, b: int) -> list[str]:
+        rows = await self._all(
+            "SELECT x.community FROM memberships x JOIN memberships y "
+            "ON y.community = x.community AND y.user_id = ? WHERE x.user_id = ? "
+            "ORDER BY x.seen_at DESC",
+            (b, a),
+        )
+        return [r[0] for r in rows]
+
+    async def set_history(self, user_id: int, on: bool) -> int:
+        """Switch draft history; switching it off deletes the stored drafts (returns count)."""
+        async with self._tx() as db:
+            await db.execute("UPDATE users SET keep_history = ? WHERE id = ?", (int(on), user_id))
+            if on:
+                return 0
+            async with db.execute("DELETE FROM drafts WHERE user_id = ?", (user_id,)) as cur:
+                return cur.rowcount
+
+    async def keeps_history(self, user_id: int) -> bool:
+        row = await self._one("SELECT keep_history FROM users WHERE id = ?", (user_id,))
+        return bool(row and row[0])
+
+    async def add_draft(
+        self,
+        user_id: int,
+        at: datetime,
+        context: str,
+        score: int,
+        verdict: str,
+        missed: Sequence[str],
+        text: str,
+    ) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO drafts (user_id, at, context, score, verdict, missed, text) "
+                "SELECT id, ?, ?, ?, ?, ?, ? FROM users WHERE id = ? AND keep_history = 1",
+                (to_unix(at), context, score, verdict, json.dumps(list(missed)), text, user_id),
+            )
+
+    async def drafts(self, user_id: int, limit: int = 50) -> list[tuple[datetime, str, int, list]]:
+        rows = await self._all(
+            "SELECT at, context, score, missed FROM drafts WHERE user_id = ? "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [(from_unix(r[0]), r[1], r[2], json.loads(r[3])) for r in rows]  # type: ignore[misc]
 
     async def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         async with self._db.execute(sql, params) as cur:

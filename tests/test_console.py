@@ -163,3 +163,28 @@ def test_netcoach_run_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert "netcoach stopped" in err
     assert not (tmp_path / "netcoach.sqlite3-wal").exists()
+
+
+async def test_the_interactive_prompt_takes_commands_and_nudges_until_quit(
+    app: tuple[App, FakeClock],
+) -> None:
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    built, _ = app
+    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
+        console = ConsoleAdapter(interactive=True)
+        task = asyncio.create_task(console.run(built.coach))
+        keys.send_text("/followup Maria tomorrow send the notes\r")
+        user = None
+        for _ in range(500):  # the prompt runs on the real loop: wait for it to answer
+            user = await built.store.find_user(YOU)
+            if user and await built.store.followups(user.id):
+                break
+            await asyncio.sleep(0.01)
+        assert user is not None and len(await built.store.followups(user.id)) == 1
+        nudge = Reply.of(PlaceRef("console", "you"), "Time to follow up with Maria")
+        assert await console.deliver(YOU, nudge, key="job:1")  # arrives while the prompt waits
+        keys.send_text("/quit\r")
+        await asyncio.wait_for(task, timeout=10)

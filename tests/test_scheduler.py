@@ -23,14 +23,18 @@ class Pings:
 
     kind = "ping"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock | None = None) -> None:
         self.stale: set[int] = set()
+        self.clock = clock
+        self.built_at: list[datetime] = []
 
     async def load(self, dues: Sequence[Due], now: datetime) -> set[int]:
         return set(self.stale)
 
     def build(self, due: Due, stale: set[int], now: datetime) -> Outgoing | None:
         job = due.job
+        if self.clock:
+            self.built_at.append(self.clock.now())
         if job.ref_id in stale:
             return None
         text = f"ping {job.ref_id}"
@@ -49,7 +53,8 @@ class Harness:
         self.store = store
         self.clock = clock
         self.sender = RecordingSender(clock)
-        self.source = Pings()
+        self.source = Pings(clock)
+        kw.setdefault("prepare_ahead", 0)  # timers exactly at due times; see the prebuild tests
         self.scheduler = Scheduler(
             store, clock, self.sender, [self.source], call_later=clock.call_later, **kw
         )
@@ -228,3 +233,51 @@ async def test_a_thousand_items_due_together_all_arrive_never_early(h: Harness) 
     assert len(h.sender.sent) == 1000
     assert len({s.key for s in h.sender.sent}) == 1000
     assert min(s.at for s in h.sender.sent) >= due
+
+
+async def test_messages_are_built_ahead_and_sent_exactly_on_time(store: Store) -> None:
+    h = Harness(store, FakeClock(T0), prepare_ahead=1.0)
+    await h.start()
+    due = T0 + timedelta(hours=1)
+    await h.add(1, due)
+    await h.add(2, due)
+    assert h.clock.next_timer == due - timedelta(seconds=1)
+    await h.advance(timedelta(hours=1) - timedelta(seconds=1))
+    assert h.source.built_at == [due - timedelta(seconds=1)] * 2  # built, not sent
+    assert h.sender.sent == [] and h.clock.next_timer == due
+    await h.advance(timedelta(seconds=1))
+    assert [s.at for s in h.sender.sent] == [due, due]
+    assert len(h.source.built_at) == 2  # nothing was built twice
+    await h.stop()
+
+
+async def test_an_item_cancelled_after_it_was_built_ahead_is_not_sent(store: Store) -> None:
+    h = Harness(store, FakeClock(T0), prepare_ahead=1.0)
+    await h.start()
+    await h.add(1, T0 + timedelta(minutes=5))
+    await h.add(2, T0 + timedelta(minutes=5))
+    await h.advance(timedelta(minutes=5) - timedelta(seconds=1))  # both built ahead now
+    assert len(h.source.built_at) == 2
+    await store.cancel_jobs("ping", 1)
+    await h.scheduler.settled()
+    await h.advance(timedelta(days=1))
+    assert h.sender.texts == ["ping 2"]
+    await h.stop()
+
+
+async def test_a_message_that_fails_to_build_is_kept_and_tried_again(h: Harness) -> None:
+    original = h.source.build
+    calls = []
+
+    def flaky(due: Due, loaded: set[int], now: datetime) -> Outgoing | None:
+        calls.append(due.job.id)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in one message")
+        return original(due, loaded, now)
+
+    h.source.build = flaky  # type: ignore[method-assign]
+    await h.add(1, T0 + timedelta(minutes=1))
+    await h.advance(timedelta(minutes=1))
+    assert h.sender.sent == [] and await h.store.count_jobs("pending") == 1
+    await h.advance(timedelta(seconds=30))  # the first retry
+    assert h.sender.texts == ["ping 1"]

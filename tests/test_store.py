@@ -142,10 +142,15 @@ async def test_export_and_forget_cover_every_user_table(store: Store) -> None:
         "user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, bio TEXT)"
     )
     await store._db.execute("INSERT INTO profiles (user_id, bio) VALUES (?, 'hi')", (ana.id,))
+    await store.set_profile_field(ana.id, "interests", [("sailing", "sailing")])
+    await store.touch_membership(ana.id, "console:local", NOW)
+    await store.set_history(ana.id, True)
+    await store.add_draft(ana.id, NOW, "dm", 80, "ready", [], "Hi Maria!")
 
     exported = await store.export_user(ana)
     assert set(exported) == {
-        "users", "contacts", "bonds", "interactions", "followups", "jobs", "profiles"
+        "users", "contacts", "bonds", "interactions", "followups", "jobs", "profiles",
+        "profile_tags", "memberships", "drafts",
     }  # fmt: skip
     assert exported["followups"][0]["id"] == fu.id
     assert exported["bonds"][0]["text"] == "both ran Berlin"

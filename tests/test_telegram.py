@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ from bot.config import ConfigError, load_config
 from bot.markup import bold, code, mark, plain, timestamp
 from bot.types import Button, PlaceRef, Reply, Request, UserRef
 
+ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANA = user(1001, "Ana")
@@ -365,3 +369,21 @@ async def test_a_missing_or_malformed_token_names_the_variable_but_not_the_token
         await adapter.run(None)  # type: ignore[arg-type]
     assert wrong not in str(rejected.value) and rejected.value.__cause__ is None
     assert wrong not in caplog.text
+
+
+def test_netcoach_run_with_a_bad_token_says_which_variable_and_exits(tmp_path: Path) -> None:
+    secret = "4242:not-long-enough-but-secret"
+    config = tmp_path / "netcoach.yaml"
+    config.write_text(f"database: {tmp_path / 'n.sqlite3'}\ntelegram:\n  enabled: true\n")
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": secret, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
+    assert "secret" not in done.stderr + done.stdout
