@@ -15,17 +15,21 @@ import contextlib
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.community import Where
+from bot.drafts import split_context
 from bot.markup import Segment
-from bot.playbooks import CONTEXTS
-from bot.types import Button, PlaceRef, Reply, Request, UserRef
+from bot.types import Attachment, Button, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
     from bot.coach import Coach
 
 YOU = UserRef("console", "you", "you")
 PLACE = PlaceRef("console", "you", "dm")
+COMMUNITY = "console"
 QUIT = {"/quit", "/exit", "/q"}
 _BOLD, _UNDERLINE, _RESET = "\x1b[1m", "\x1b[4m", "\x1b[0m"
 
@@ -73,12 +77,14 @@ class ConsoleAdapter:
         out: TextIO | None = None,
         *,
         interactive: bool | None = None,
+        files_dir: Path | None = None,
     ):
         self._lines = lines
         self.out = out or sys.stdout
         self.interactive = (
             sys.stdin.isatty() and self.out.isatty() if interactive is None else interactive
         )
+        self.files_dir = files_dir or Path.cwd()  # where attachments (data exports) go
         self.choices: list[Button] = []
         self.last_draft = ""
         self._seen_keys: dict[str, str] = {}
@@ -95,9 +101,22 @@ class ConsoleAdapter:
         """Print a reply; its buttons become the current numbered choices."""
         if reply.buttons:
             self.choices = list(reply.buttons)
-        self._write(render(reply, color=self.interactive))
+        text = render(reply, color=self.interactive)
+        for attachment in reply.attachments:
+            text += f"\nSaved to {self._save(attachment)}"
+        self._write(text)
         self._sent += 1
         return f"console-{self._sent}"
+
+    def _save(self, attachment: Attachment) -> Path:
+        """Write an attachment next to where netcoach runs, never over an existing file."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / Path(attachment.filename).name
+        stem, n = path.stem, 1
+        while path.exists():
+            path, n = path.with_name(f"{stem}-{n}{path.suffix}"), n + 1
+        path.write_bytes(attachment.data)
+        return path
 
     async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
         if key and key in self._seen_keys:
@@ -109,6 +128,27 @@ class ConsoleAdapter:
 
     async def send(self, reply: Reply) -> str:
         return self.show(reply)
+
+    # -- community (you are the admin of a pretend community) --------------------------------
+
+    async def where(self, req: Request, channel: str = "") -> Where:
+        """The console is one pretend community whose admin is you; any #name is a channel."""
+        name = channel.strip().lstrip("#") or "community"
+        return Where(
+            community=COMMUNITY,
+            community_name="your console community",
+            admin=req.user == YOU,
+            admin_rule="the console user",
+            channel=PlaceRef("console", name, "group"),
+            channel_name=f"#{name}",
+            sees_posts=False,
+            note="the console has no other members posting",
+        )
+
+    async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
+        """A post into a pretend channel: printed with the channel's name."""
+        labelled = Reply.of(place, f"[#{place.id}] ", kind=reply.kind)
+        return await self.deliver(YOU, replace(labelled, body=labelled.body + reply.body), key)
 
     # -- input ----------------------------------------------------------------------------
 
@@ -131,8 +171,7 @@ class ConsoleAdapter:
         if req.command == "":
             self.last_draft = req.text
         elif req.command == "review":  # "/review intro Hi all": keep the draft, not "intro"
-            first, _, rest = req.text.partition(" ")
-            self.last_draft = rest if first.lower() in CONTEXTS else req.text
+            self.last_draft = split_context(req.text)[1]
         for reply in await coach.handle(req):
             self.show(reply)
         return True

@@ -24,6 +24,7 @@ import re
 import zoneinfo
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -34,6 +35,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.community import Community, Where
 from bot.config import Config, ConfigError
 from bot.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
 from bot.followups import FollowUps
@@ -248,6 +250,13 @@ _DESCRIBE: dict[str, dict[str, str]] = {
     },
     "timezone": {"zone": "Area/City, e.g. Europe/Lisbon (type to search)"},
     "text": {"text": "the command's arguments, as in /help"},
+    "tips": {
+        "action": "what to do",
+        "text": "e.g. time 09:00 every weekday about-them · a tip in quotes · an id · a zone",
+        "channel": "where tips are posted (default: this channel)",
+    },
+    "intros": {"action": "what to do", "channel": "the introductions channel"},
+    "coach": {"setting": "off: no notes about your intro posts; on: notes again"},
 }
 
 
@@ -355,6 +364,8 @@ class DiscordAdapter:
         intents = discord.Intents.none()
         intents.guilds = True  # guild metadata for interactions in servers
         intents.dm_messages = True  # DMs are drafts; their text needs no privileged intent
+        intents.guild_messages = True  # server posts: tips wait for activity (no text needed)
+        intents.message_content = self.reads_text  # only while a server watches intros
         return NetcoachBot(
             self,
             intents=intents,
@@ -379,6 +390,7 @@ class DiscordAdapter:
         """Log in, sync commands if they changed, and serve until cancelled."""
         self.coach = coach
         self._apply_endpoints()
+        self.reads_text = await self._intros_watched()
         bot = self.make_bot()
         self.bot = bot
         try:
@@ -392,6 +404,13 @@ class DiscordAdapter:
             try:
                 await bot.connect(reconnect=True)
             except discord.PrivilegedIntentsRequired:
+                if self.reads_text:
+                    raise ConfigError(
+                        "Discord refused the Message Content intent, which netcoach asks for "
+                        "because a server watches intros (/intros watch). Enable it in the "
+                        "Developer Portal (Bot → Privileged Gateway Intents), or stop intro "
+                        "coaching with /intros off."
+                    ) from None
                 raise ConfigError(
                     "Discord refused the gateway intents; netcoach needs no privileged intent, "
                     "so check the application in the Developer Portal."
@@ -399,6 +418,14 @@ class DiscordAdapter:
         finally:
             await bot.close()
             self.bot = None
+
+    async def _intros_watched(self) -> bool:
+        """Ask for message content only when some server has intro coaching on."""
+        community = next(
+            (f for f in (self.coach.features if self.coach else ()) if isinstance(f, Community)),
+            None,
+        )
+        return community is not None and await community.store.any_intros("discord")
 
     async def setup(self, bot: NetcoachBot) -> None:
         """Runs after login, before the gateway: buttons, commands, and the sync if needed."""
@@ -457,6 +484,9 @@ class DiscordAdapter:
                 command.autocomplete("followup")(self._followup_choices)
             if name == "timezone":
                 command.autocomplete("zone")(self._zone_choices)
+            if self.coach.commands.get(name) and self.coach.commands[name].admin:
+                # Hidden from members by default; the core still checks on every call.
+                command.default_permissions = discord.Permissions(manage_guild=True)
             out.append(command)
         if "review" in summaries:
             out.append(app_commands.ContextMenu(name="Review as draft", callback=self._review_msg))
@@ -531,7 +561,44 @@ class DiscordAdapter:
         async def contacts(interaction: discord.Interaction) -> None:
             await no_options("contacts", interaction)
 
+        @app_commands.choices(
+            action=[
+                app_commands.Choice(name=a, value=a)
+                for a in ("on", "off", "status", "preview", "add", "remove", "timezone")
+            ]
+        )
+        async def tips(
+            interaction: discord.Interaction,
+            action: str,
+            text: str | None = None,
+            channel: discord.TextChannel | None = None,
+        ) -> None:
+            args = {"channel": f"<#{channel.id}>" if channel else None}
+            await answer(interaction, req(interaction, "tips", f"{action} {text or ''}", args))
+
+        @app_commands.choices(
+            action=[app_commands.Choice(name=a, value=a) for a in ("watch", "off", "status")]
+        )
+        async def intros(
+            interaction: discord.Interaction,
+            action: str,
+            channel: discord.TextChannel | None = None,
+        ) -> None:
+            args = {"channel": f"<#{channel.id}>" if channel else None}
+            await answer(interaction, req(interaction, "intros", action, args))
+
+        @app_commands.choices(setting=[app_commands.Choice(name=a, value=a) for a in ("off", "on")])
+        async def coach(interaction: discord.Interaction, setting: str | None = None) -> None:
+            await answer(interaction, req(interaction, "coach", setting or ""))
+
+        async def tip(interaction: discord.Interaction) -> None:
+            await no_options("tip", interaction)
+
         return {
+            "tips": tips,
+            "intros": intros,
+            "coach": coach,
+            "tip": tip,
             "review": review,
             "followup": followup,
             "keepintouch": keepintouch,
@@ -658,7 +725,10 @@ class DiscordAdapter:
     async def on_message(self, message: discord.Message) -> None:
         """A DM: review it (or run a typed /command); the answer replies to it, so its
         "review as…" buttons can find the draft again, even after a restart."""
-        if message.guild is not None or self.coach is None:
+        if self.coach is None:
+            return
+        if message.guild is not None:
+            await self._observe(message)
             return
         req = to_request(message)
         if req is None:
@@ -667,6 +737,124 @@ class DiscordAdapter:
         for reply in await self.coach.handle(req):
             for page in render(reply):
                 await message.channel.send(reference=reference, **_message_kwargs(page))
+
+    async def _observe(self, message: discord.Message) -> None:
+        """A server post: the core observes it (activity, intro coaching). It was not
+        addressed to the bot, so it is never answered in the channel: private replies go
+        by DM, a reaction onto the post."""
+        assert self.coach is not None
+        if message.author.bot or message.webhook_id is not None or message.guild is None:
+            return
+        req = Request(
+            user_ref(message.author),
+            place_ref(message.channel.id, message.guild.id),
+            "",
+            message.content,
+            raw=message,
+        )
+        for reply in await self.coach.handle(req):
+            try:
+                if reply.kind == "reaction":
+                    await message.add_reaction(reply.text)
+                elif reply.private:
+                    for page in render(reply):
+                        await message.author.send(**_message_kwargs(page))
+            except discord.HTTPException as exc:  # DMs closed, no reaction right: let it be
+                log.info("could not answer a server post privately: %s", exc)
+
+    # -- communities --------------------------------------------------------------------
+
+    reads_text = False  # whether this connection asked for the message-content intent
+
+    async def where(self, req: Request, channel: str = "") -> Where:
+        """The server of a slash command: Manage Server, read from the interaction's member
+        permissions on every call; and a channel (#name, <#id> or this one) with the
+        bot's permission to post there."""
+        interaction = req.raw if isinstance(req.raw, discord.Interaction) else None
+        if interaction is None or interaction.guild_id is None:
+            return Where()
+        guild = interaction.guild
+        here = Where(
+            community=str(interaction.guild_id),
+            community_name=guild.name if guild else "",
+            admin=interaction.permissions.manage_guild,
+            admin_rule="members with the Manage Server permission",
+            reads_text=self.reads_text,
+            note=""
+            if self.reads_text
+            else "Discord shows a bot the text of server posts only with the Message Content "
+            "intent. Enable it in the Developer Portal (Bot → Privileged Gateway Intents), "
+            "then restart netcoach: it asks for that intent only while a server watches intros",
+        )
+        wanted = channel.strip()
+        target_id = interaction.channel_id
+        if wanted:
+            m = re.fullmatch(r"<#(\d+)>|#?(\d{15,22})", wanted)
+            if m:
+                target_id = int(m[1] or m[2])
+            else:
+                name = wanted.lstrip("#").lower()
+                channels = guild.text_channels if guild is not None else []
+                found = next((c for c in channels if c.name.lower() == name), None)
+                if found is None:
+                    return replace(here, channel_name=wanted)
+                target_id = found.id
+        target = guild.get_channel_or_thread(target_id) if guild and target_id else None
+        if target is None or not isinstance(target, discord.abc.Messageable):
+            return replace(here, channel_name=wanted or "this channel")
+        if target_id == interaction.channel_id:
+            perms = interaction.app_permissions
+        else:
+            assert self.bot is not None and self.bot.user is not None and guild is not None
+            member = guild.me or await guild.fetch_member(self.bot.user.id)
+            perms = target.permissions_for(member)
+        missing = [
+            label
+            for flag, label in (
+                ("view_channel", "View Channel"),
+                ("send_messages", "Send Messages"),
+            )
+            if not getattr(perms, flag)
+        ]
+        return replace(
+            here,
+            channel=place_ref(target_id, interaction.guild_id),
+            channel_name=f"#{getattr(target, 'name', target_id)}",
+            cannot_post=f"missing permission: {', '.join(missing)}" if missing else "",
+        )
+
+    async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
+        """A post into a server channel (a community tip). Forbidden or gone: permanent, so
+        the schedule stops instead of failing every day."""
+        bot = self.bot
+        if bot is None or bot.is_closed() or bot.user is None:
+            raise DeliveryError("not connected to Discord yet", retry_after=30)
+        try:
+            channel = bot.get_channel(int(place.id)) or await bot.fetch_channel(int(place.id))
+            if not isinstance(channel, discord.abc.Messageable):
+                raise DeliveryError(f"channel {place.id} cannot hold messages", permanent=True)
+            last: discord.Message | None = None
+            for i, page in enumerate(render(reply)):
+                nonce = f"{key}.{i}"[-25:] if key else None
+                last = await channel.send(nonce=nonce, **_message_kwargs(page))
+        except discord.Forbidden as exc:
+            raise DeliveryError(
+                f"Discord refused the post (code {exc.code}): missing permission to send "
+                "messages there, or netcoach was removed from the server",
+                permanent=True,
+            ) from exc
+        except discord.NotFound as exc:
+            raise DeliveryError(
+                f"the channel is gone (code {exc.code}), or netcoach was removed from the server",
+                permanent=True,
+            ) from exc
+        except discord.RateLimited as exc:
+            raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from exc
+        except discord.HTTPException as exc:
+            raise DeliveryError(f"Discord error {exc.status} (code {exc.code})") from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise DeliveryError(f"could not reach Discord: {type(exc).__name__}") from exc
+        return str(last.id) if last is not None else ""
 
     # -- nudges -----------------------------------------------------------------------------
 

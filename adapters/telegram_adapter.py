@@ -63,9 +63,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot.community import Where
 from bot.config import Config, ConfigError
+from bot.drafts import split_context
 from bot.markup import Segment, split_markup
-from bot.playbooks import CONTEXTS
 from bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
@@ -189,8 +190,7 @@ def draft_of(message: Message | None, bot_username: str = "") -> str:
         return message.text
     if command != "review":
         return ""
-    first, _, after = rest.partition(" ")
-    return after.strip() if first.lower() in CONTEXTS else rest
+    return split_context(rest)[1]
 
 
 def to_request(update: Update, bot_username: str = "") -> Request | None:
@@ -233,6 +233,25 @@ def to_request(update: Update, bot_username: str = "") -> Request | None:
         if rest:
             args["context"] = rest.split()[0].lower()
     return Request(user, place, command, rest, args, raw=update)
+
+
+def observed(update: Update) -> Request | None:
+    """A new plain post in a group, for the core to observe (activity, intro coaching);
+    None for anything else. It is not addressed to the bot, so it is never answered in
+    the group."""
+    message = update.message
+    if message is None or message.from_user is None or not message.text:
+        return None
+    if message.from_user.is_bot or _place(message.chat).kind != "group":
+        return None
+    if (message.entities or ()) and message.entities[0].type == "bot_command":
+        return None
+    return Request(_user(message.from_user), _place(message.chat), "", message.text, raw=update)
+
+
+# Telegram allows only some emoji as reactions; the core's wave becomes a welcoming hug.
+REACTIONS = {"👋": "🤗"}
+ADMIN_STATUSES = ("creator", "administrator")
 
 
 def deep_link(bot_username: str) -> str:
@@ -576,11 +595,94 @@ class TelegramAdapter:
             self._delivered.put(key, message_id)
         return message_id
 
+    # -- communities -------------------------------------------------------------------------
+
+    async def where(self, req: Request, channel: str = "") -> Where:
+        """The group a command came from (or the chat named by @username or id): whether the
+        sender is its creator or an administrator (asked with getChatMember on every call),
+        and whether the bot may post there and sees its ordinary messages."""
+        if req.place.kind != "group":
+            return Where()
+        bot = await self._bot()
+        member = await self._call(lambda: bot.get_chat_member(int(req.place.id), int(req.user.id)))
+        chat = req.raw.effective_chat if isinstance(req.raw, Update) else None
+        here = Where(
+            community=req.place.id,
+            community_name=(chat.title if chat is not None else "") or "",
+            admin=member.status in ADMIN_STATUSES,
+            admin_rule="the group's creator and administrators",
+        )
+        target: int | str = int(req.place.id)
+        name = here.community_name or "this group"
+        if channel.strip() and channel.strip() not in (req.place.id, f"#{name}"):
+            wanted = channel.strip().lstrip("#")
+            try:
+                chat = await self._call(
+                    lambda: bot.get_chat(int(wanted) if wanted.lstrip("-").isdigit() else wanted)
+                )
+            except TelegramError:
+                return replace(here, channel_name=channel.strip())
+            target, name = chat.id, chat.title or chat.username or str(chat.id)
+        try:
+            mine = await self._call(lambda: bot.get_chat_member(target, bot.id))
+        except TelegramError as exc:
+            return replace(here, channel_name=name, note=exc.message)
+        problem = ""
+        if mine.status in ("left", "kicked"):
+            problem = "I am not a member of it; add me first"
+        elif mine.status == "restricted" and getattr(mine, "can_send_messages", True) is False:
+            problem = "missing permission: Send Messages"
+        sees = bool(bot.can_read_all_group_messages) or mine.status == "administrator"
+        return replace(
+            here,
+            channel=PlaceRef(PLATFORM, str(target), "group"),
+            channel_name=name,
+            cannot_post=problem,
+            sees_posts=sees,
+            note=""
+            if sees
+            else "Telegram's privacy mode hides ordinary group messages from bots. Make me an "
+            "administrator of the group, or turn privacy mode off in @BotFather (/setprivacy), "
+            "then remove and re-add me",
+        )
+
+    async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
+        """A post into a group (a community tip). Removed from the group, or no right to
+        write there: permanent, so the schedule stops instead of failing every day."""
+        if key and key in self._delivered:
+            return self._delivered[key]  # type: ignore[no-any-return]
+        try:
+            sent = await self._send(int(place.id), reply)
+        except (Forbidden, BadRequest) as exc:
+            raise DeliveryError(f"telegram: {exc.message}", permanent=True) from None
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
+            raise DeliveryError("telegram: rate limited", retry_after=float(seconds)) from None
+        except TelegramError as exc:
+            raise DeliveryError(f"telegram: {self._redact(str(exc))}") from None
+        message_id = str(sent[-1].message_id)
+        if key:
+            self._delivered.put(key, message_id)
+        return message_id
+
+    async def _react(self, message: Message, emoji: str) -> None:
+        """A reaction on the message the core answered; a refusal is not worth an error."""
+        bot = await self._bot()
+        try:
+            await self._call(
+                lambda: bot.set_message_reaction(
+                    message.chat_id, message.message_id, REACTIONS.get(emoji, emoji)
+                )
+            )
+        except TelegramError as exc:
+            log.info("telegram: cannot react to a message: %s", exc.message)
+
     # -- receiving ---------------------------------------------------------------------------
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message or an edit: ask the core, then answer where the core said."""
-        req = to_request(update, self.username)
+        req = to_request(update, self.username) or observed(update)
         message = update.effective_message
         if req is None or message is None or self._coach is None:
             return
@@ -602,11 +704,15 @@ class TelegramAdapter:
     ) -> None:
         fallback_sent = False
         for reply in replies:
+            if reply.kind == "reaction":
+                await self._react(message, reply.text)
+                continue
             if reply.private and req.place.kind == "group":
                 try:
                     sent = await self._send(int(req.user.id), reply)
                 except Forbidden:
-                    if not fallback_sent:
+                    # A plain post was not addressed to the bot: never answer it in the group.
+                    if not fallback_sent and req.command:
                         await self._send(
                             message.chat_id,
                             start_privately(req, self.username),

@@ -24,13 +24,16 @@ from typing import Any
 from adapters.base import Adapter
 from bot.clock import Clock, SystemClock
 from bot.coach import Coach
+from bot.community import Community, CommunitySettings
 from bot.config import Config, ConfigError, load_config
 from bot.drafts import DraftReview
 from bot.followups import FollowUps, Settings, parse_clock
 from bot.playbooks import PlaybookError, load_playbooks
+from bot.profiles import Profiles
 from bot.scheduler import HandOver, Scheduler
 from bot.store import Store, StoreError
-from bot.types import DeliveryError, Reply, UserRef
+from bot.tags import Tags
+from bot.types import DeliveryError, PlaceRef, Reply, UserRef
 from bot.when import WhenError, resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -43,10 +46,12 @@ class Deliverer:
     def __init__(self) -> None:
         self.adapters: dict[str, Adapter] = {}
 
-    async def __call__(self, user: UserRef, reply: Reply, key: str) -> str:
+    async def __call__(self, user: UserRef | PlaceRef, reply: Reply, key: str) -> str:
         adapter = self.adapters.get(user.platform)
         if adapter is None:
             raise DeliveryError(f"the {user.platform} adapter is not running", retry_after=600)
+        if isinstance(user, PlaceRef):  # a post into a channel or group (a community tip)
+            return await adapter.post(user, reply, key=key)  # type: ignore[attr-defined]
         if getattr(adapter, "accepts_delivery_key", False):
             return await adapter.deliver(user, reply, key=key)  # type: ignore[call-arg]
         return await adapter.deliver(user, reply)
@@ -101,18 +106,28 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
     try:
         followups = FollowUps(store, clock, playbooks, settings)
         deliverer = Deliverer()
+        community = Community(
+            store,
+            clock,
+            playbooks,
+            CommunitySettings(config["timezone"], **config.section("community")),
+            deliverer.adapters,
+        )
         sched = config.section("scheduler")
         scheduler = Scheduler(
             store,
             clock,
             deliverer,
-            [followups],
+            [followups, community],
             max_attempts=sched["max_attempts"],
             retry_seconds=sched["retry_seconds"],
         )
+        profiles = Profiles(store, clock, Tags.load(), playbooks)
         features = [
-            DraftReview(playbooks, config.section("review")["max_chars"]),
+            DraftReview(playbooks, config.section("review")["max_chars"], profiles),
             followups,
+            profiles,
+            community,
             HandOver(scheduler),
         ]
         coach = Coach(features)

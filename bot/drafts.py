@@ -5,13 +5,19 @@ Drafts are reviewed and forgotten: nothing here writes a draft anywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.commands import Action, Command
 from bot.markup import Segment, bold, code, italic, mark, plain
 from bot.playbooks import CONTEXTS, PlaybookSet
 from bot.review import Review, ReviewError, review
 from bot.types import Button, Reply, Request
+
+if TYPE_CHECKING:
+    from bot.profiles import Profiles
 
 CONTEXT_LABELS = {
     "dm": "first message",
@@ -21,19 +27,38 @@ CONTEXT_LABELS = {
 }
 SEVERITY_ICONS = {"problem": "✖", "warn": "⚠", "tip": "💡"}
 DEFAULT_MAX_CHARS = 4000
+_TO = re.compile(r"^\s*to\s+([^:\n]{1,80}):\s*(.+)$", re.IGNORECASE | re.DOTALL)
+
+
+def split_context(text: str) -> tuple[str, str]:
+    """ "intro Hi all, …" -> ("intro", "Hi all, …"); ("", text) when no context leads."""
+    first, _, rest = text.strip().partition(" ")
+    if first.lower() in CONTEXTS:
+        return first.lower(), rest.strip()
+    return "", text
 
 
 class DraftReview:
-    """Reviews drafts; `max_chars` guards against pasted novels."""
+    """Reviews drafts; `max_chars` guards against pasted novels.
 
-    def __init__(self, playbooks: PlaybookSet, max_chars: int = DEFAULT_MAX_CHARS):
+    `profiles`, when given, keeps drafts for users who turned history on and names a
+    bond the draft leaves out when the recipient is known.
+    """
+
+    def __init__(
+        self,
+        playbooks: PlaybookSet,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        profiles: Profiles | None = None,
+    ):
         self.playbooks = playbooks
         self.max_chars = max_chars
+        self.profiles = profiles
 
     def commands(self) -> Iterable[Command]:
         yield Command(
             "review",
-            "[context] <draft>",
+            "[context] [to <who>:] <draft>",
             "review a draft (contexts: dm, intro, follow-up, introduction)",
             "review intro Hi all, I'm Ana, a nurse in Porto who bakes bread…",
             self.on_review,
@@ -46,10 +71,12 @@ class DraftReview:
         context = req.args.get("context", "")
         text = req.args.get("draft", req.text)
         if not context:
-            first, _, rest = text.strip().partition(" ")
-            if first.lower() in CONTEXTS:
-                context, text = first.lower(), rest
-        return [self.reply(req, text, context or "dm")]
+            context, text = split_context(text)
+        recipient = _TO.match(text)
+        if recipient and "member" not in req.args:  # "/review to Maria: Hi Maria, …"
+            req = replace(req, args={**req.args, "recipient": recipient.group(1).strip()})
+            text = recipient.group(2)
+        return [await self.respond(req, text, context or "dm")]
 
     async def on_rereview(self, req: Request) -> list[Reply]:
         """Button "rr:<context>": the adapter passes the original draft in args["draft"]."""
@@ -65,9 +92,9 @@ class DraftReview:
                     private=True,
                 )
             ]
-        return [self.reply(req, draft, context)]
+        return [await self.respond(req, draft, context)]
 
-    def reply(self, req: Request, text: str, context: str) -> Reply:
+    async def respond(self, req: Request, text: str, context: str) -> Reply:
         """The review of `text` as a Reply, or a friendly explanation of why not."""
         text = clean_draft(text)
         if len(text) > self.max_chars:
@@ -81,6 +108,12 @@ class DraftReview:
             result = review(text, context, self.playbooks)
         except ReviewError as exc:
             return Reply.of(req.place, str(exc), private=True)
+        if self.profiles is not None:
+            extra = await self.profiles.recipient_finding(req, result)
+            if extra is not None:
+                score = max(0, result.score - 5) if result.verdict == "revise" else result.score
+                result = replace(result, findings=(*result.findings, extra), score=score)
+            await self.profiles.record(req, text, result)
         others = [c for c in CONTEXTS if c != context]
         buttons = tuple(Button(f"Review as {CONTEXT_LABELS[c]}", f"rr:{c}") for c in others)
         return Reply(req.place, format_review(result, text), buttons, private=True, kind="review")
@@ -107,7 +140,7 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
             plain(": "),
         ]
         quote = finding.excerpt
-        before, found, after = finding.message.partition(quote)
+        before, found, after = finding.message.partition(quote) if quote else ("", "", "")
         whole = finding.span[0] == 0 and finding.span[1] >= len(text.rstrip())
         if quote and found:
             parts += [plain(before), mark(quote), plain(after)]

@@ -40,12 +40,18 @@ class Due:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """What to send for a job, and the job that follows it (a cadence's next occurrence)."""
+    """What to send for a job, and the job that follows it (a cadence's next occurrence).
 
-    user: UserRef
+    `user` is whom to write to privately; a PlaceRef instead posts into that place (a
+    community tip in a channel). A non-empty `skip` sends nothing this time (the reason is
+    recorded on the job) while the cadence still goes on.
+    """
+
+    user: UserRef | PlaceRef
     reply: Reply
     next_due: datetime | None = None
     next_occurrence: int = 0
+    skip: str = ""
 
 
 class DueSource(Protocol):
@@ -64,8 +70,8 @@ class DueSource(Protocol):
 
 
 class Sender(Protocol):
-    async def __call__(self, user: UserRef, reply: Reply, key: str) -> str:
-        """Deliver privately; `key` is the same for every attempt at one job."""
+    async def __call__(self, user: UserRef | PlaceRef, reply: Reply, key: str) -> str:
+        """Deliver privately (or post into a place); `key` is the same for every attempt."""
         ...
 
 
@@ -178,6 +184,8 @@ class Scheduler:
         simply not claimed, and its prepared message is dropped."""
         self._prebuilt_for = due_at
         jobs = await self.store.peek_due(due_at, self.batch)
+        # A source whose `load` records what it picked (a tip's rotation) builds only claimed jobs.
+        jobs = [j for j in jobs if getattr(self.sources.get(j.kind), "prebuild", True)]
         dues = [Due(job, self._late(job, due_at)) for job in jobs]
         async for due, out in self._built(dues, due_at):
             if not isinstance(out, Exception):
@@ -318,6 +326,7 @@ class Scheduler:
         sent: list[tuple[int, str]] = []
         failed: list[tuple[int, str, str]] = []
         retried: list[tuple[int, datetime, str]] = []
+        skipped_next: list[tuple[str, int, int | None, datetime, int]] = []
         built_count = 0
         async for due, out in self._ready(dues, now):
             if isinstance(out, Exception):  # no source, or it crashed: try again later
@@ -326,12 +335,21 @@ class Scheduler:
             if out is None:
                 failed.append((due.job.id, "cancelled", "stale"))
                 continue
+            if out.skip:
+                failed.append((due.job.id, "cancelled", f"skipped: {out.skip}"))
+                if out.next_due is not None:
+                    job = due.job
+                    skipped_next.append(
+                        (job.kind, job.ref_id, job.user_id, out.next_due, out.next_occurrence)
+                    )
+                continue
             tasks.append(asyncio.create_task(send(due, out)))
             built_count += 1
             if built_count % self.chunk == 0:
                 await asyncio.sleep(0)  # let the sends already built leave now
         results = await asyncio.gather(*tasks)
-        next_jobs: list[tuple[str, int, int | None, datetime, int]] = []
+        next_jobs: list[tuple[str, int, int | None, datetime, int]] = skipped_next
+        unreachable: list[tuple[Job, str]] = []
         done = self.clock.now()
         for due, out, result in results:
             job = due.job
@@ -340,6 +358,7 @@ class Scheduler:
             elif isinstance(result, DeliveryError) and result.permanent:
                 log.info("job %d undeliverable: %s", job.id, result)
                 failed.append((job.id, "undeliverable", str(result)))
+                unreachable.append((job, str(result)))
             elif job.attempts >= self.max_attempts:
                 log.warning("job %d failed after %d tries: %s", job.id, job.attempts, result)
                 failed.append((job.id, "failed", str(result)))
@@ -353,6 +372,13 @@ class Scheduler:
         await self.store.finish_jobs(
             done, sent=sent, failed=failed, retried=retried, next_jobs=next_jobs
         )
+        for job, reason in unreachable:  # e.g. the bot was removed: the source stops the cadence
+            hook = getattr(self.sources.get(job.kind), "undeliverable", None)
+            if hook is not None:
+                try:
+                    await hook(job, reason)
+                except Exception:
+                    log.exception("the %s source failed to handle job %d", job.kind, job.id)
 
     def _retry(
         self, job: Job, now: datetime, reason: str, exc: BaseException | None = None

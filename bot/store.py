@@ -18,7 +18,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,67 @@ MIGRATIONS: tuple[str, ...] = (
         text TEXT NOT NULL
     );
     CREATE INDEX drafts_user ON drafts(user_id, at);
+    """,
+    # 3: communities (servers, groups): scheduled tips, intro coaching, members' notes.
+    """
+    CREATE TABLE communities (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        community TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        timezone TEXT,
+        tips_state TEXT NOT NULL DEFAULT 'off' CHECK (tips_state IN ('off', 'on', 'stopped')),
+        tips_channel TEXT,
+        tips_channel_name TEXT NOT NULL DEFAULT '',
+        tips_time TEXT NOT NULL DEFAULT '09:00',
+        tips_every TEXT NOT NULL DEFAULT 'day',
+        tips_playbooks TEXT NOT NULL DEFAULT '[]',
+        tips_since INTEGER,
+        tips_counted INTEGER NOT NULL DEFAULT 1,
+        tips_messages INTEGER NOT NULL DEFAULT 0,
+        tips_job INTEGER,
+        tips_key TEXT,
+        tips_note TEXT,
+        intros_channel TEXT,
+        intros_channel_name TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        UNIQUE (platform, community)
+    );
+    CREATE INDEX communities_tips ON communities(platform, tips_channel);
+    CREATE INDEX communities_intros ON communities(platform, intros_channel);
+    CREATE TABLE community_tips (
+        id INTEGER PRIMARY KEY,
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX community_tips_community ON community_tips(community_id);
+    CREATE TABLE tip_rotations (
+        platform TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        cycle TEXT NOT NULL DEFAULT '[]',
+        position INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (platform, channel)
+    );
+    CREATE TABLE intro_notes (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        noted_at INTEGER NOT NULL,
+        UNIQUE (user_id, community_id)
+    );
+    CREATE TABLE coach_optouts (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL
+    );
+    CREATE TABLE tips_seen (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        tip TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        UNIQUE (user_id, tip)
+    );
     """,
 )
 
@@ -1098,6 +1159,257 @@ class Store:
         )
         return [(from_unix(r[0]), r[1], r[2], json.loads(r[3])) for r in rows]  # type: ignore[misc]
 
+    # -- community --------------------------------------------------------------------------
+
+    async def community(self, platform: str, community: str) -> Community | None:
+        row = await self._one(
+            f"SELECT {_COMMUNITY_COLS} FROM communities WHERE platform = ? AND community = ?",
+            (platform, community),
+        )
+        return None if row is None else _community(row)
+
+    async def ensure_community(
+        self, platform: str, community: str, name: str, now: datetime
+    ) -> Community:
+        """The stored community, created on first use; its display name is refreshed."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO communities (platform, community, name, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (platform, community) "
+                "DO UPDATE SET name = excluded.name WHERE excluded.name != ''",
+                (platform, community, name, to_unix(now)),
+            )
+        found = await self.community(platform, community)
+        assert found is not None
+        return found
+
+    async def communities_by_ids(self, ids: Iterable[int]) -> dict[int, Community]:
+        ids = list(set(ids))
+        marks = ",".join("?" * len(ids))
+        rows = await self._all(
+            f"SELECT {_COMMUNITY_COLS} FROM communities WHERE id IN ({marks})", ids
+        )
+        return {r[0]: _community(r) for r in rows}
+
+    async def communities_at(self, platform: str, channel: str) -> list[Community]:
+        """Communities whose tips or intro channel is `channel`."""
+        rows = await self._all(
+            f"SELECT {_COMMUNITY_COLS} FROM communities WHERE platform = ? AND "
+            "((tips_channel = ? AND tips_state = 'on') OR intros_channel = ?)",
+            (platform, channel, channel),
+        )
+        return [_community(r) for r in rows]
+
+    async def any_intros(self, platform: str) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM communities WHERE platform = ? AND intros_channel IS NOT NULL LIMIT 1",
+            (platform,),
+        )
+        return row is not None
+
+    async def set_community_timezone(self, community_id: int, timezone: str) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE communities SET timezone = ? WHERE id = ?", (timezone, community_id)
+            )
+
+    async def set_tips(
+        self,
+        community_id: int,
+        *,
+        channel: str,
+        channel_name: str,
+        at: str,
+        every: str,
+        playbooks: Sequence[str],
+        counted: bool,
+        since: datetime,
+        first_due: datetime,
+    ) -> None:
+        """Switch tips on (or change them): the old queued post is replaced by `first_due`."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE communities SET tips_state = 'on', tips_channel = ?, "
+                "tips_channel_name = ?, tips_time = ?, tips_every = ?, tips_playbooks = ?, "
+                "tips_counted = ?, tips_since = ?, tips_note = NULL, tips_job = NULL, "
+                "tips_key = NULL, tips_messages = CASE WHEN tips_channel = ? "
+                "THEN tips_messages ELSE 0 END WHERE id = ?",
+                (
+                    channel,
+                    channel_name,
+                    at,
+                    every,
+                    json.dumps(list(playbooks)),
+                    int(counted),
+                    to_unix(since),
+                    channel,
+                    community_id,
+                ),
+            )
+            await self._cancel_jobs(db, "tip", community_id)
+            await self._insert_job(db, "tip", community_id, None, first_due, 0)
+        self._jobs_changed()
+
+    async def stop_tips(self, community_id: int, state: str, note: str | None = None) -> bool:
+        """Tips 'off' (asked) or 'stopped' (the bot can no longer post); queued posts dropped."""
+        if state not in ("off", "stopped"):
+            raise ValueError(state)
+        async with self._tx() as db:
+            async with db.execute(
+                "UPDATE communities SET tips_state = ?, tips_note = ? WHERE id = ? "
+                "AND tips_state = 'on'",
+                (state, note, community_id),
+            ) as cur:
+                changed = cur.rowcount == 1
+            await self._cancel_jobs(db, "tip", community_id)
+        self._jobs_changed()
+        return changed
+
+    async def count_message(self, platform: str, channel: str) -> None:
+        """One more message in a tips channel (the activity a tip waits for)."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE communities SET tips_messages = tips_messages + 1 "
+                "WHERE platform = ? AND tips_channel = ? AND tips_state = 'on'",
+                (platform, channel),
+            )
+
+    async def add_community_tip(self, community_id: int, text: str, now: datetime) -> int:
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                "INSERT INTO community_tips (community_id, text, created_at) VALUES (?, ?, ?) "
+                "RETURNING id",
+                (community_id, text, to_unix(now)),
+            )
+        return next(iter(rows))[0]
+
+    async def remove_community_tip(self, community_id: int, tip_id: int) -> str | None:
+        """The removed tip's text; None when the community has no tip with that id."""
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                "DELETE FROM community_tips WHERE id = ? AND community_id = ? RETURNING text",
+                (tip_id, community_id),
+            )
+        row = next(iter(rows), None)
+        return None if row is None else row[0]
+
+    async def community_tips(
+        self, community_ids: Iterable[int]
+    ) -> dict[int, list[tuple[int, str]]]:
+        ids = list(set(community_ids))
+        marks = ",".join("?" * len(ids))
+        out: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
+        for cid, tip_id, text in await self._all(
+            f"SELECT community_id, id, text FROM community_tips WHERE community_id IN ({marks}) "
+            "ORDER BY id",
+            ids,
+        ):
+            out[cid].append((tip_id, text))
+        return out
+
+    async def rotations(self, places: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """(platform, channel) -> (shuffled cycle of tip keys, how many of it were shown)."""
+        out: dict[tuple[str, str], Any] = {}
+        for platform, channel in set(places):
+            row = await self._one(
+                "SELECT cycle, position FROM tip_rotations WHERE platform = ? AND channel = ?",
+                (platform, channel),
+            )
+            out[(platform, channel)] = ([], 0) if row is None else (json.loads(row[0]), row[1])
+        return out
+
+    async def take_tip(
+        self,
+        community_id: int,
+        job_id: int,
+        key: str,
+        place: tuple[str, str],
+        cycle: Sequence[str],
+        position: int,
+    ) -> None:
+        """Record the tip chosen for a post, before it is sent: the rotation moves on and the
+        activity count starts again, so a crash can never post the same slot twice."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO tip_rotations (platform, channel, cycle, position) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (platform, channel) "
+                "DO UPDATE SET cycle = excluded.cycle, position = excluded.position",
+                (*place, json.dumps(list(cycle)), position),
+            )
+            await db.execute(
+                "UPDATE communities SET tips_job = ?, tips_key = ?, tips_messages = 0 WHERE id = ?",
+                (job_id, key, community_id),
+            )
+
+    async def set_tips_note(self, community_id: int, note: str | None) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE communities SET tips_note = ? WHERE id = ?", (note, community_id)
+            )
+
+    async def recent_jobs(self, kind: str, ref_id: int, limit: int = 5) -> list[Job]:
+        rows = await self._all(
+            f"SELECT {_JOB_COLS} FROM jobs WHERE kind = ? AND ref_id = ? ORDER BY id DESC LIMIT ?",
+            (kind, ref_id, limit),
+        )
+        return [_job(r) for r in rows]
+
+    async def set_intros(self, community_id: int, channel: str | None, name: str = "") -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE communities SET intros_channel = ?, intros_channel_name = ? WHERE id = ?",
+                (channel, name, community_id),
+            )
+
+    async def note_intro(
+        self, user_id: int, community_id: int, now: datetime, every: timedelta
+    ) -> bool:
+        """Claim the right to send this member a note about their intro: False when one
+        was sent within `every` (at most one note per member per period)."""
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                "INSERT INTO intro_notes (user_id, community_id, noted_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, community_id) DO UPDATE SET noted_at = excluded.noted_at "
+                "WHERE intro_notes.noted_at <= ? RETURNING id",
+                (user_id, community_id, to_unix(now), to_unix(now - every)),
+            )
+        return bool(list(rows))
+
+    async def set_coach_optout(self, user_id: int, off: bool, now: datetime) -> None:
+        async with self._tx() as db:
+            if off:
+                await db.execute(
+                    "INSERT OR IGNORE INTO coach_optouts (user_id, at) VALUES (?, ?)",
+                    (user_id, to_unix(now)),
+                )
+            else:
+                await db.execute("DELETE FROM coach_optouts WHERE user_id = ?", (user_id,))
+
+    async def coach_opted_out(self, user_id: int) -> bool:
+        row = await self._one("SELECT 1 FROM coach_optouts WHERE user_id = ?", (user_id,))
+        return row is not None
+
+    async def tips_seen(self, user_id: int, limit: int) -> list[str]:
+        """The tips most recently shown to this user on demand, newest first."""
+        rows = await self._all(
+            "SELECT tip FROM tips_seen WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [r[0] for r in rows]
+
+    async def saw_tip(self, user_id: int, tip: str, now: datetime, keep: int = 100) -> None:
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO tips_seen (user_id, tip, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, tip) DO UPDATE SET at = excluded.at",
+                (user_id, tip, to_unix(now)),
+            )
+            await db.execute(
+                "DELETE FROM tips_seen WHERE user_id = ? AND id NOT IN (SELECT id FROM "
+                "tips_seen WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?)",
+                (user_id, user_id, keep),
+            )
+
     async def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         async with self._db.execute(sql, params) as cur:
             names = [d[0] for d in cur.description]
@@ -1110,3 +1422,48 @@ def _ident(name: str) -> str:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+# -- community ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """A server or group the bot serves, with its tips schedule and intro channel."""
+
+    id: int
+    platform: str
+    community: str  # the platform's id: Discord server, Telegram group, "console"
+    name: str
+    timezone: str | None  # None: the configured default
+    tips_state: str  # 'off' | 'on' | 'stopped' (the bot could no longer post)
+    tips_channel: str | None
+    tips_channel_name: str
+    tips_time: str  # "HH:MM", local to `timezone`
+    tips_every: str  # "day" | "weekday" | "N days"
+    tips_playbooks: tuple[str, ...]  # empty: every built-in playbook
+    tips_since: datetime | None
+    tips_counted: bool  # the platform shows the bot ordinary posts there (activity counts)
+    tips_messages: int  # messages seen since the last tip
+    tips_job: int | None  # the job the current tip was chosen for
+    tips_key: str | None  # ... and that tip
+    tips_note: str | None  # the last skip or stop, in words
+    intros_channel: str | None
+    intros_channel_name: str
+
+
+_COMMUNITY_COLS = (
+    "id, platform, community, name, timezone, tips_state, tips_channel, tips_channel_name, "
+    "tips_time, tips_every, tips_playbooks, tips_since, tips_counted, tips_messages, tips_job, "
+    "tips_key, tips_note, intros_channel, intros_channel_name"
+)
+
+
+def _community(row: Sequence[Any]) -> Community:
+    return Community(
+        *row[:10],
+        tuple(json.loads(row[10] or "[]")),
+        from_unix(row[11]),
+        bool(row[12]),
+        *row[13:],
+    )

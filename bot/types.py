@@ -27,6 +27,12 @@ class PlaceRef:
     platform: str
     id: str
     kind: PlaceKind = "dm"
+    community: str = ""  # the server or group a channel belongs to ("" = the place itself)
+
+    @property
+    def community_key(self) -> str:
+        """One name per community across platforms, e.g. "discord:1234" for a server."""
+        return f"{self.platform}:{self.community or self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,15 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a reply (a data export); adapters send it natively."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What the core wants shown. `private` asks for an ephemeral reply or a DM."""
 
@@ -64,6 +79,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     private: bool = False
     kind: str = "message"  # "review", "nudge", "tip", ... lets adapters pick a native form
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def text(self) -> str:
