@@ -18,6 +18,7 @@ they need. Every message is sent with AllowedMentions.none(): a reviewed draft p
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
@@ -69,7 +70,9 @@ def user_ref(user: discord.abc.User) -> UserRef:
 
 
 def place_ref(channel_id: int | None, guild_id: int | None) -> PlaceRef:
-    return PlaceRef("discord", str(channel_id or ""), "dm" if guild_id is None else "group")
+    if guild_id is None:
+        return PlaceRef("discord", str(channel_id or ""), "dm")
+    return PlaceRef("discord", str(channel_id or ""), "group", community=str(guild_id))
 
 
 def to_request(message: discord.Message) -> Request | None:
@@ -228,6 +231,11 @@ def _message_kwargs(page: Page, *, editing: bool = False) -> dict[str, Any]:
     return kw
 
 
+def _files(reply: Reply) -> list[discord.File]:
+    """A reply's attachments (a data export) as Discord files."""
+    return [discord.File(io.BytesIO(a.data), filename=a.filename) for a in reply.attachments]
+
+
 # -- slash command options: the platform's typed form of each core command's usage ---------
 
 _DESCRIBE: dict[str, dict[str, str]] = {
@@ -249,6 +257,7 @@ _DESCRIBE: dict[str, dict[str, str]] = {
         "bond": "add something you share",
     },
     "timezone": {"zone": "Area/City, e.g. Europe/Lisbon (type to search)"},
+    "bond": {"member": "a member of this server", "contact": "or one of your contacts"},
     "text": {"text": "the command's arguments, as in /help"},
     "tips": {
         "action": "what to do",
@@ -546,6 +555,14 @@ class DiscordAdapter:
             text = f"{who} bond {bond}" if bond else f"{who} note {note}" if note else who
             await answer(interaction, req(interaction, "contact", text))
 
+        async def bond(
+            interaction: discord.Interaction,
+            member: discord.User | None = None,
+            contact: str | None = None,
+        ) -> None:
+            args = {"member": member.id, "member_name": member.display_name} if member else {}
+            await answer(interaction, req(interaction, "bond", contact or "", args))
+
         async def timezone(interaction: discord.Interaction, zone: str | None = None) -> None:
             await answer(interaction, req(interaction, "timezone", "", {"zone": zone}))
 
@@ -610,6 +627,7 @@ class DiscordAdapter:
             "contacts": contacts,
             "contact": contact,
             "timezone": timezone,
+            "bond": bond,
             "help": help,
         }
 
@@ -679,19 +697,21 @@ class DiscordAdapter:
         first = True
         for reply in replies:
             ephemeral = reply.private and in_guild
-            for page in render(reply):
+            pages = render(reply)
+            for number, page in enumerate(pages, start=1):
                 message_id: int | None = None
+                files = _files(reply) if number == len(pages) else []
                 if first and edit_first and interaction.message is not None:
                     await interaction.response.edit_message(**_message_kwargs(page, editing=True))
                     message_id = interaction.message.id
                 elif not interaction.response.is_done():
                     sent = await interaction.response.send_message(
-                        ephemeral=ephemeral, **_message_kwargs(page)
+                        ephemeral=ephemeral, files=files, **_message_kwargs(page)
                     )
                     message_id = sent.message_id
                 else:
                     msg = await interaction.followup.send(
-                        ephemeral=ephemeral, wait=True, **_message_kwargs(page)
+                        ephemeral=ephemeral, wait=True, files=files, **_message_kwargs(page)
                     )
                     message_id = msg.id
                 first = False

@@ -228,6 +228,10 @@ def to_request(update: Update, bot_username: str = "") -> Request | None:
         return Request(user, place, "", message.text, raw=update)
     args = {}
     replied = message.reply_to_message
+    other = replied.from_user if replied is not None else None
+    if command in ("bond", "review") and other and not other.is_bot and other != message.from_user:
+        args["member"] = str(other.id)  # "/bond" as a reply to someone: with them
+        args["member_name"] = other.first_name
     if command == "review" and (draft := draft_of(replied, bot_username)):
         args["draft"] = draft
         if rest:
@@ -538,6 +542,14 @@ class TelegramAdapter:
                         reply_markup=markup,
                         reply_parameters=params,
                         link_preview_options=_NO_PREVIEW,
+                    )
+                )
+            )
+        for attachment in reply.attachments:  # a data export: a document in the same chat
+            sent.append(
+                await self._call(
+                    lambda attachment=attachment: bot.send_document(
+                        chat_id, attachment.data, filename=attachment.filename
                     )
                 )
             )

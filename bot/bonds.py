@@ -38,6 +38,7 @@ FIELD_ALIASES = {
     "event": "events",
 }
 VISIBILITY = ("private", "community", "off")
+CAPPED = 1000  # holder counts stop here (see Profiles.HOLDER_CAP)
 
 # One opener per field: names the bond first, then asks about them. Each must pass the
 # `dm` review (a test checks them all).
@@ -79,7 +80,8 @@ class SharedTag:
             return "just the two of you have shared profiles here"
         share = self.holders / self.members
         kind = "rare" if share <= 0.05 else "uncommon" if share <= 0.2 else "common"
-        return f"{kind}: {self.holders} of {self.members} members"
+        many = f"{self.holders:,}" if self.holders < CAPPED else f"over {CAPPED - 1:,}"
+        return f"{kind}: {many} of {self.members:,} members"
 
 
 def rank(shared: list[SharedTag]) -> list[SharedTag]:

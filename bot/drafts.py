@@ -25,6 +25,7 @@ CONTEXT_LABELS = {
     "follow-up": "follow-up",
     "introduction": "introduction",
 }
+_ARTICLE = {"dm": "a", "intro": "an", "follow-up": "a", "introduction": "an"}
 SEVERITY_ICONS = {"problem": "✖", "warn": "⚠", "tip": "💡"}
 DEFAULT_MAX_CHARS = 4000
 _TO = re.compile(r"^\s*to\s+([^:\n]{1,80}):\s*(.+)$", re.IGNORECASE | re.DOTALL)
@@ -129,7 +130,7 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
     verdict = "ready to send" if result.verdict == "ready" else "worth a revision"
     parts: list[Segment] = [
         bold(f"{icon} {result.score}/100 — {verdict}"),
-        plain(f" (as a {CONTEXT_LABELS[result.context]})"),
+        plain(f" (as {_ARTICLE[result.context]} {CONTEXT_LABELS[result.context]})"),
     ]
     if not result.findings:
         parts.append(plain("\n\nNothing to fix: it's about them, it gives before it takes."))

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 
+from bot.bonds import CAPPED as HOLDER_CAP
 from bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
 from bot.clock import Clock
 from bot.commands import Action, Command
@@ -28,6 +30,8 @@ from bot.tags import TagError, Tags
 from bot.types import Attachment, Button, Reply, Request, UserRef
 
 HISTORY_SHOWN = 10
+COUNT_TTL = timedelta(minutes=10)
+MAX_CACHED_COUNTS = 50_000
 
 
 class Profiles:
@@ -39,6 +43,7 @@ class Profiles:
         self.tags = tags
         self.titles = {p.id: p.title for p in playbooks}
         self._seen: set[tuple[int, str, date]] = set()  # memberships recorded today
+        self._counts: dict[tuple[str, str], tuple[int, datetime]] = {}
 
     def commands(self) -> list[Command]:
         return [
@@ -211,8 +216,29 @@ class Profiles:
             if not shared:
                 return []
             community = shared[0]
-        rows = await self.store.shared_tags(user.id, member.id, community)
-        return rank([SharedTag(*row) for row in rows])
+        shared = await self.store.shared_tags(user.id, member.id)
+        if not shared:
+            return []
+        members = await self._counted(community, "", lambda: self.store.visible_members(community))
+        bonds = []
+        for field, key, display in shared:
+            holders = await self._counted(
+                community, key, lambda key=key: self.store.tag_holders(community, key, HOLDER_CAP)
+            )
+            bonds.append(SharedTag(field, key, display, holders, members))
+        return rank(bonds)
+
+    async def _counted(self, community: str, key: str, count: Callable[[], Awaitable[int]]) -> int:
+        """Community counts change slowly; rarity only needs them roughly, so cache a while."""
+        now = self.clock.now()
+        cached = self._counts.get((community, key))
+        if cached is not None and now - cached[1] < COUNT_TTL:
+            return cached[0]
+        value = await count()
+        if len(self._counts) > MAX_CACHED_COUNTS:
+            self._counts.clear()
+        self._counts[(community, key)] = (value, now)
+        return value
 
     async def _bond_with_member(
         self, req: Request, user: User, member_id: str, name: str

@@ -1077,40 +1077,32 @@ class Store:
                 (community, to_unix(now), user_id),
             )
 
-    async def shared_tags(
-        self, a: int, b: int, community: str | None
-    ) -> list[tuple[str, str, str, int, int]]:
-        """Tags `a` and `b` both have, with (field, key, display, holders, members).
-
-        Holders and members count community members whose profiles are visible there;
-        with no community both are 0 (nothing to compare with).
-        """
+    async def shared_tags(self, a: int, b: int) -> list[tuple[str, str, str]]:
+        """(field, tag key, display) of every tag both users have."""
         rows = await self._all(
             "SELECT x.field, x.tag, x.display FROM profile_tags x "
             "JOIN profile_tags y ON y.tag = x.tag AND y.user_id = ? "
             "WHERE x.user_id = ? ORDER BY x.id",
             (b, a),
         )
-        if not rows or community is None:
-            return [(f, k, d, 0, 0) for f, k, d in rows]
-        members = (
-            await self._one(
-                "SELECT COUNT(*) FROM memberships WHERE community = ? AND visible = 1",
-                (community,),
-            )
-        )[0]
-        out = []
-        for field_, key, display in rows:
-            holders = (
-                await self._one(
-                    "SELECT COUNT(DISTINCT t.user_id) FROM profile_tags t JOIN memberships m "
-                    "ON m.user_id = t.user_id AND m.community = ? AND m.visible = 1 "
-                    "WHERE t.tag = ?",
-                    (community, key),
-                )
-            )[0]
-            out.append((field_, key, display, holders, members))
-        return out
+        return [tuple(r) for r in rows]
+
+    async def visible_members(self, community: str) -> int:
+        """Members of `community` whose profiles are open to it."""
+        row = await self._one(
+            "SELECT COUNT(*) FROM memberships WHERE community = ? AND visible = 1", (community,)
+        )
+        return row[0]
+
+    async def tag_holders(self, community: str, tag: str, cap: int) -> int:
+        """How many visible members of `community` have `tag`, counting at most `cap`."""
+        row = await self._one(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM profile_tags t JOIN memberships m "
+            "ON m.user_id = t.user_id AND m.community = ? AND m.visible = 1 "
+            "WHERE t.tag = ? GROUP BY t.user_id LIMIT ?)",
+            (community, tag, cap),
+        )
+        return row[0]
 
     async def shared_communities(self, a: int, b: int) -> list[str]:
         rows = await self._all(
@@ -1120,6 +1112,28 @@ class Store:
             (b, a),
         )
         return [r[0] for r in rows]
+
+    async def bulk_profiles(
+        self, rows: Iterable[tuple[int, str, str, str]], community: str, now: datetime
+    ) -> None:
+        """(user id, field, tag, display) rows for community-visible members (benchmarks)."""
+        rows = list(rows)
+        users = sorted({r[0] for r in rows})
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE users SET profile_visibility = 'community' WHERE id = ?",
+                [(u,) for u in users],
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO memberships (user_id, community, visible, seen_at) "
+                "VALUES (?, ?, 1, ?)",
+                [(u, community, to_unix(now)) for u in users],
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO profile_tags (user_id, field, tag, display) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
 
     async def set_history(self, user_id: int, on: bool) -> int:
         """Switch draft history; switching it off deletes the stored drafts (returns count)."""

@@ -29,6 +29,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     words = _NOT_WORD.sub(" ", bare).split()
+    if len(words) > 1 and words[0] == "the":  # "the Faroes" is "Faroes"
+        words = words[1:]
     return " ".join(_singular(w) for w in words)
 
 

@@ -309,6 +309,26 @@ class FakeTelegram:
         if chat_id in self.unstarted:
             raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
 
+    async def _api_sendDocument(self, params: Json) -> Json:
+        """A file upload: the call keeps its name and bytes for the test to read."""
+        chat_id = int(params["chat_id"])
+        self._check_reachable(chat_id)
+        upload = params["document"]
+        params["document"] = {"filename": upload.filename, "data": upload.file.read()}
+        message: Json = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chats.get(chat_id) or {"id": chat_id, "type": "private"},
+            "from": self.me,
+            "document": {
+                "file_id": f"doc-{chat_id}",
+                "file_unique_id": "d",
+                "file_name": upload.filename,
+            },
+        }
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
     async def _api_sendMessage(self, params: Json) -> Json:
         chat_id = int(params["chat_id"])
         self._check_reachable(chat_id)

@@ -141,7 +141,7 @@ async def test_a_dm_draft_is_reviewed_with_buttons_to_review_it_again(
         await fake.press(message, "nc:rr:intro")
         update = await fake.wait_for("POST", "/callback")
         assert update.json["type"] == 7  # the review is replaced in place
-        assert "(as a intro post)" in update.json["data"]["content"]
+        assert "(as an intro post)" in update.json["data"]["content"]
         assert custom_ids(update.json["data"]) == [
             "nc:rr:dm",
             "nc:rr:follow-up",
@@ -176,7 +176,7 @@ async def test_review_opens_a_modal_and_the_review_is_private_in_a_server(
         answered = await fake.wait_for("POST", "/callback", count=2)
         assert answered.json["type"] == 4
         assert answered.json["data"]["flags"] & 64  # ephemeral: only the author sees it
-        assert "(as a intro post)" in answered.json["data"]["content"]
+        assert "(as an intro post)" in answered.json["data"]["content"]
 
         # "Review as follow-up" on the ephemeral review still finds the draft
         review = last_message(fake)

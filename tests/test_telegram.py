@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANA = user(1001, "Ana")
+BEN = user(1002, "Ben")
 GROUP = group_chat()
 PITCH = "Hi Maria, check out my new course! Book a call with me today."
 
@@ -121,7 +123,7 @@ async def test_a_re_review_button_reviews_the_same_draft_in_another_context(worl
     await fake.wait_for("answerCallbackQuery")
     calls = await fake.wait_for("sendMessage", 2, where=to(1001))
     again = calls[-1].params
-    assert "(as a intro post)" in again["text"]
+    assert "(as an intro post)" in again["text"]
     assert again["reply_parameters"]["message_id"] == draft["message_id"]
     assert ("Review as first message", "rr:dm") in buttons(again["reply_markup"])
     press = seen[-1]
@@ -198,7 +200,7 @@ async def test_a_group_draft_is_reviewed_privately_or_gets_a_deep_link(world: Wo
     assert review.params["chat_id"] == 1001 and "/100" in review.params["text"]
     fake.press(fake.message(review), "rr:intro")  # no reply link across chats: from memory
     calls = await fake.wait_for("sendMessage", 2, where=to(1001))
-    assert "(as a intro post)" in calls[-1].params["text"]
+    assert "(as an intro post)" in calls[-1].params["text"]
 
     ben = user(1002, "Ben")
     fake.unstarted.add(1002)
@@ -387,3 +389,32 @@ def test_netcoach_run_with_a_bad_token_says_which_variable_and_exits(tmp_path: P
     assert done.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in done.stderr and "Traceback" not in done.stderr
     assert "secret" not in done.stderr + done.stdout
+
+
+async def test_members_find_their_rare_bond_export_their_data_and_forget_it(world: World) -> None:
+    fake = world.fake
+    for who, place in ((ANA, "Faroe Islands"), (BEN, "the Faroes")):
+        fake.send(who, f"/profile set from {place}, Leeds")
+        fake.send(who, "/profile visibility community")
+        fake.send(who, "/help@netcoach_bot", chat=GROUP)  # both take part in the group
+    await fake.wait_for("sendMessage", 6, where=lambda c: c.params["chat_id"] in (1001, 1002))
+
+    hello = fake.send(BEN, "Morning all!", chat=GROUP)
+    fake.send(ANA, "/bond@netcoach_bot", chat=GROUP, reply_to=hello)  # a reply: bond with Ben
+    calls = await fake.wait_for("sendMessage", 4, where=to(1001))
+    bond = calls[-1].params["text"]
+    assert "What you share with Ben" in bond and "Faroe Islands" in bond and "Leeds" in bond
+    assert not fake.sent_to(GROUP["id"])  # never in public
+
+    fake.send(ANA, "/mydata")
+    [document] = await fake.wait_for("sendDocument", where=to(1001))
+    exported = json.loads(document.params["document"]["data"])
+    assert document.params["document"]["filename"].endswith(".json")
+    assert {t["display"] for t in exported["tables"]["profile_tags"]} == {"Faroe Islands", "Leeds"}
+
+    fake.send(ANA, "/forget")
+    calls = await fake.wait_for("sendMessage", 6, where=to(1001))
+    fake.press(fake.message(calls[-1]), "forget:yes")
+    [done] = await fake.wait_for("editMessageText", where=to(1001))
+    assert "I deleted all" in done.params["text"]
+    assert await world.app.store.find_user(UserRef("telegram", "1001")) is None
