@@ -9,10 +9,12 @@ message context menu "Review as draft"; every core command as a slash command wi
 options, ephemeral in servers; nudges by DM as an embed with buttons that keep working after
 a restart (their custom ids carry the action and match one DynamicItem registered at start-up).
 
-Intents: `guilds` and `dm_messages` only. DMs to a bot carry their text without the privileged
-message-content intent; text in server channels would need it, so netcoach reads servers only
-through interactions (slash commands, the context menu, the modal), whose payloads carry what
-they need. Every message is sent with AllowedMentions.none(): a reviewed draft pings no one.
+Intents: `guilds`, `dm_messages` and `guild_messages` (none privileged): DMs to a bot carry
+their text; server posts arrive without it and only count towards a tips channel's activity.
+The privileged message-content intent is requested only when some server has intro coaching
+on (`/intros watch`, read at start-up; see docs/community.md). Commands in servers arrive as
+interactions, whose payloads carry what they need. Every message is sent with
+AllowedMentions.none(): a reviewed draft or a tip pings no one.
 """
 
 from __future__ import annotations

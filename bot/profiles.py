@@ -44,6 +44,7 @@ class Profiles:
         self.titles = {p.id: p.title for p in playbooks}
         self._seen: set[tuple[int, str, date]] = set()  # memberships recorded today
         self._counts: dict[tuple[str, str], tuple[int, datetime]] = {}
+        self._history: set[tuple[str, str]] | None = None  # users who keep draft history
 
     def commands(self) -> list[Command]:
         return [
@@ -285,7 +286,9 @@ class Profiles:
 
     async def recipient_finding(self, req: Request, result: Review) -> Finding | None:
         """For a review with a known recipient: name the bond the draft leaves out."""
-        if result.signals.get("shared_bond"):
+        if result.signals.get("shared_bond") or not (
+            req.args.get("member") or req.args.get("recipient")
+        ):
             return None
         user = await self.store.find_user(req.user)
         if user is None:
@@ -363,6 +366,8 @@ class Profiles:
         if user is None:
             return _say(req, "I have nothing stored about you.")
         counts = await self.store.forget_user(user)
+        if self._history is not None:
+            self._history.discard((user.platform, user.platform_user_id))
         self._seen = {s for s in self._seen if s[0] != user.id}
         rows = sum(counts.values())
         return _say(
@@ -376,6 +381,10 @@ class Profiles:
         arg = req.text.strip().lower()
         if arg in ("on", "off"):
             removed = await self.store.set_history(user.id, arg == "on")
+            if self._history is not None:
+                (self._history.add if arg == "on" else self._history.discard)(
+                    (user.platform, user.platform_user_id)
+                )
             if arg == "on":
                 return _say(
                     req,
@@ -418,8 +427,12 @@ class Profiles:
 
     async def record(self, req: Request, text: str, result: Review) -> None:
         """Keep a reviewed draft when (and only when) the user switched history on."""
+        if self._history is None:
+            self._history = await self.store.history_users()
+        if (req.user.platform, req.user.id) not in self._history:
+            return  # the common case: history is off, nothing is stored and nothing queried
         user = await self.store.find_user(req.user)
-        if user is None or not await self.store.keeps_history(user.id):
+        if user is None:
             return
         missed = sorted({f.playbook for f in result.findings if f.severity != "tip"})
         await self.store.add_draft(

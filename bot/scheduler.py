@@ -234,11 +234,15 @@ class Scheduler:
 
     async def hand_over(self, user: UserRef, place: PlaceRef) -> list[Reply]:
         """Replies for jobs that could not be pushed to `user`, shown now that they wrote."""
+        if not await self.store.may_need_attention(user):
+            return []
         stored = await self.store.find_user(user)
         if stored is None:
             return []
         stranded = await self.store.stranded_jobs(stored.id)
         if not stranded:
+            if stored.awaiting is None:
+                self.store.attended(user)
             return []
         now = self.clock.now()
         jobs = await self.store.claim_jobs([j.id for j in stranded], now)

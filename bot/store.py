@@ -348,6 +348,10 @@ class Store:
         self._lock = asyncio.Lock()
         # Called after any commit that adds, moves or cancels a job (the scheduler's wake).
         self.listeners: list[Callable[[], None]] = []
+        # Users who may have parked jobs or an awaited message, so that the common message
+        # (a draft from someone with neither) costs no query. Loaded on first use; a user
+        # is added whenever either appears and dropped once both are known to be gone.
+        self._attention: set[tuple[str, str]] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> Store:
@@ -466,9 +470,39 @@ class Store:
     async def set_awaiting(self, user_id: int, awaiting: str | None) -> None:
         async with self._tx() as db:
             await db.execute("UPDATE users SET awaiting = ? WHERE id = ?", (awaiting, user_id))
+        if awaiting is not None:
+            await self._needs_attention([user_id])
+
+    async def may_need_attention(self, ref: UserRef) -> bool:
+        """False when `ref` surely has no parked job and no awaited message."""
+        if self._attention is None:
+            rows = await self._all(
+                "SELECT platform, platform_user_id FROM users WHERE awaiting IS NOT NULL "
+                "OR id IN (SELECT user_id FROM jobs WHERE state IN ('failed', 'undeliverable'))"
+            )
+            self._attention = {(r[0], r[1]) for r in rows}
+        return (ref.platform, ref.id) in self._attention
+
+    def attended(self, ref: UserRef) -> None:
+        """`ref` has neither a parked job nor an awaited message any more."""
+        if self._attention is not None:
+            self._attention.discard((ref.platform, ref.id))
+
+    async def _needs_attention(self, user_ids: Iterable[int]) -> None:
+        if self._attention is None:
+            return  # loaded from the tables on first use
+        ids = list(set(user_ids))
+        rows = await self._all(
+            "SELECT platform, platform_user_id FROM users WHERE id IN "
+            f"({','.join('?' * len(ids))})",
+            ids,
+        )
+        self._attention.update((r[0], r[1]) for r in rows)
 
     async def pop_awaiting(self, ref: UserRef) -> str | None:
         """Take the pending expectation for `ref`'s next plain message, if any (once)."""
+        if not await self.may_need_attention(ref):
+            return None
         row = await self._one(
             "SELECT id, awaiting FROM users WHERE platform = ? AND platform_user_id = ?",
             (ref.platform, ref.id),
@@ -866,6 +900,14 @@ class Store:
                 "WHERE kind = ? AND ref_id = ? AND state IN ('pending', 'claimed'))",
                 [(k, r, u, o, to_unix(d), to_unix(d), k, r) for k, r, u, d, o in next_jobs],
             )
+        parked = [job_id for job_id, state, _ in failed if state != "cancelled"]
+        if parked:
+            rows = await self._all(
+                f"SELECT user_id FROM jobs WHERE id IN ({','.join('?' * len(parked))}) "
+                "AND user_id IS NOT NULL",
+                parked,
+            )
+            await self._needs_attention(r[0] for r in rows)
         if retried or next_jobs:
             self._jobs_changed()
 
@@ -1143,6 +1185,12 @@ class Store:
                 return 0
             async with db.execute("DELETE FROM drafts WHERE user_id = ?", (user_id,)) as cur:
                 return cur.rowcount
+
+    async def history_users(self) -> set[tuple[str, str]]:
+        rows = await self._all(
+            "SELECT platform, platform_user_id FROM users WHERE keep_history = 1"
+        )
+        return {(r[0], r[1]) for r in rows}
 
     async def keeps_history(self, user_id: int) -> bool:
         row = await self._one("SELECT keep_history FROM users WHERE id = ?", (user_id,))
