@@ -26,7 +26,7 @@ import logging
 import re
 import zoneinfo
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
@@ -848,58 +848,59 @@ class DiscordAdapter:
     async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
         """A post into a server channel (a community tip). Forbidden or gone: permanent, so
         the schedule stops instead of failing every day."""
-        bot = self.bot
-        if bot is None or bot.is_closed() or bot.user is None:
-            raise DeliveryError("not connected to Discord yet", retry_after=30)
-        try:
-            channel = bot.get_channel(int(place.id)) or await bot.fetch_channel(int(place.id))
-            if not isinstance(channel, discord.abc.Messageable):
+
+        async def channel(bot: NetcoachBot) -> Any:
+            found = bot.get_channel(int(place.id)) or await bot.fetch_channel(int(place.id))
+            if not isinstance(found, discord.abc.Messageable):
                 raise DeliveryError(f"channel {place.id} cannot hold messages", permanent=True)
-            last: discord.Message | None = None
-            for i, page in enumerate(render(reply)):
-                nonce = f"{key}.{i}"[-25:] if key else None
-                last = await channel.send(nonce=nonce, **_message_kwargs(page))
-        except discord.Forbidden as exc:
-            raise DeliveryError(
-                f"Discord refused the post (code {exc.code}): missing permission to send "
-                "messages there, or netcoach was removed from the server",
-                permanent=True,
-            ) from exc
-        except discord.NotFound as exc:
-            raise DeliveryError(
-                f"the channel is gone (code {exc.code}), or netcoach was removed from the server",
-                permanent=True,
-            ) from exc
-        except discord.RateLimited as exc:
-            raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from exc
-        except discord.HTTPException as exc:
-            raise DeliveryError(f"Discord error {exc.status} (code {exc.code})") from exc
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise DeliveryError(f"could not reach Discord: {type(exc).__name__}") from exc
-        return str(last.id) if last is not None else ""
+            return found
+
+        return await self._send_pages(
+            channel,
+            reply,
+            key,
+            refused="Discord refused the post (code {code}): missing permission to send "
+            "messages there, or netcoach was removed from the server",
+            missing="the channel is gone (code {code}), or netcoach was removed from the server",
+        )
 
     # -- nudges -----------------------------------------------------------------------------
 
     async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
         """A nudge by DM. DMs closed (50007) or an unknown user: permanent, never retried."""
+        return await self._send_pages(
+            lambda bot: bot.create_dm(discord.Object(int(user.id))),
+            reply,
+            key,
+            refused="Discord refused the DM (code {code}): DMs closed or bot blocked",
+            missing="Discord user not found (code {code})",
+        )
+
+    async def _send_pages(
+        self,
+        channel_of: Callable[[NetcoachBot], Awaitable[Any]],
+        reply: Reply,
+        key: str,
+        *,
+        refused: str,
+        missing: str,
+    ) -> str:
+        """Send a reply's pages where `channel_of` says; Discord's refusals become
+        DeliveryErrors (permanent when retrying cannot help). `key` becomes the nonce,
+        so Discord drops a repeated delivery itself."""
         bot = self.bot
         if bot is None or bot.is_closed() or bot.user is None:
             raise DeliveryError("not connected to Discord yet", retry_after=30)
         try:
-            channel = await bot.create_dm(discord.Object(int(user.id)))
+            channel = await channel_of(bot)
             last: discord.Message | None = None
             for i, page in enumerate(render(reply)):
                 nonce = f"{key}.{i}"[-25:] if key else None  # Discord keeps nonces 25 long
                 last = await channel.send(nonce=nonce, **_message_kwargs(page))
         except discord.Forbidden as exc:
-            raise DeliveryError(
-                f"Discord refused the DM (code {exc.code}): DMs closed or bot blocked",
-                permanent=True,
-            ) from exc
+            raise DeliveryError(refused.format(code=exc.code), permanent=True) from exc
         except discord.NotFound as exc:
-            raise DeliveryError(
-                f"Discord user not found (code {exc.code})", permanent=True
-            ) from exc
+            raise DeliveryError(missing.format(code=exc.code), permanent=True) from exc
         except discord.RateLimited as exc:
             raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from exc
         except discord.HTTPException as exc:

@@ -587,25 +587,7 @@ class TelegramAdapter:
 
     async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
         """A nudge to the user's private chat. 403 (blocked, never started) is permanent."""
-        if key and key in self._delivered:
-            return self._delivered[key]  # type: ignore[no-any-return]
-        try:
-            sent = await self._send(int(user.id), reply)
-        except Forbidden as exc:
-            raise DeliveryError(f"telegram: {exc.message}", permanent=True) from None
-        except BadRequest as exc:
-            permanent = "chat not found" in exc.message.lower()
-            raise DeliveryError(f"telegram: {exc.message}", permanent=permanent) from None
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
-            raise DeliveryError("telegram: rate limited", retry_after=float(seconds)) from None
-        except TelegramError as exc:
-            raise DeliveryError(f"telegram: {self._redact(str(exc))}") from None
-        message_id = str(sent[-1].message_id)
-        if key:
-            self._delivered.put(key, message_id)
-        return message_id
+        return await self._send_once(int(user.id), reply, key, bad_request_is_final=False)
 
     # -- communities -------------------------------------------------------------------------
 
@@ -661,12 +643,22 @@ class TelegramAdapter:
     async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
         """A post into a group (a community tip). Removed from the group, or no right to
         write there: permanent, so the schedule stops instead of failing every day."""
+        return await self._send_once(int(place.id), reply, key, bad_request_is_final=True)
+
+    async def _send_once(
+        self, chat_id: int, reply: Reply, key: str, *, bad_request_is_final: bool
+    ) -> str:
+        """Send unless `key` was already delivered; Telegram's refusals become
+        DeliveryErrors, permanent when retrying cannot help (blocked, removed, no chat)."""
         if key and key in self._delivered:
             return self._delivered[key]  # type: ignore[no-any-return]
         try:
-            sent = await self._send(int(place.id), reply)
-        except (Forbidden, BadRequest) as exc:
+            sent = await self._send(chat_id, reply)
+        except Forbidden as exc:
             raise DeliveryError(f"telegram: {exc.message}", permanent=True) from None
+        except BadRequest as exc:
+            final = bad_request_is_final or "chat not found" in exc.message.lower()
+            raise DeliveryError(f"telegram: {exc.message}", permanent=final) from None
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
