@@ -49,7 +49,9 @@ class Deliverer:
     async def __call__(self, user: UserRef | PlaceRef, reply: Reply, key: str) -> str:
         adapter = self.adapters.get(user.platform)
         if adapter is None:
-            raise DeliveryError(f"the {user.platform} adapter is not running", retry_after=600)
+            raise DeliveryError(
+                f"the {user.platform} adapter is not running", retry_after=600, deferred=True
+            )
         if isinstance(user, PlaceRef):  # a post into a channel or group (a community tip)
             return await adapter.post(user, reply, key=key)  # type: ignore[attr-defined]
         if getattr(adapter, "accepts_delivery_key", False):

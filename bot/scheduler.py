@@ -330,6 +330,7 @@ class Scheduler:
         sent: list[tuple[int, str]] = []
         failed: list[tuple[int, str, str]] = []
         retried: list[tuple[int, datetime, str]] = []
+        deferred: list[tuple[int, datetime, str]] = []
         skipped_next: list[tuple[str, int, int | None, datetime, int]] = []
         built_count = 0
         async for due, out in self._ready(dues, now):
@@ -359,6 +360,10 @@ class Scheduler:
             job = due.job
             if isinstance(result, str):
                 sent.append((job.id, result))
+            elif isinstance(result, DeliveryError) and result.deferred:
+                at = done + timedelta(seconds=result.retry_after or self.retry_seconds)
+                deferred.append((job.id, at, str(result)))
+                continue
             elif isinstance(result, DeliveryError) and result.permanent:
                 log.info("job %d undeliverable: %s", job.id, result)
                 failed.append((job.id, "undeliverable", str(result)))
@@ -374,7 +379,12 @@ class Scheduler:
                     (job.kind, job.ref_id, job.user_id, out.next_due, out.next_occurrence)
                 )
         await self.store.finish_jobs(
-            done, sent=sent, failed=failed, retried=retried, next_jobs=next_jobs
+            done,
+            sent=sent,
+            failed=failed,
+            retried=retried,
+            next_jobs=next_jobs,
+            deferred=deferred,
         )
         for job, reason in unreachable:  # e.g. the bot was removed: the source stops the cadence
             hook = getattr(self.sources.get(job.kind), "undeliverable", None)

@@ -864,17 +864,19 @@ class Store:
         failed: Sequence[tuple[int, str, str]] = (),
         retried: Sequence[tuple[int, datetime, str]] = (),
         next_jobs: Sequence[tuple[str, int, int | None, datetime, int]] = (),
+        deferred: Sequence[tuple[int, datetime, str]] = (),
     ) -> None:
         """Record a batch's outcome in one commit, so a crash keeps all of it or none.
 
         sent: (job id, message id); failed: (job id, 'failed'|'undeliverable'|'cancelled',
         reason); retried: (job id, next try, reason); next_jobs: (kind, ref id, user id,
-        due, occurrence) that follow the finished ones (a cadence's next occurrence).
+        due, occurrence) that follow the finished ones (a cadence's next occurrence);
+        deferred: like retried, without using up a try.
         """
         for _, state, _ in failed:
             if state not in ("failed", "undeliverable", "cancelled"):
                 raise ValueError(state)
-        if not (sent or failed or retried or next_jobs):
+        if not (sent or failed or retried or next_jobs or deferred):
             return
         stamp = to_unix(now)
         async with self._tx() as db:
@@ -892,6 +894,11 @@ class Store:
                 "WHERE id = ? AND state = 'claimed'",
                 [(to_unix(at), error, job_id) for job_id, at, error in retried],
             )
+            await db.executemany(  # not this process's to send: the try does not count
+                "UPDATE jobs SET state = 'pending', run_at = ?, error = ?, "
+                "attempts = attempts - 1 WHERE id = ? AND state = 'claimed'",
+                [(to_unix(at), error, job_id) for job_id, at, error in deferred],
+            )
             # A successor is skipped when the item was rescheduled meanwhile (a `done` pressed
             # while its nudge was in flight already queued the next one).
             await db.executemany(
@@ -908,7 +915,7 @@ class Store:
                 parked,
             )
             await self._needs_attention(r[0] for r in rows)
-        if retried or next_jobs:
+        if retried or next_jobs or deferred:
             self._jobs_changed()
 
     async def recover_claimed(self) -> int:

@@ -91,9 +91,19 @@ class Reply:
 
 
 class DeliveryError(Exception):
-    """A send failed. `permanent` means retrying cannot help (blocked bot, DMs closed)."""
+    """A send failed. `permanent` means retrying cannot help (blocked bot, DMs closed);
+    `deferred` means this process cannot deliver it at all (that platform is not running
+    here), so it waits without using up its tries."""
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        deferred: bool = False,
+    ):
         super().__init__(reason)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.deferred = deferred

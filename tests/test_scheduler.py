@@ -189,6 +189,24 @@ async def test_an_unreachable_user_is_not_retried_in_a_loop(h: Harness) -> None:
     assert [r.text for r in mine] == ["ping 1 handed-over"]
 
 
+async def test_a_reminder_for_a_platform_not_running_here_waits_without_using_its_tries(
+    store: Store,
+) -> None:
+    """`netcoach chat` on a database shared with a Telegram deployment: Telegram users'
+    reminders are not this process's to send, so they wait, however long, and are then
+    delivered normally instead of being parked as failed."""
+    h = Harness(store, FakeClock(T0), max_attempts=2)
+    not_here = DeliveryError("the telegram adapter is not running", retry_after=600, deferred=True)
+    h.sender.failures = [not_here] * 5
+    await h.start()
+    await h.add(1, T0)
+    for _ in range(5):
+        await h.advance(timedelta(seconds=600))
+    assert h.sender.attempts == 6 and h.sender.texts == ["ping 1"]
+    assert await store.count_jobs("failed") == 0 and await store.count_jobs("sent") == 1
+    await h.stop()
+
+
 async def test_rate_limits_are_respected(h: Harness) -> None:
     h.sender.failures = [DeliveryError("429", retry_after=120)]
     await h.add(1, T0)
