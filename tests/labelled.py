@@ -10,6 +10,7 @@ DEV_SET = ROOT.parent / "shared" / "drafts-dev.jsonl"
 CORPUS = ROOT / "tests" / "data" / "drafts.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "drafts-holdout.jsonl"
 BLIND = ROOT / "tests" / "data" / "drafts-blind.jsonl"
+FRESH = ROOT / "tests" / "data" / "drafts-fresh.jsonl"
 
 
 def read_jsonl(path: Path) -> list[dict]:
