@@ -177,7 +177,8 @@ def cmd_playbooks_list(args: argparse.Namespace) -> int:
     playbooks = _load_playbooks(args.playbooks)
     for p in playbooks:
         contexts = ", ".join(sorted(p.contexts))
-        print(f"{p.id:28} {len(p.rules):2} rules  {len(p.tips):2} tips  [{contexts}]  {p.title}")
+        rules = f"{len(p.rules)} rule{'s' * (len(p.rules) != 1)}"
+        print(f"{p.id:28} {rules:9} {len(p.tips):2} tips  [{contexts}]  {p.title}")
     return 0
 
 

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
+_REQUIRED = ("database", "timezone", "default_time")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -81,23 +82,30 @@ def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> C
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
     data = _expand(_merge(DEFAULTS, raw, "", str(path)), env, str(path))
+    for key in _REQUIRED:
+        if not str(data[key]).strip():
+            raise ConfigError(f"{path}: '{key}' must not be empty (default: {DEFAULTS[key]!r})")
     return Config(data, str(path))
 
 
-def _expand(value: Any, env: dict[str, str], source: str) -> Any:
+def _expand(value: Any, env: dict[str, str], source: str, key: str = "") -> Any:
+    """Replace `${VAR}` from the environment. An unset variable is an error that names it,
+    except in a token (an unset token simply leaves that platform off)."""
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
-            if name not in env:
-                return ""  # an unset token reads as missing; the adapter names the variable
-            return env[name]
+            if name in env:
+                return env[name]
+            if key.endswith(".token"):
+                return ""
+            raise ConfigError(f"{source}: '{key}' uses ${{{name}}}, which is not set")
 
         return _ENV.sub(sub, value)
     if isinstance(value, dict):
-        return {k: _expand(v, env, source) for k, v in value.items()}
+        return {k: _expand(v, env, source, f"{key}.{k}" if key else k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, env, source) for v in value]
+        return [_expand(v, env, source, key) for v in value]
     return value
 
 

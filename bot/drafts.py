@@ -122,7 +122,8 @@ class DraftReview:
 
 def clean_draft(text: str) -> str:
     """Drop control characters (but keep line breaks and tabs) and outer whitespace."""
-    return "".join(c for c in text if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160))
+    kept = "".join(c for c in text if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160))
+    return kept.strip()
 
 
 def format_review(result: Review, text: str) -> tuple[Segment, ...]:
@@ -141,7 +142,10 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
             plain(": "),
         ]
         quote = finding.excerpt
-        before, found, after = finding.message.partition(quote) if quote else ("", "", "")
+        # Mark the quoted words where the message quotes them ('…'), never inside a word.
+        before, found, after = finding.message.partition(f"'{quote}'") if quote else ("", "", "")
+        if found:
+            before, found, after = before + "'", quote, "'" + after
         whole = finding.span[0] == 0 and finding.span[1] >= len(text.rstrip())
         if quote and found:
             parts += [plain(before), mark(quote), plain(after)]

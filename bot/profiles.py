@@ -347,8 +347,9 @@ class Profiles:
             Reply.of(
                 req.place,
                 bold("Delete everything about you?"),
-                " Your profile, contacts, follow-ups and reminders, stored drafts, and tip and "
-                "coaching settings will be gone for good. ",
+                " Your profile, contacts, follow-ups and reminders, stored drafts, the tips "
+                "you were shown and your coaching settings will be gone for good (a "
+                "community's own tip schedule belongs to the community and stays). ",
                 code("/mydata"),
                 " first if you want a copy.",
                 buttons=(

@@ -166,6 +166,7 @@ class Engine:
         signals.update(
             self_focus=self_focus, word_count=len(text.words), question_count=text.questions
         )
+        fired = _without_repeats(fired)
         findings = tuple(
             sorted(
                 (self._finding(check, span, original) for check, span in fired),
@@ -284,6 +285,22 @@ class Engine:
 
 
 _SEVERITY_RANK = {"problem": 3, "warn": 2, "tip": 1}
+
+
+def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]]:
+    """One finding per thing said: of two rules of a playbook that quote overlapping words
+    (or both the whole draft), keep the stronger; "free trial" is one pitch, not two."""
+    kept: list[tuple[Check, Span]] = []
+    for check, span in sorted(
+        fired, key=lambda f: (-_SEVERITY_RANK[f[0].severity or "tip"], -f[0].weight)
+    ):
+        if any(
+            other.playbook == check.playbook and _overlaps(span, [other_span])
+            for other, other_span in kept
+        ):
+            continue
+        kept.append((check, span))
+    return kept
 
 
 def _token_matches(pattern: str, word: str) -> bool:

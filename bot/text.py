@@ -14,7 +14,8 @@ from functools import cached_property
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
 _WORDS = re.compile(r"\w+")
-_QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'[^'\n]{1,200}'(?!\w)")
+# Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
+_QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
 _LINK = re.compile(
     r"\b(?:https?://|www\.)\S+"
     r"|\b[a-z0-9][a-z0-9-]{0,62}\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
@@ -23,7 +24,7 @@ _LINK = re.compile(
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
 _SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
-_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n+")
+_SENTENCE_END = re.compile(r"[.!?؟？。]+(?=\s|$)|\n+")
 _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 # Zero-width and bidi control characters carry no words; they are ignored for matching.
 _INVISIBLE = dict.fromkeys(
@@ -89,7 +90,7 @@ class Text:
 
     @cached_property
     def questions(self) -> int:
-        return sum(1 for s, e in self.sentences if self.original[s:e].rstrip().endswith("?"))
+        return sum(1 for s, e in self.sentences if self.original[s:e].rstrip()[-1:] in "?؟？")
 
     @cached_property
     def exclamations(self) -> int:

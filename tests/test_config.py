@@ -47,6 +47,9 @@ def test_tokens_come_from_environment_variables(tmp_path):
         ("a: [1\n", "line 2"),
         ("database: a\ndatabase: b\n", "duplicate key 'database'"),
         ("- just\n- a list\n", "must be a mapping"),
+        ('database: ""\n', "'database' must not be empty"),
+        ("database: ${NO_SUCH_VAR}\n", "'database' uses ${NO_SUCH_VAR}, which is not set"),
+        ("timezone: ${NOPE}\n", "'timezone' uses ${NOPE}, which is not set"),
     ],
 )
 def test_bad_config_names_the_key_and_the_file(tmp_path, text, message):

@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.playbooks import BUILTIN_DIR, PlaybookError, PlaybookSet, load_playbooks, parse_playbook
-from bot.review import Engine, engine_for, review
+from bot.review import engine_for, review
 
 VALID = textwrap.dedent(
     """\
@@ -31,11 +31,6 @@ VALID = textwrap.dedent(
 )
 
 
-def _fires(engine: Engine, check_id: str, text: str, context: str) -> bool:
-    result = review(text, context, engine.playbooks)
-    return any(f.rule == check_id for f in result.findings)
-
-
 def _examples(playbooks: PlaybookSet):
     for playbook in playbooks:
         for check in (*playbook.rules, *playbook.detectors):
@@ -47,17 +42,11 @@ def test_every_rule_fails_its_fail_examples_and_passes_its_pass_examples(check, 
     engine = engine_for(playbooks)
     assert check.examples_fail and check.examples_pass, "every rule needs fail and pass examples"
     context = sorted(check.contexts)[0]
+    # Fired, whether or not a stronger rule of the same playbook reports the same words.
     for text in check.examples_fail:
-        if check.is_rule:
-            assert _fires(engine, check.id, text, context), f"should fire: {text!r}"
-        else:
-            assert check.id in engine.fired_ids(text, context), f"should set: {text!r}"
+        assert check.id in engine.fired_ids(text, context), f"should fire: {text!r}"
     for text in check.examples_pass:
-        if check.is_rule:
-            assert not _fires(engine, check.id, text, context), f"should not fire: {text!r}"
-        else:
-            # A detector's miss example must not be what sets the signal.
-            assert check.id not in engine.fired_ids(text, context), f"should not set: {text!r}"
+        assert check.id not in engine.fired_ids(text, context), f"should not fire: {text!r}"
 
 
 def test_built_in_playbooks_cover_the_nine_principles_with_enough_tips(playbooks):
