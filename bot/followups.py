@@ -416,8 +416,10 @@ class FollowUps:
             )
         duration = parse_duration(when_text)
         try:
+            # "snooze 12 2 days" pushes a reminder back: from its due time when that is
+            # still ahead, from now when it has come (never earlier than it was).
             when = (
-                now + duration
+                max(now, f.due_at) + duration
                 if duration
                 else parse_when(when_text, now, tz, self.settings.default_time)
             )

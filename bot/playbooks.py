@@ -153,8 +153,18 @@ def load_playbooks(
 
 
 def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
-    """Every problem in the given folders (for `netcoach playbooks check`)."""
-    return _load_dirs([Path(d) for d in dirs])[1]
+    """Every problem in the given folders (for `netcoach playbooks check`), including
+    rules whose own examples do not behave: a `fail` example that does not fire, or a
+    `pass` example that does, reviewed with the built-in playbooks alongside."""
+    folders = [Path(d) for d in dirs]
+    found, problems = _load_dirs(folders)
+    if problems:
+        return problems
+    from bot.review import example_problems  # the engine lives there
+
+    built_in = folders == [BUILTIN_DIR]
+    playbooks = load_playbooks([] if built_in else folders)
+    return example_problems(playbooks, {p.id for p in found.values()})
 
 
 def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], list[str]]:
@@ -192,8 +202,12 @@ def parse_playbook(text: str, source: str) -> Playbook:
     lines = node_lines(text)
     problems: list[str] = []
 
+    occurrence: dict[str, int] = {}  # which of the rules with this id is being read
+
     def bad(msg: str, rule: str | None = None) -> None:
-        where = f":{lines[rule]}" if rule and rule in lines else ""
+        found = lines.get(rule or "", [])
+        line = found[min(occurrence.get(rule or "", 0), len(found) - 1)] if found else None
+        where = f":{line}" if line else ""
         problems.append(f"{source}{where}: {f'rule {rule}: ' if rule else ''}{msg}")
 
     if not isinstance(data, dict):
@@ -220,11 +234,14 @@ def parse_playbook(text: str, source: str) -> Playbook:
             bad(f"'{section}' must be a list")
             continue
         for item in items:
+            rid = item.get("id") if isinstance(item, dict) else None
+            if isinstance(rid, str):
+                occurrence[rid] = occurrence.get(rid, -1) + 1
+            if isinstance(rid, str) and rid in seen:
+                bad("duplicate id", rid)
             check = _parse_check(item, pid, contexts, is_rule, source, bad)
             if check is None:
                 continue
-            if check.id in seen:
-                bad("duplicate id", check.id)
             seen.add(check.id)
             checks.append(check)
     if not any(c.is_rule for c in checks):

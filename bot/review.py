@@ -100,6 +100,28 @@ def engine_for(playbooks: PlaybookSet) -> Engine:
     return engine
 
 
+def example_problems(playbooks: PlaybookSet, only: set[str]) -> list[str]:
+    """Rules (of the playbooks named in `only`) whose examples disagree with them."""
+    engine = engine_for(playbooks)
+    problems = []
+    for playbook in playbooks:
+        if playbook.id not in only:
+            continue
+        for check in (*playbook.detectors, *playbook.rules):
+            context = sorted(check.contexts)[0]
+            for text in check.examples_fail:
+                if check.id not in engine.fired_ids(text, context):
+                    problems.append(
+                        f"{check.source}: rule {check.id}: its fail example does not fire: {text!r}"
+                    )
+            for text in check.examples_pass:
+                if check.id in engine.fired_ids(text, context):
+                    problems.append(
+                        f"{check.source}: rule {check.id}: its pass example fires: {text!r}"
+                    )
+    return problems
+
+
 class Engine:
     """Compiled playbooks: a phrase index and the checks in evaluation order."""
 

@@ -629,6 +629,32 @@ def format_local(dt: datetime, tz: ZoneInfo) -> str:
     )
 
 
+_OFFSET = re.compile(r"^(?:utc|gmt)\s*([+-])\s*(\d{1,2})(?::?00)?$", re.IGNORECASE)
+_ABBREVIATIONS = {
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
+    "MST": "America/Denver", "MDT": "America/Denver",
+    "CST": "America/Chicago", "CDT": "America/Chicago",
+    "EST": "America/New_York", "EDT": "America/New_York",
+    "BST": "Europe/London", "CET": "Europe/Paris", "CEST": "Europe/Paris",
+    "EET": "Europe/Athens", "EEST": "Europe/Athens", "IST": "Asia/Kolkata",
+    "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney", "NZST": "Pacific/Auckland", "WAT": "Africa/Lagos",
+    "EAT": "Africa/Nairobi", "SAST": "Africa/Johannesburg",
+}  # fmt: skip
+
+
+def _offset_hint(wanted: str, m: re.Match[str]) -> str:
+    sign, hours = m.group(1), int(m.group(2))
+    if hours > 14:
+        return f'"{wanted}" is not a real offset; use a place such as "Europe/London".'
+    inverted = f"Etc/GMT{'-' if sign == '+' else '+'}{hours}" if hours else "UTC"
+    return (
+        f'"{wanted}" never changes for summer time, so reminders drift by an hour twice a '
+        f"year; a place is better (e.g. Europe/Berlin). If you really want a fixed offset, "
+        f"it is {inverted} (IANA writes the sign the other way round)."
+    )
+
+
 def resolve_timezone(name: str) -> ZoneInfo:
     """The IANA zone for a name typed in any case; unknown names get a "did you mean" hint.
 
@@ -645,6 +671,14 @@ def resolve_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(wanted)
     if key in by_lower:
         return ZoneInfo(by_lower[key])
+    if offset := _OFFSET.match(key):  # "UTC+2": Etc/GMT-2 in IANA's inverted signs
+        raise WhenError(_offset_hint(wanted, offset))
+    if key.upper() in _ABBREVIATIONS:
+        zone = _ABBREVIATIONS[key.upper()]
+        raise WhenError(
+            f'"{wanted}" is an abbreviation shared by several places and it changes with '
+            f"summer time; use a place instead. Did you mean {zone}?"
+        )
     cities: dict[str, list[str]] = {}
     for z in sorted(zones):
         if "/" in z:

@@ -48,12 +48,13 @@ def load_yaml(text: str, source: str = "<string>") -> Any:
         raise YamlError(str(exc)) from None
 
 
-def node_lines(text: str) -> dict[str, int]:
-    """Line of each `id:` value in a YAML text, so load errors can point at a rule."""
-    lines: dict[str, int] = {}
+def node_lines(text: str) -> dict[str, list[int]]:
+    """Lines of each `id:` value in a YAML text, in order, so load errors can point at the
+    rule they are about (the second of two rules with one id included)."""
+    lines: dict[str, list[int]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip().removeprefix("- ").strip()
         if stripped.startswith("id:"):
             value = stripped[3:].strip().strip("'\"")
-            lines.setdefault(value, number)
+            lines.setdefault(value, []).append(number)
     return lines

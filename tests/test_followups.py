@@ -204,14 +204,18 @@ async def test_done_closes_and_snooze_brings_it_back_a_day_later(bot: Bot) -> No
     assert "already closed" in await bot.press("done:1")  # pressing an old button twice
 
 
-async def test_snooze_accepts_fractional_hours(bot: Bot) -> None:
+async def test_snooze_accepts_fractional_hours_and_never_brings_a_reminder_forward(
+    bot: Bot,
+) -> None:
     await bot.text("/followup Maria in 1 hour")
-    out = await bot.text("/snooze 1 2.5 hours")
-    assert "in 2 hours 30 minutes" in out
-    await bot.advance(timedelta(hours=2, minutes=29))
+    out = await bot.text("/snooze 1 2.5 hours")  # not due yet: pushed back from its due time
+    assert "13:30" in out  # due at 11:00, plus 2.5 hours
+    await bot.advance(timedelta(hours=3, minutes=29))
     assert bot.sender.sent == []
     await bot.advance(timedelta(minutes=1))
     assert len(bot.sender.sent) == 1
+    out = await bot.text("/snooze 1 2.5 hours")  # due now: from now
+    assert "in 2 hours 30 minutes" in out
 
 
 async def test_draft_button_reviews_the_next_message_as_a_follow_up(bot: Bot) -> None:

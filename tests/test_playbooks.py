@@ -150,3 +150,25 @@ def test_playbooks_list_shows_rule_counts_and_contexts(capsys):
     assert main(["playbooks", "list"]) == 0
     out = capsys.readouterr().out
     assert "networking-not-marketing" in out and "rules" in out and "dm" in out
+
+
+def test_playbooks_check_runs_each_rules_examples(tmp_path, capsys):
+    wrong = VALID.replace(
+        'examples: {fail: ["We met at the meetup."], pass: ["We met at PyData Leeds."]}',
+        'examples: {fail: ["We met at PyData Leeds."], pass: ["We met at the meetup."]}',
+    )
+    (tmp_path / "local.yaml").write_text(wrong)
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "rule no-meetup-name: its fail example does not fire" in out
+    assert "rule no-meetup-name: its pass example fires" in out
+
+
+def test_a_duplicate_rule_is_reported_at_its_own_line():
+    rule = VALID.split("rules:\n", 1)[1].split("tips:")[0]
+    text = VALID.replace("tips:", rule.replace("severity: warn", "severity: fatal") + "tips:")
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(text, "local.yaml")
+    second = text.splitlines().index("  - id: no-meetup-name", 6) + 1
+    assert f"local.yaml:{second}: rule no-meetup-name: duplicate id" in str(info.value)
+    assert f"local.yaml:{second}: rule no-meetup-name: 'severity'" in str(info.value)

@@ -613,3 +613,14 @@ def test_absurdly_long_numbers_are_refused_politely() -> None:
     with pytest.raises(WhenError, match="more than 10 years"):
         split_when("Tom in " + "9" * 90 + " days", NOW, LONDON)
     assert parse_duration("9" * 5000 + " days") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [("UTC+2", "Etc/GMT-2"), ("gmt-5", "Etc/GMT+5"), ("PST", "America/Los_Angeles")],
+)
+def test_offsets_and_abbreviations_get_the_right_zone_named(typed: str, hint: str) -> None:
+    with pytest.raises(WhenError) as info:
+        resolve_timezone(typed)
+    assert hint in str(info.value)
+    assert resolve_timezone(hint).key == hint  # and the named zone is accepted as typed
