@@ -28,6 +28,7 @@ from bot.community import Community, CommunitySettings
 from bot.config import Config, ConfigError, load_config
 from bot.drafts import DraftReview
 from bot.followups import FollowUps, Settings, parse_clock
+from bot.logs import redact_everywhere
 from bot.playbooks import PlaybookError, load_playbooks
 from bot.profiles import Profiles
 from bot.scheduler import HandOver, Scheduler
@@ -195,6 +196,7 @@ def _start(config_path: str | None, mode: str) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redact_everywhere(config[name]["token"] for name in PLATFORMS)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain bot tokens
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     try:

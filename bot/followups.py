@@ -274,6 +274,11 @@ class FollowUps:
         cadence_text = req.args.get("every") or req.args.get("cadence")
         who = req.args.get("who", "")
         if not cadence_text:
+            if len(req.text) > MAX_NAME + 60:  # a name and a cadence are short; and the
+                return self._say(  # pattern below is slow on long runs of separators
+                    req, "That is too long for a name and a cadence, e.g. ",
+                    code("/keepintouch Tom every 2 weeks"), ". Nothing was saved.",
+                )  # fmt: skip
             m = _CADENCE_TAIL.match(req.text.strip())
             if m is None:
                 return self._say(

@@ -93,12 +93,7 @@ def split_markup(
     pages: list[list[Segment]] = [[]]
     size = 0
     for seg in body:
-        pieces = [seg]
-        if len(render(seg)) > limit:
-            # Leave room for escaping: rendered text may be longer than the raw text.
-            budget = max(1, limit * len(seg.text) // max(1, len(render(seg))) - 16)
-            pieces = [Segment(t, seg.style, seg.value) for t in split_text(seg.text, budget)]
-        for piece in pieces:
+        for piece in _fitting(seg, limit, render):
             n = len(render(piece))
             if size + n > limit and pages[-1]:
                 pages.append([])
@@ -106,3 +101,19 @@ def split_markup(
             pages[-1].append(piece)
             size += n
     return [p for p in pages if p] or [[]]
+
+
+def _fitting(seg: Segment, limit: int, render: Callable[[Segment], str]) -> list[Segment]:
+    """`seg` cut into pieces that each render within `limit` (escaping can make text longer,
+    unevenly: "&" becomes "&amp;"), halving the budget for any piece still too long."""
+    if len(render(seg)) <= limit:
+        return [seg]
+    budget = max(1, limit * len(seg.text) // max(1, len(render(seg))) - 16)
+    out: list[Segment] = []
+    for text in split_text(seg.text, budget):
+        piece = Segment(text, seg.style, seg.value)
+        if len(render(piece)) <= limit or len(text) <= 1:
+            out.append(piece)
+        else:
+            out += _fitting(piece, max(1, limit), render) if budget > 1 else [piece]
+    return out

@@ -116,7 +116,8 @@ class PlaybookSet:
         return iter(self.playbooks)
 
     def title_of(self, playbook_id: str) -> str:
-        return self.get(playbook_id).title
+        """The title, or the id itself for a playbook no longer loaded (removed from config)."""
+        return next((p.title for p in self.playbooks if p.id == playbook_id), playbook_id)
 
 
 def tokenize_phrase(phrase: str) -> tuple[str, ...]:

@@ -94,6 +94,8 @@ class Profiles:
             user = await self.store.find_user(req.user)
             if user is not None:
                 community, today = req.place.community_key, self.clock.now().date()
+                if self._seen and next(iter(self._seen))[2] != today:
+                    self._seen.clear()  # only today's visits matter
                 if (user.id, community, today) not in self._seen:
                     await self.store.touch_membership(user.id, community, self.clock.now())
                     self._seen.add((user.id, community, today))

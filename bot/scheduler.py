@@ -258,7 +258,12 @@ class Scheduler:
         await self.store.finish_jobs(
             now,
             sent=sent,
-            failed=[(j.id, "cancelled", "stale") for j in jobs if outgoing.get(j.id) is None],
+            failed=[
+                # None: stale (the follow-up is gone); missing: building failed, keep it
+                (j.id, "cancelled", "stale") if j.id in outgoing else (j.id, "failed", "build")
+                for j in jobs
+                if outgoing.get(j.id) is None
+            ],
         )
         return replies
 
@@ -335,7 +340,12 @@ class Scheduler:
         built_count = 0
         async for due, out in self._ready(dues, now):
             if isinstance(out, Exception):  # no source, or it crashed: try again later
-                retried.append(self._retry(due.job, now, f"could not build the message: {out}"))
+                reason = f"could not build the message: {out}"
+                if due.job.attempts >= self.max_attempts:  # not forever: park it, logged
+                    log.warning("job %d parked: %s", due.job.id, reason)
+                    failed.append((due.job.id, "failed", reason))
+                else:
+                    retried.append(self._retry(due.job, now, reason))
                 continue
             if out is None:
                 failed.append((due.job.id, "cancelled", "stale"))
@@ -416,4 +426,6 @@ class HandOver:
         return ()
 
     async def notices(self, req: Request) -> list[Reply]:
+        if req.command == "" and req.place.kind == "group":
+            return []  # an observed group post: the bot is not talking to them there
         return await self.scheduler.hand_over(req.user, req.place)

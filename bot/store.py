@@ -901,11 +901,12 @@ class Store:
             )
             # A successor is skipped when the item was rescheduled meanwhile (a `done` pressed
             # while its nudge was in flight already queued the next one).
-            await db.executemany(
+            await db.executemany(  # skipped when the user was forgotten meanwhile
                 "INSERT INTO jobs (kind, ref_id, user_id, occurrence, due_at, run_at) "
                 "SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs "
-                "WHERE kind = ? AND ref_id = ? AND state IN ('pending', 'claimed'))",
-                [(k, r, u, o, to_unix(d), to_unix(d), k, r) for k, r, u, d, o in next_jobs],
+                "WHERE kind = ? AND ref_id = ? AND state IN ('pending', 'claimed')) "
+                "AND (? IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?))",
+                [(k, r, u, o, to_unix(d), to_unix(d), k, r, u, u) for k, r, u, d, o in next_jobs],
             )
         parked = [job_id for job_id, state, _ in failed if state != "cancelled"]
         if parked:
@@ -1326,7 +1327,7 @@ class Store:
         async with self._tx() as db:
             async with db.execute(
                 "UPDATE communities SET tips_state = ?, tips_note = ? WHERE id = ? "
-                "AND tips_state = 'on'",
+                "AND tips_state IN ('on', 'stopped')",
                 (state, note, community_id),
             ) as cur:
                 changed = cur.rowcount == 1

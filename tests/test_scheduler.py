@@ -299,3 +299,30 @@ async def test_a_message_that_fails_to_build_is_kept_and_tried_again(h: Harness)
     assert h.sender.sent == [] and await h.store.count_jobs("pending") == 1
     await h.advance(timedelta(seconds=30))  # the first retry
     assert h.sender.texts == ["ping 1"]
+
+
+async def test_a_parked_nudge_is_not_spent_on_a_group_post_the_bot_only_observes(
+    h: Harness,
+) -> None:
+    h.sender.failures = [DeliveryError("bot was blocked", permanent=True)]
+    await h.add(1, T0)
+    hand_over = HandOver(h.scheduler)
+    group_post = Request(ANA, PlaceRef("telegram", "-100", "group"), "", "hello all")
+    assert await hand_over.notices(group_post) == []
+    assert await h.store.count_jobs("undeliverable") == 1  # still waiting for a real chat
+    mine = await hand_over.notices(Request(ANA, PlaceRef("console", "ana"), "help"))
+    assert [r.text for r in mine] == ["ping 1 handed-over"]
+
+
+async def test_a_user_forgotten_mid_batch_does_not_undo_the_batch(h: Harness) -> None:
+    """The next occurrence of a forgotten user's cadence is dropped; the rest is recorded."""
+    user = await h.store.ensure_user(ANA, h.clock.now())
+    job_id = await h.store.add_job("ping", 100, user.id, T0 + timedelta(hours=1))
+    claimed = await h.store.claim_jobs([job_id], h.clock.now())
+    await h.store.forget_user(user)
+    await h.store.finish_jobs(
+        h.clock.now(),
+        sent=[(c.id, "m1") for c in claimed],
+        next_jobs=[("ping", 100, user.id, T0 + timedelta(days=1), 1)],
+    )
+    assert await h.store.count_jobs("pending") == 0
