@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from bot.types import Reply, UserRef
+from bot.types import PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
     from bot.coach import Coach
+    from bot.community import Where
 
 
 class Adapter(Protocol):
@@ -22,10 +23,21 @@ class Adapter(Protocol):
         """Serve until cancelled; release every connection in `finally`."""
         ...
 
-    async def deliver(self, user: UserRef, reply: Reply) -> str:
+    async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
         """Send `reply` privately to `user` (a nudge) and return the platform message id.
 
-        Raises bot.types.DeliveryError: permanent=True when the user cannot be reached
-        (blocked the bot, DMs closed), otherwise the scheduler retries with backoff.
+        `key` is the same for every attempt at one reminder: an adapter that can, drops a
+        repeat (Discord as the message nonce). Raises bot.types.DeliveryError:
+        permanent=True when the user cannot be reached (blocked the bot, DMs closed),
+        otherwise the scheduler retries with backoff.
         """
+        ...
+
+    async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
+        """Post `reply` into a channel or group (a community tip); errors as for deliver."""
+        ...
+
+    async def where(self, req: Request, channel: str = "") -> Where:
+        """Platform facts a community command needs: is the sender an admin, may the bot
+        post in the channel, does it see ordinary messages there."""
         ...

@@ -69,7 +69,6 @@ def render(reply: Reply, color: bool = False, first_choice: int = 1) -> str:
 class ConsoleAdapter:
     platform = "console"
     max_text_len = 100_000
-    accepts_delivery_key = True  # repeats after a crash are dropped within one session
 
     def __init__(
         self,

@@ -338,7 +338,6 @@ class NetcoachBot(commands.Bot):
 class DiscordAdapter:
     platform = "discord"
     max_text_len = MAX_CONTENT
-    accepts_delivery_key = True  # sent as the message nonce: Discord drops a repeat itself
 
     def __init__(
         self,

@@ -344,7 +344,6 @@ def _retry_is_safe(exc: BaseException) -> bool:
 class TelegramAdapter:
     platform = PLATFORM
     max_text_len = MAX_TEXT
-    accepts_delivery_key = True  # a nudge repeated in one session is sent once
 
     def __init__(
         self,

@@ -54,10 +54,8 @@ class Deliverer:
                 f"the {user.platform} adapter is not running", retry_after=600, deferred=True
             )
         if isinstance(user, PlaceRef):  # a post into a channel or group (a community tip)
-            return await adapter.post(user, reply, key=key)  # type: ignore[attr-defined]
-        if getattr(adapter, "accepts_delivery_key", False):
-            return await adapter.deliver(user, reply, key=key)  # type: ignore[call-arg]
-        return await adapter.deliver(user, reply)
+            return await adapter.post(user, reply, key=key)
+        return await adapter.deliver(user, reply, key=key)
 
 
 @dataclass

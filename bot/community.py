@@ -39,7 +39,7 @@ from bot.review import ReviewError, review
 from bot.scheduler import Due, Outgoing
 from bot.store import Community as Row
 from bot.store import Job, Store
-from bot.types import PlaceRef, Reply, Request
+from bot.types import PlaceRef, Reply, Request, answer_privately
 from bot.when import WhenError, format_local, resolve_timezone
 
 WAVE = "👋"
@@ -316,9 +316,7 @@ class Community:
 
     # -- helpers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _say(req: Request, *parts: Segment | str) -> list[Reply]:
-        return [Reply.of(req.place, *parts, private=True)]
+    _say = staticmethod(answer_privately)
 
     def _zone(self, c: Row) -> ZoneInfo:
         if c.timezone:

@@ -27,7 +27,7 @@ from bot.nudge import build_nudge
 from bot.playbooks import PlaybookSet
 from bot.scheduler import Due, Outgoing
 from bot.store import Contact, FollowUp, Store, User
-from bot.types import PlaceRef, Reply, Request, UserRef
+from bot.types import PlaceRef, Reply, Request, UserRef, answer_privately
 from bot.when import (
     Cadence,
     WhenError,
@@ -183,9 +183,7 @@ class FollowUps:
     async def _user(self, req: Request) -> User:
         return await self.store.ensure_user(req.user, self.clock.now())
 
-    @staticmethod
-    def _say(req: Request, *parts: Segment | str) -> list[Reply]:
-        return [Reply.of(req.place, *parts, private=True)]
+    _say = staticmethod(answer_privately)
 
     def _check_note(self, note: str) -> str | None:
         if len(note) > self.settings.max_note:

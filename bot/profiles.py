@@ -22,12 +22,12 @@ from bot.bonds import CAPPED as HOLDER_CAP
 from bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
 from bot.clock import Clock
 from bot.commands import Action, Command
-from bot.markup import Segment, bold, code, italic, plain
+from bot.markup import Segment, bold, code, italic
 from bot.playbooks import PlaybookSet
 from bot.review import Finding, Review
 from bot.store import Store, User
 from bot.tags import TagError, Tags
-from bot.types import Attachment, Button, Reply, Request, UserRef
+from bot.types import Attachment, Button, Reply, Request, UserRef, answer_privately
 
 HISTORY_SHOWN = 10
 COUNT_TTL = timedelta(minutes=10)
@@ -465,7 +465,4 @@ def _visibility_help() -> list[Segment | str]:
     ]
 
 
-def _say(req: Request, *parts: Segment | str) -> list[Reply]:
-    return [
-        Reply.of(req.place, *(plain(p) if isinstance(p, str) else p for p in parts), private=True)
-    ]
+_say = answer_privately

@@ -90,6 +90,11 @@ class Reply:
         return cls(place, tuple(plain(p) if isinstance(p, str) else p for p in parts), **kw)
 
 
+def answer_privately(req: Request, *parts: Segment | str) -> list[Reply]:
+    """The usual answer to a personal command: one reply only the asker sees."""
+    return [Reply.of(req.place, *parts, private=True)]
+
+
 class DeliveryError(Exception):
     """A send failed. `permanent` means retrying cannot help (blocked bot, DMs closed);
     `deferred` means this process cannot deliver it at all (that platform is not running
