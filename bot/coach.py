@@ -43,23 +43,27 @@ class Coach:
         """Answer one request; unexpected errors become an apology, never a crash."""
         try:
             replies = await self._route(req)
-            notices = [
-                reply
-                for feature in self.features
-                if hasattr(feature, "notices")
-                for reply in await feature.notices(req)  # type: ignore[attr-defined]
-            ]
-            return notices + replies
         except Exception:
             log.exception("command %r failed", req.command)
-            return [
+            replies = [
                 Reply.of(
                     req.place,
-                    "Sorry, something went wrong on my side and nothing was changed. "
-                    "Please try again in a moment.",
+                    "Sorry, something went wrong on my side. Please try again in a moment; "
+                    f"{'/help' if req.command in ('', 'press') else '/' + req.command} "
+                    "shows how it is used.",
                     private=True,
                 )
             ]
+        notices: list[Reply] = []
+        for feature in self.features:
+            hook = getattr(feature, "notices", None)
+            if hook is None:
+                continue
+            try:  # a failing side note must not hide the answer itself
+                notices += await hook(req)
+            except Exception:
+                log.exception("notices of %s failed", type(feature).__name__)
+        return notices + replies
 
     async def _route(self, req: Request) -> list[Reply]:
         name = req.command.strip().lower().lstrip("/")
