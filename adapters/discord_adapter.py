@@ -552,9 +552,8 @@ class DiscordAdapter:
             note: str | None = None,
             bond: str | None = None,
         ) -> None:
-            # The core reads "<who> note <text>" / "<who> bond <text>" from the text.
-            text = f"{who} bond {bond}" if bond else f"{who} note {note}" if note else who
-            await answer(interaction, req(interaction, "contact", text))
+            args = {"who": who, "note": note, "bond": bond}
+            await answer(interaction, req(interaction, "contact", "", args))
 
         async def bond(
             interaction: discord.Interaction,

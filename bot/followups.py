@@ -499,20 +499,28 @@ class FollowUps:
         if not text:
             return self._say(req, "Whom? e.g. ", code("/contact Tom"), ".")
         contact, who, rest = await self._find_contact(user, text)
+        # Typed options (Discord) may carry a note and a bond at once; typed text one.
+        updates = [
+            (k, req.args[k].strip()) for k in ("note", "bond") if req.args.get(k, "").strip()
+        ]
         verb, _, value = rest.partition(" ")
-        if verb.lower() in ("note", "notes", "bond") and value.strip():
-            value = value.strip()
-            if problem := self._check_name(who) or self._check_note(value):
-                return self._say(req, problem)
+        if not updates and verb.lower() in ("note", "notes", "bond") and value.strip():
+            updates = [("bond" if verb.lower() == "bond" else "note", value.strip())]
+        if updates:
+            for _, value in updates:
+                if problem := self._check_name(who) or self._check_note(value):
+                    return self._say(req, problem)
             if contact is None:
                 contact = await self.store.ensure_contact(user.id, who, now)
-            if verb.lower() == "bond":
-                await self.store.add_bond(user.id, contact.id, value, now)
-                return self._say(
-                    req, f"Noted a shared bond with {contact.name}: ", italic(value), "."
-                )
-            await self.store.set_contact_notes(user.id, contact.id, value)
-            return self._say(req, f"Saved notes for {contact.name}.")
+            said: list[Segment | str] = []
+            for kind, value in updates:
+                if kind == "bond":
+                    await self.store.add_bond(user.id, contact.id, value, now)
+                    said += [f"Noted a shared bond with {contact.name}: ", italic(value), ". "]
+                else:
+                    await self.store.set_contact_notes(user.id, contact.id, value)
+                    said += [f"Saved notes for {contact.name}. "]
+            return self._say(req, *said)
         if contact is None:
             return self._say(
                 req,

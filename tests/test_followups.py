@@ -282,3 +282,10 @@ def test_openers_use_bonds_and_notes_only_when_stored(playbooks: PlaybookSet) ->
     with_bond = {pick_opener(playbooks, 3, k, "Maria", ("trail running",)) for k in range(20)}
     assert any("trail running" in o for o in with_bond)
     assert pick_opener(playbooks, 3, 1, "Maria") == pick_opener(playbooks, 3, 1, "Maria")
+
+
+async def test_a_contact_can_get_a_note_and_a_bond_in_one_command(bot: Bot) -> None:
+    out = await bot.text("/contact", who="Maria", note="met at PyCon", bond="we both row")
+    assert "Saved notes for Maria" in out and "Noted a shared bond with Maria" in out
+    shown = await bot.text("/contact Maria")
+    assert "met at PyCon" in shown and "we both row" in shown
