@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.community import Where
-from bot.drafts import split_context
+from bot.drafts import split_review
 from bot.markup import Segment
 from bot.types import Attachment, Button, PlaceRef, Reply, Request, UserRef
 
@@ -170,7 +170,7 @@ class ConsoleAdapter:
         if req.command == "":
             self.last_draft = req.text
         elif req.command == "review":  # "/review intro Hi all": keep the draft, not "intro"
-            self.last_draft = split_context(req.text)[1]
+            self.last_draft = split_review(req.text)[2]
         for reply in await coach.handle(req):
             self.show(reply)
         return True

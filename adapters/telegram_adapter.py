@@ -65,7 +65,7 @@ from telegram.ext import (
 
 from bot.community import Where
 from bot.config import Config, ConfigError
-from bot.drafts import split_context
+from bot.drafts import split_review
 from bot.markup import Segment, split_markup
 from bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
 
@@ -190,7 +190,7 @@ def draft_of(message: Message | None, bot_username: str = "") -> str:
         return message.text
     if command != "review":
         return ""
-    return split_context(rest)[1]
+    return split_review(rest)[2]
 
 
 def to_request(update: Update, bot_username: str = "") -> Request | None:

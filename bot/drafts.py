@@ -31,12 +31,19 @@ DEFAULT_MAX_CHARS = 4000
 _TO = re.compile(r"^\s*to\s+([^:\n]{1,80}):\s*(.+)$", re.IGNORECASE | re.DOTALL)
 
 
-def split_context(text: str) -> tuple[str, str]:
-    """ "intro Hi all, …" -> ("intro", "Hi all, …"); ("", text) when no context leads."""
+def split_review(text: str) -> tuple[str, str, str]:
+    """What follows /review: "[context] [to <who>:] <draft>" -> (context, who, draft).
+
+    Adapters use it too, to keep the draft for "review as…" buttons without the prefix.
+    """
+    context, draft = "", text
     first, _, rest = text.strip().partition(" ")
     if first.lower() in CONTEXTS:
-        return first.lower(), rest.strip()
-    return "", text
+        context, draft = first.lower(), rest.strip()
+    to = _TO.match(draft)
+    if to:
+        return context, to.group(1).strip(), to.group(2)
+    return context, "", draft
 
 
 class DraftReview:
@@ -69,14 +76,13 @@ class DraftReview:
         yield Action("rr", self.on_rereview)
 
     async def on_review(self, req: Request) -> list[Reply]:
-        context = req.args.get("context", "")
-        text = req.args.get("draft", req.text)
-        if not context:
-            context, text = split_context(text)
-        recipient = _TO.match(text)
-        if recipient and "member" not in req.args:  # "/review to Maria: Hi Maria, …"
-            req = replace(req, args={**req.args, "recipient": recipient.group(1).strip()})
-            text = recipient.group(2)
+        if "draft" in req.args:  # the adapter separated it (a replied message, a modal)
+            typed_context, who, text = "", "", req.args["draft"]
+        else:
+            typed_context, who, text = split_review(req.text)
+        context = req.args.get("context", "") or typed_context
+        if who and "member" not in req.args:  # "/review to Maria: Hi Maria, …"
+            req = replace(req, args={**req.args, "recipient": who})
         return [await self.respond(req, text, context or "dm")]
 
     async def on_rereview(self, req: Request) -> list[Reply]:
