@@ -11,6 +11,7 @@ CORPUS = ROOT / "tests" / "data" / "drafts.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "drafts-holdout.jsonl"
 BLIND = ROOT / "tests" / "data" / "drafts-blind.jsonl"
 FRESH = ROOT / "tests" / "data" / "drafts-fresh.jsonl"
+DEVSTYLE = ROOT / "tests" / "data" / "drafts-devstyle.jsonl"
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from labelled import BLIND, CORPUS, DEV_SET, FRESH, HOLDOUT, read_jsonl
+from labelled import BLIND, CORPUS, DEV_SET, DEVSTYLE, FRESH, HOLDOUT, read_jsonl
 
 from bot.playbooks import CONTEXTS
 from bot.review import ReviewError, review
@@ -32,8 +32,8 @@ def accuracy(rows: list[dict]) -> dict[str, float]:
 
 @pytest.mark.parametrize(
     "path",
-    [DEV_SET, CORPUS, HOLDOUT, BLIND, FRESH],
-    ids=["dev-set", "own-corpus", "second-corpus", "third-corpus", "fourth-corpus"],
+    [DEV_SET, CORPUS, HOLDOUT, BLIND, FRESH, DEVSTYLE],
+    ids=["dev-set", "corpus", "holdout", "blind", "fresh", "devstyle"],
 )
 def test_verdict_and_signal_accuracy_meet_the_bar(path, capsys):
     rows = read_jsonl(path)
@@ -48,8 +48,8 @@ def test_verdict_and_signal_accuracy_meet_the_bar(path, capsys):
 
 
 def test_the_own_corpora_are_large_varied_and_not_copied_from_the_dev_set():
-    ours = [read_jsonl(path) for path in (CORPUS, HOLDOUT, BLIND, FRESH)]
-    assert sum(map(len, ours)) >= 750
+    ours = [read_jsonl(path) for path in (CORPUS, HOLDOUT, BLIND, FRESH, DEVSTYLE)]
+    assert sum(map(len, ours)) >= 850
     assert all({r["context"] for r in rows} == set(CONTEXTS) for rows in ours)
     dev_texts = {r["text"] for r in read_jsonl(DEV_SET)}
     assert not {r["text"] for rows in ours for r in rows} & dev_texts
