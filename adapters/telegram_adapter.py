@@ -302,7 +302,10 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     """
 
     def __init__(self, max_concurrent_updates: int = 4):
-        super().__init__(max_concurrent_updates)
+        # PTB's own semaphore is taken before our per-chat lock, so a busy chat waiting on
+        # its lock would hold a slot; let PTB admit many, and bound the work after the lock.
+        super().__init__(256)
+        self._work = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[object, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -313,7 +316,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._work:
                 await coroutine
         finally:
             lock, users = self._locks[key]

@@ -418,3 +418,33 @@ async def test_members_find_their_rare_bond_export_their_data_and_forget_it(worl
     [done] = await fake.wait_for("editMessageText", where=to(1001))
     assert "I deleted all" in done.params["text"]
     assert await world.app.store.find_user(UserRef("telegram", "1001")) is None
+
+
+async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:
+    """Updates of one chat wait for each other, not for another chat's queue."""
+    from telegram import Chat, Message
+
+    from adapters.telegram_adapter import ChatOrderedProcessor
+
+    def update(uid: int, chat_id: int) -> Update:
+        chat = Chat(chat_id, "private")
+        return Update(uid, message=Message(uid, T0, chat))
+
+    processor = ChatOrderedProcessor(max_concurrent_updates=2)
+    release = asyncio.Event()
+    done: list[int] = []
+
+    async def work(n: int, wait: bool) -> None:
+        if wait:
+            await release.wait()
+        done.append(n)
+
+    busy = [
+        asyncio.create_task(processor.process_update(update(i, 1), work(i, True))) for i in range(6)
+    ]
+    other = asyncio.create_task(processor.process_update(update(99, 2), work(99, False)))
+    await asyncio.wait_for(other, 2)
+    assert done == [99]
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*busy), 2)
+    assert done == [99, 0, 1, 2, 3, 4, 5]  # chat 1 in arrival order
