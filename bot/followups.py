@@ -256,9 +256,9 @@ class FollowUps:
         parts: list[Segment | str] = [
             "Got it. I'll remind you to follow up with ",
             bold(who),
-            " on ",
+            f" “{when_text}”: ",  # what was read as the time, then what it means
             bold(format_local(when, tz)),
-            f" (in {describe_delta(when - now)}; I read “{when_text}” as the time).",
+            f", in {describe_delta(when - now)}.",
         ]
         if note:
             parts += ["\nNote: ", italic(note)]
