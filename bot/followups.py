@@ -92,7 +92,6 @@ class FollowUps:
         self.playbooks = playbooks
         self.settings = settings
         self.default_zone = resolve_timezone(settings.default_timezone)
-        self._zones: dict[str, ZoneInfo] = {}
 
     # -- registry -----------------------------------------------------------------------
 
@@ -166,14 +165,10 @@ class FollowUps:
     def _zone(self, user: User) -> ZoneInfo:
         if not user.timezone:
             return self.default_zone
-        zone = self._zones.get(user.timezone)
-        if zone is None:
-            try:
-                zone = resolve_timezone(user.timezone)
-            except WhenError:
-                zone = self.default_zone  # tzdata changed under us: fall back, don't fail
-            self._zones[user.timezone] = zone  # resolving scans every zone name: ~3 ms
-        return zone
+        try:
+            return resolve_timezone(user.timezone)
+        except WhenError:
+            return self.default_zone  # tzdata changed under us: fall back, don't fail
 
     def _anchor_today(self, tz: ZoneInfo, now: datetime) -> datetime:
         """Today at the default time: cadences count from the day, not the minute."""
