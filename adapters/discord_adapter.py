@@ -591,6 +591,7 @@ class DiscordAdapter:
             channel: discord.TextChannel | None = None,
         ) -> None:
             args = {"channel": f"<#{channel.id}>" if channel else None}
+            await self._defer(interaction)  # the admin check may have to ask Discord first
             await answer(interaction, req(interaction, "tips", f"{action} {text or ''}", args))
 
         @app_commands.choices(
@@ -602,6 +603,7 @@ class DiscordAdapter:
             channel: discord.TextChannel | None = None,
         ) -> None:
             args = {"channel": f"<#{channel.id}>" if channel else None}
+            await self._defer(interaction)
             await answer(interaction, req(interaction, "intros", action, args))
 
         @app_commands.choices(setting=[app_commands.Choice(name=a, value=a) for a in ("off", "on")])
@@ -668,6 +670,13 @@ class DiscordAdapter:
         return choices[:MAX_CHOICES]
 
     # -- answering ------------------------------------------------------------------------
+
+    @staticmethod
+    async def _defer(interaction: discord.Interaction) -> None:
+        """Acknowledge now: Discord allows 3 s, and a community command may have to fetch
+        the member to check their permissions. The answer follows as a private message."""
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
 
     async def answer(self, interaction: discord.Interaction, req: Request) -> None:
         assert self.coach is not None

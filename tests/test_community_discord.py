@@ -103,11 +103,27 @@ class CommunityDiscord(FakeDiscord):
         await self.dispatch("MESSAGE_CREATE", data)
 
     async def answer(self, count: int) -> str:
-        """The text of the `count`-th interaction answer (ephemeral replies included)."""
-        call = await self.wait_for("POST", "/callback", count=count)
-        data = call.json.get("data") or {}
+        """The text of the `count`-th interaction answer: a direct reply, or the message
+        that follows a deferral (admin commands defer first)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while len(answers := self._answers()) < count:
+            assert loop.time() < deadline, f"no answer #{count}: {self.calls}"
+            await asyncio.sleep(0.01)
+        data = answers[count - 1]
         assert data.get("flags", 0) & 64, "admin answers are ephemeral"
         return data.get("content") or ""
+
+    def _answers(self) -> list[dict[str, Any]]:
+        out = []
+        for call in self.calls:
+            if call.method != "POST" or call.status >= 300:
+                continue
+            if call.path.endswith("/callback") and (call.json or {}).get("type") == 4:
+                out.append(call.json.get("data") or {})
+            elif call.path.startswith("/webhooks/"):
+                out.append(call.json or {})
+        return out
 
     def channel_posts(self, channel_id: str) -> list[Any]:
         return [c for c in self.find("POST", f"/channels/{channel_id}/messages") if c.status < 300]
@@ -198,6 +214,8 @@ async def test_members_without_manage_server_are_refused_on_every_call(world: Wo
     fake = world.fake
     await fake.command("tips", {"action": "on"}, manage=False)
     assert "only members with the Manage Server permission" in await fake.answer(1)
+    [ack] = [c for c in fake.find("POST", "/callback") if c.status < 300]
+    assert ack.json["type"] == 5  # acknowledged at once, answered after the permission check
     assert await world.app.store.community("discord", GUILD_ID) is None
     [sync] = fake.find("PUT", "/commands")
     tips = next(c for c in sync.json if c["name"] == "tips")
