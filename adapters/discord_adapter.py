@@ -645,29 +645,13 @@ class DiscordAdapter:
     async def _followup_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        """The user's open follow-ups matching what they typed (id, name or note).
-
-        Read-only, straight from the follow-up feature's store: autocomplete has 3 seconds
-        and must not go through Coach.handle (that would hand over parked nudges).
-        """
+        """The user's open follow-ups matching what they typed (the core decides which)."""
         assert self.coach is not None
         feature = next((f for f in self.coach.features if isinstance(f, FollowUps)), None)
         if feature is None:
             return []
-        user = await feature.store.find_user(user_ref(interaction.user))
-        if user is None:
-            return []
-        typed = current.strip().lstrip("#").lower()
-        choices = []
-        for f in await feature.store.followups(user.id):
-            label = f"#{f.id} {f.contact_name}"
-            if f.cadence:
-                label += f" ({f.cadence})"
-            if f.note:
-                label += f" — {f.note}"
-            if typed in label.lower():
-                choices.append(app_commands.Choice(name=_short(label, 100), value=str(f.id)))
-        return choices[:MAX_CHOICES]
+        found = await feature.matching(user_ref(interaction.user), current, MAX_CHOICES)
+        return [app_commands.Choice(name=_short(label, 100), value=id_) for label, id_ in found]
 
     # -- answering ------------------------------------------------------------------------
 

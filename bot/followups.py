@@ -215,6 +215,24 @@ class FollowUps:
                 return contact, contact.name, " ".join(words[n:])
         return None, words[0] if words else "", " ".join(words[1:])
 
+    async def matching(self, user: UserRef, typed: str, limit: int = 25) -> list[tuple[str, str]]:
+        """(label, id) of the user's open follow-ups whose id, name or note contains
+        `typed`: for autocomplete, read-only (it must not hand over parked nudges)."""
+        found = await self.store.find_user(user)
+        if found is None:
+            return []
+        typed = typed.strip().lstrip("#").lower()
+        out = []
+        for f in await self.store.followups(found.id):
+            label = f"#{f.id} {f.contact_name}"
+            if f.cadence:
+                label += f" ({f.cadence})"
+            if f.note:
+                label += f" — {f.note}"
+            if typed in label.lower():
+                out.append((label, str(f.id)))
+        return out[:limit]
+
     # -- commands -----------------------------------------------------------------------
 
     async def cmd_followup(self, req: Request) -> list[Reply]:
