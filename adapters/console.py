@@ -39,10 +39,10 @@ def to_request(line: str, choices: list[Button], last_draft: str = "") -> Reques
     text = line.strip()
     if not text:
         return None
-    if text.isdigit() and 1 <= int(text) <= len(choices):
-        action = choices[int(text) - 1].action
+    if text.isdigit() and len(text) <= 2:  # a numbered choice, never a one-digit draft
+        pressed = choices[int(text) - 1] if 1 <= int(text) <= len(choices) else None
         args = {"draft": last_draft} if last_draft else {}
-        return Request(YOU, PLACE, "press", action, args)
+        return Request(YOU, PLACE, "press", pressed.action if pressed else "", args)
     if text.startswith("/"):
         command, _, rest = text[1:].partition(" ")
         return Request(YOU, PLACE, command.lower(), rest.strip())

@@ -42,8 +42,8 @@ def test_typed_lines_become_neutral_requests() -> None:
     assert req is not None and (req.command, req.text) == ("followup", "Maria tomorrow")
     req = to_request("2", choices)
     assert req is not None and (req.command, req.text) == ("press", "draft:1")
-    req = to_request("3", choices)  # not a choice: a (short) draft
-    assert req is not None and (req.command, req.text) == ("", "3")
+    req = to_request("3", choices)  # no such choice: a press the coach says is not there
+    assert req is not None and (req.command, req.text) == ("press", "")
     req = to_request("Hi Maria, how was the launch?", [])
     assert req is not None and req.command == "" and req.user == YOU
 
