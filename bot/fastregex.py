@@ -16,19 +16,10 @@ the earliest valid hit and merges overlaps, so the outcome is the same.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from re import _constants as C  # type: ignore[attr-defined]
 from re import _parser as P  # type: ignore[attr-defined]
 
 Span = tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """The word an alternative must start with: the whole word, or a prefix of it."""
-
-    first: str
-    first_exact: bool
 
 
 class BoundaryPattern:
@@ -45,9 +36,8 @@ class BoundaryPattern:
                 other.append(alternative)
                 continue
             compiled = re.compile(alternative[2:])
-            for trigger in {(t.first, t.first_exact) for t in found}:
-                table = self.exact if trigger[1] else self.prefix
-                table.setdefault(trigger[0], []).append(compiled)
+            for word, exact in set(found):
+                (self.exact if exact else self.prefix).setdefault(word, []).append(compiled)
         self.other = re.compile("|".join(f"(?:{a})" for a in other)) if other else None
 
     def spans(self, lower: str, words: frozenset[str]) -> list[Span]:
@@ -110,8 +100,9 @@ def split_alternatives(source: str) -> list[str]:
     return parts
 
 
-def _triggers(source: str) -> list[Trigger] | None:
-    """Every first word a regex can start with; None when some way has no literal word."""
+def _triggers(source: str) -> list[tuple[str, bool]] | None:
+    """(first word, whether the whole word) for every way a regex can start; None when
+    some way has no literal word to look for."""
     try:
         items = list(P.parse(source))
     except re.error:
@@ -119,18 +110,13 @@ def _triggers(source: str) -> list[Trigger] | None:
     firsts = _literal_starts(items, "")
     if firsts is None:
         return None
-    out: list[Trigger] = []
+    out: list[tuple[str, bool]] = []
     for word, rest in firsts:
         exact = _word_ends(rest)
         if not exact and len(word) < 3:
             return None  # too short a prefix to look for
-        if "'" in word:
-            return None  # `str.find` looks for whole words only; keep contractions simple
-        out.append(Trigger(word, exact))
+        out.append((word, exact))
     return out
-
-
-_TOKEN_CHARS = frozenset("'")
 
 
 def _literal_starts(items: list, prefix: str) -> list[tuple[str, list]] | None:
@@ -148,18 +134,11 @@ def _literal_starts(items: list, prefix: str) -> list[tuple[str, list]] | None:
                 return None
             out += found
         return out
-    if op is C.LITERAL and (
-        _is_word_char(arg)
-        or (chr(arg) in _TOKEN_CHARS and prefix and _next_is_word_literal(items[1:]))
-    ):
+    if op is C.LITERAL and _is_word_char(arg):
         return _literal_starts(items[1:], prefix + chr(arg))
     if not prefix:
         return None
     return [(prefix, items)]
-
-
-def _next_is_word_literal(items: list) -> bool:
-    return bool(items) and items[0][0] is C.LITERAL and _is_word_char(items[0][1])
 
 
 def _is_word_char(code: int) -> bool:
@@ -173,7 +152,7 @@ def _word_ends(items: list) -> bool:
         return True
     op, arg = items[0]
     if op is C.LITERAL:
-        return not _is_word_char(arg) and chr(arg) not in _TOKEN_CHARS
+        return not _is_word_char(arg)
     if op is C.AT:
         return arg is C.AT_BOUNDARY
     if op is C.IN:
