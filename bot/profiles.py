@@ -104,10 +104,8 @@ class Profiles:
     # -- profile ---------------------------------------------------------------------------
 
     async def _user(self, req: Request) -> User:
-        user = await self.store.ensure_user(req.user, self.clock.now())
-        if req.place.kind == "group":
-            await self.store.touch_membership(user.id, req.place.community_key, self.clock.now())
-        return user
+        # Membership of a group is recorded by `notices`, after every request there.
+        return await self.store.ensure_user(req.user, self.clock.now())
 
     async def cmd_profile(self, req: Request) -> list[Reply]:
         user = await self._user(req)

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
+import pytest
 from aiohttp import WSMsgType, web
 
 APP_ID = "900000000000000001"
@@ -551,4 +553,17 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
         body=json.dumps(payload).encode(),
         status=status,
         headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+@pytest.fixture(autouse=True)
+def restore_discord_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter sets these process-wide knobs from config; put them back afterwards.
+
+    Autouse in every module that imports it from here."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket,
+        "DEFAULT_GATEWAY",
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
     )

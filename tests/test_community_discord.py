@@ -11,9 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-from fake_discord import GUILD_CHANNEL, GUILD_ID, FakeDiscord, user_payload
+from fake_discord import (
+    GUILD_CHANNEL,
+    GUILD_ID,
+    FakeDiscord,
+    restore_discord_endpoints,  # noqa: F401 - autouse fixture
+    user_payload,
+)
 from followup_fakes import FakeClock
 
 from adapters.discord_adapter import DiscordAdapter, from_config
@@ -127,16 +132,6 @@ class CommunityDiscord(FakeDiscord):
 
     def channel_posts(self, channel_id: str) -> list[Any]:
         return [c for c in self.find("POST", f"/channels/{channel_id}/messages") if c.status < 300]
-
-
-@pytest.fixture(autouse=True)
-def _restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket,
-        "DEFAULT_GATEWAY",
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-    )
 
 
 class World:

@@ -14,9 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-from fake_discord import APP_ID, GUILD_ID, FakeDiscord
+from fake_discord import (
+    APP_ID,
+    GUILD_ID,
+    FakeDiscord,
+    restore_discord_endpoints,  # noqa: F401 - autouse fixture
+)
 from followup_fakes import FakeClock
 
 from adapters.discord_adapter import DiscordAdapter, from_config, render, render_segment
@@ -28,17 +32,6 @@ from bot.types import Button, PlaceRef, Reply, UserRef
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TOKEN = FakeDiscord.token_expected
 USER = "42"
-
-
-@pytest.fixture(autouse=True)
-def _restore_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter sets these process-wide knobs from config; put them back afterwards."""
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket,
-        "DEFAULT_GATEWAY",
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
-    )
 
 
 @pytest.fixture
