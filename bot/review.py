@@ -7,7 +7,6 @@ are, plus a few regexes); `review()` only reads it.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,7 +24,6 @@ NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nor", "neithe
 # "don't hesitate to book a call" negates nothing.
 NOT_NEGATING_NEXT = frozenset({"hesitate", "miss", "forget", "wait", "worry", "delay"})
 NEGATION_WINDOW = 5
-_TOKEN_WORDS = re.compile(r"\w+(?:'\w+)*")
 READY_FLOOR, REVISE_CEILING = 60, 55
 EXCERPT_MAX = 120
 
@@ -353,7 +351,7 @@ def _whole(text: Text) -> Span:
 def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
     best, best_count = text.sentences[0] if text.sentences else _whole(text), 0
     for start, end in text.sentences:
-        count = sum(1 for w in _TOKEN_WORDS.findall(text.lower, start, end) if w in vocabulary)
+        count = sum(1 for w in text.words_in(start, end) if w in vocabulary)
         if count > best_count:
             best, best_count = (start, end), count
     return best

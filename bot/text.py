@@ -58,7 +58,11 @@ class Text:
 
     @cached_property
     def words(self) -> list[str]:
-        return [t for t in self.toks if t[0].isalnum() or t[0] == "_"]
+        return [t for t in self.toks if _is_word(t)]
+
+    def words_in(self, start: int, end: int) -> list[str]:
+        """The words between two offsets (one sentence, say)."""
+        return [t for t in _TOKEN.findall(self.lower, start, end) if _is_word(t)]
 
     @cached_property
     def word_set(self) -> frozenset[str]:
@@ -120,6 +124,10 @@ class Text:
     def token_at(self, offset: int) -> int:
         """Index of the first token starting at or after `offset`."""
         return bisect_left(self.offsets, (offset, -1))
+
+
+def _is_word(token: str) -> bool:
+    return token[0].isalnum() or token[0] == "_"
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
