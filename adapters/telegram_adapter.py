@@ -619,6 +619,10 @@ class TelegramAdapter:
             except TelegramError:
                 return replace(here, channel_name=channel.strip())
             target, name = chat.id, chat.title or chat.username or str(chat.id)
+            if str(target) != req.place.id:
+                # Settings belong to the group they act on: the sender must administer
+                # *that* group, asked of the platform now, not the group they typed in.
+                here = await self._other_group(bot, target, name, req.user.id)
         try:
             mine = await self._call(lambda: bot.get_chat_member(target, bot.id))
         except TelegramError as exc:
@@ -640,6 +644,21 @@ class TelegramAdapter:
             else "Telegram's privacy mode hides ordinary group messages from bots. Make me an "
             "administrator of the group, or turn privacy mode off in @BotFather (/setprivacy), "
             "then remove and re-add me",
+        )
+
+    async def _other_group(self, bot: Any, chat_id: int, name: str, uid: str) -> Where:
+        """A group named in a command typed elsewhere, with the sender's own standing in it;
+        any doubt (not a member, the lookup refused) counts as not an administrator."""
+        try:
+            member = await self._call(lambda: bot.get_chat_member(chat_id, int(uid)))
+            admin = member.status in ADMIN_STATUSES
+        except TelegramError:
+            admin = False
+        return Where(
+            community=str(chat_id),
+            community_name=name,
+            admin=admin,
+            admin_rule=f"the creator and administrators of {name}",
         )
 
     async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:

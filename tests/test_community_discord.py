@@ -253,3 +253,16 @@ async def test_a_pitching_intro_gets_a_private_note_and_nothing_in_the_channel(
     assert len(fake.find("POST", f"/channels/{fake.dm_channel('7')}/messages")) == 1
     assert fake.channel_posts(INTRO_CHANNEL) == []
     assert not fake.find("DELETE", "/messages/")
+
+
+async def test_a_channel_of_another_server_cannot_be_named(world: World) -> None:
+    """The Telegram attack, tried on Discord: a channel id from a server the admin does not
+    manage is not found in this one, nothing is stored and nothing is posted there."""
+    other_channel = "920000000000000001"
+    fake = world.fake
+    await fake.command("tips", {"action": "on", "text": f"<#{other_channel}> time 09:00"})
+    assert f"I can't find the channel <#{other_channel}>" in await fake.answer(1)
+    await world.advance_to(SLOT + timedelta(days=1))
+    assert not fake.channel_posts(other_channel)
+    c = await world.app.store.community("discord", GUILD_ID)
+    assert c is not None and c.tips_state == "off" and c.tips_channel is None

@@ -247,3 +247,42 @@ async def test_a_tip_with_a_mention_is_refused_and_removal_stops_the_schedule(
     fake.send(ANA, "/tips status", chat=GROUP)
     status = await world.dm_reply(ANA["id"], 3)
     assert "Tips are stopped" in status and "bot was kicked" in status
+
+
+async def test_an_admin_of_one_group_cannot_aim_tips_or_intros_at_another(world: World) -> None:
+    """Ana runs Founders; Ben runs Makers, where the bot also is. Ana, typing in Founders,
+    names Makers: refused, nothing stored, and Makers' own admin sees nothing switched on."""
+    fake = world.fake
+    makers = group_chat(-1009999999999, "Makers") | {"username": "makers"}
+    fake.chats[makers["id"]] = makers
+    fake.statuses[(makers["id"], BEN["id"])] = "creator"
+    fake.statuses[(makers["id"], BOT_ID)] = "administrator"
+    fake.send(ANA, f"/tips on {makers['id']} time 09:00", chat=GROUP)
+    assert "only the creator and administrators of Makers" in await world.dm_reply(ANA["id"])
+    fake.send(ANA, "/intros watch @makers", chat=GROUP)
+    assert "only the creator and administrators of Makers" in await world.dm_reply(ANA["id"], 2)
+    asked = {(int(c.params["chat_id"]), c.params["user_id"]) for c in fake.called("getChatMember")}
+    assert (makers["id"], ANA["id"]) in asked  # her standing in Makers, asked of the platform
+    assert world.app is not None
+    assert await world.app.store.community("telegram", str(makers["id"])) is None
+    fake.send(BEN, "/tips off", chat=makers)
+    assert "not on" in await world.dm_reply(BEN["id"])
+    await world.advance_to(SLOT + timedelta(days=1))
+    assert not fake.sent_to(makers["id"])
+
+
+async def test_an_admin_of_both_groups_sets_tips_that_belong_to_the_named_group(
+    world: World,
+) -> None:
+    fake = world.fake
+    makers = group_chat(-1009999999999, "Makers")
+    fake.chats[makers["id"]] = makers
+    fake.statuses[(makers["id"], ANA["id"])] = "administrator"
+    fake.statuses[(makers["id"], BEN["id"])] = "creator"
+    fake.send(ANA, f"/tips on {makers['id']} time 09:00", chat=GROUP)
+    assert "Tips are on in Makers" in await world.dm_reply(ANA["id"])
+    # The settings are Makers' own: its creator sees them there and can stop them.
+    fake.send(BEN, "/tips off", chat=makers)
+    assert "Tips are off" in await world.dm_reply(BEN["id"])
+    await world.advance_to(SLOT + timedelta(days=1))
+    assert not fake.sent_to(makers["id"]) and not fake.sent_to(GROUP["id"])
