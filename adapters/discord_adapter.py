@@ -43,7 +43,7 @@ from bot.config import Config, ConfigError
 from bot.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
 from bot.followups import FollowUps
 from bot.markup import Segment, split_markup
-from bot.playbooks import CONTEXTS
+from bot.review import CONTEXTS
 from bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.bonds import FIELDS  # noqa: E402
-from bot.playbooks import load_playbooks  # noqa: E402
 from bot.profiles import Profiles  # noqa: E402
+from bot.review import load_playbooks  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.tags import Tags  # noqa: E402
 from bot.types import PlaceRef, Request, UserRef  # noqa: E402

@@ -69,7 +69,7 @@ async def serve_phase(db: Path, t_process: float) -> dict[str, float]:
     t_import = time.perf_counter()
     from bot.clock import SystemClock
     from bot.followups import FollowUps
-    from bot.playbooks import load_playbooks
+    from bot.review import load_playbooks
     from bot.scheduler import Scheduler
     from bot.store import Store
     from bot.types import Reply, UserRef

@@ -29,8 +29,8 @@ from bot.config import Config, ConfigError, load_config
 from bot.drafts import DraftReview
 from bot.followups import FollowUps, Settings, parse_clock
 from bot.logs import redact_everywhere
-from bot.playbooks import PlaybookError, load_playbooks
 from bot.profiles import Profiles
+from bot.review import PlaybookError, load_playbooks
 from bot.scheduler import HandOver, Scheduler
 from bot.store import Store, StoreError
 from bot.tags import Tags

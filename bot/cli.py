@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from bot.config import ConfigError, load_config
-from bot.playbooks import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
-from bot.playbooks import load_playbooks as _load_playbooks
+from bot.review import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
+from bot.review import load_playbooks as _load_playbooks
 
 USAGE_ERROR = 2
 

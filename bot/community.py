@@ -34,8 +34,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.commands import Action, Command
 from bot.markup import Segment, bold, code, italic
-from bot.playbooks import PlaybookSet
-from bot.review import ReviewError, review
+from bot.review import PlaybookSet, ReviewError, review
 from bot.scheduler import Due, Outgoing
 from bot.store import Community as Row
 from bot.store import Job, Store

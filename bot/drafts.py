@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands import Action, Command
 from bot.markup import Segment, bold, code, italic, mark, plain
-from bot.playbooks import CONTEXTS, PlaybookSet
-from bot.review import Review, ReviewError, review
+from bot.review import CONTEXTS, PlaybookSet, Review, ReviewError, review
 from bot.types import Button, Reply, Request
 
 if TYPE_CHECKING:

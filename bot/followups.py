@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.commands import Action, Command
 from bot.markup import Segment, bold, code, italic
 from bot.nudge import build_nudge
-from bot.playbooks import PlaybookSet
+from bot.review import PlaybookSet
 from bot.scheduler import Due, Outgoing
 from bot.store import Contact, FollowUp, Store, User
 from bot.types import PlaceRef, Reply, Request, UserRef, answer_privately

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.markup import Segment, bold, code, italic, plain
-from bot.playbooks import PlaybookSet
+from bot.review import PlaybookSet
 from bot.store import FollowUp
 from bot.types import Button, PlaceRef, Reply
 from bot.when import describe_delta, format_local

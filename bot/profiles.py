@@ -23,8 +23,7 @@ from bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
 from bot.clock import Clock
 from bot.commands import Action, Command
 from bot.markup import Segment, bold, code, italic
-from bot.playbooks import PlaybookSet
-from bot.review import Finding, Review
+from bot.review import Finding, PlaybookSet, Review
 from bot.store import Store, User
 from bot.tags import TagError, Tags
 from bot.types import Attachment, Button, Reply, Request, UserRef, answer_privately

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.playbooks import PlaybookSet
-from bot.review import builtin_playbooks
+from bot.review import PlaybookSet, builtin_playbooks
 
 
 @pytest.fixture(scope="session")

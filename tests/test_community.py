@@ -31,8 +31,7 @@ from bot.community import (
     parse_tips_on,
 )
 from bot.config import load_config
-from bot.playbooks import PlaybookSet
-from bot.review import review
+from bot.review import PlaybookSet, review
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef

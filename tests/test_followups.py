@@ -15,7 +15,7 @@ from bot.coach import Coach
 from bot.drafts import DraftReview
 from bot.followups import FollowUps, Settings
 from bot.nudge import pick_opener
-from bot.playbooks import PlaybookSet
+from bot.review import PlaybookSet
 from bot.scheduler import HandOver, Scheduler
 from bot.store import Store
 from bot.types import PlaceRef, Reply, Request, UserRef

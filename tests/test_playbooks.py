@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.playbooks import BUILTIN_DIR, PlaybookError, PlaybookSet, load_playbooks, parse_playbook
-from bot.review import engine_for, review
+from bot.review import (
+    BUILTIN_DIR,
+    PlaybookError,
+    PlaybookSet,
+    engine_for,
+    load_playbooks,
+    parse_playbook,
+    review,
+)
 
 VALID = textwrap.dedent(
     """\

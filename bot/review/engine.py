@@ -13,8 +13,8 @@ from functools import cache
 from itertools import pairwise
 from typing import Any
 
-from bot.playbooks import CONTEXTS, Check, PlaybookSet, load_playbooks
-from bot.text import Text
+from .schema import CONTEXTS, Check, PlaybookSet, load_playbooks
+from .text import Text
 
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
 SECOND_PERSON = frozenset(

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.fastregex import BoundaryPattern
 from bot.yamlsafe import YamlError, load_yaml, node_lines
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "playbooks"
+from .fastregex import BoundaryPattern
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent.parent / "playbooks"
 CONTEXTS = ("dm", "intro", "follow-up", "introduction")
 SEVERITIES = ("tip", "warn", "problem")
 SIGNALS = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
@@ -122,7 +123,7 @@ class PlaybookSet:
 
 def tokenize_phrase(phrase: str) -> tuple[str, ...]:
     """Phrases are tokenised like drafts, so punctuation and apostrophes line up."""
-    from bot.text import Text
+    from .text import Text
 
     return tuple(Text(phrase).toks)
 
@@ -161,7 +162,7 @@ def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
     found, problems = _load_dirs(folders)
     if problems:
         return problems
-    from bot.review import example_problems  # the engine lives there
+    from .engine import example_problems  # the engine reads checks; no import cycle at load
 
     built_in = folders == [BUILTIN_DIR]
     playbooks = load_playbooks([] if built_in else folders)
