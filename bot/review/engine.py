@@ -1,19 +1,23 @@
 """The review: a draft and its context in, a score, a verdict and quoted findings out.
 
-Pure and synchronous. Playbooks are compiled once into an `Engine` (a phrase index keyed
-by first word, so a review costs one pass over the tokens however many phrases there
-are, plus a few regexes); `review()` only reads it.
+Pure and synchronous. Playbooks are compiled once into an `Engine`: every phrase is
+indexed by the words it cannot match without, so a review tokenises the draft once,
+intersects its words with that index (in C) and tries only the phrases that could match.
+
+The score is 100 minus the weights of the findings; a draft is to revise when they weigh
+more than REVISE_ABOVE. Every point off therefore comes from a finding that quotes the
+sender's words (or, for something missing, the whole draft).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import pairwise
 from typing import Any
 
-from .schema import CONTEXTS, Check, PlaybookSet, load_playbooks
+from .language import NAMES, detect
+from .patterns import Compiled, Vocabulary
+from .schema import CONTEXTS, REVISE_ABOVE, Check, PlaybookSet, load_playbooks
 from .text import Text
 
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
@@ -24,8 +28,10 @@ NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nor", "neithe
 # "don't hesitate to book a call" negates nothing.
 NOT_NEGATING_NEXT = frozenset({"hesitate", "miss", "forget", "wait", "worry", "delay"})
 NEGATION_WINDOW = 5
-READY_FLOOR, REVISE_CEILING = 60, 55
 EXCERPT_MAX = 120
+# What can still be checked in a language the phrases do not cover.
+LANGUAGE_NEUTRAL = frozenset({"count"})
+SIGNAL_NAMES = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
 
 Span = tuple[int, int]
 
@@ -44,6 +50,7 @@ class Finding:
     suggestion: str
     span: Span
     excerpt: str
+    weight: int = 0  # points off the score
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,10 +71,20 @@ class Review:
     verdict: str  # "ready" | "revise"
     signals: dict[str, Any] = field(hash=False)
     findings: tuple[Finding, ...]
+    language: str = "en"  # a code; only "en" drafts get the phrase-based checks
+
+    @property
+    def english(self) -> bool:
+        return self.language == "en"
+
+    @property
+    def language_name(self) -> str:
+        return NAMES.get(self.language, self.language)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "context": self.context,
+            "language": self.language,
             "score": self.score,
             "verdict": self.verdict,
             "signals": dict(self.signals),
@@ -99,7 +116,8 @@ def engine_for(playbooks: PlaybookSet) -> Engine:
 
 
 def example_problems(playbooks: PlaybookSet, only: set[str]) -> list[str]:
-    """Rules (of the playbooks named in `only`) whose examples disagree with them."""
+    """Rules (of the playbooks named in `only`) whose examples disagree with them: a rule's
+    `fail`/`pass` examples, and the example written beside each phrase or pattern."""
     engine = engine_for(playbooks)
     problems = []
     for playbook in playbooks:
@@ -107,15 +125,26 @@ def example_problems(playbooks: PlaybookSet, only: set[str]) -> list[str]:
             continue
         for check in (*playbook.detectors, *playbook.rules):
             context = sorted(check.contexts)[0]
+            where = f"{check.source}: rule {check.id}"
             for text in check.examples_fail:
                 if check.id not in engine.fired_ids(text, context):
-                    problems.append(
-                        f"{check.source}: rule {check.id}: its fail example does not fire: {text!r}"
-                    )
+                    problems.append(f"{where}: its fail example does not fire: {text!r}")
             for text in check.examples_pass:
                 if check.id in engine.fired_ids(text, context):
+                    problems.append(f"{where}: its pass example fires: {text!r}")
+            for phrase in (*check.phrases, *check.unless):
+                if phrase.example is not None:
+                    compiled = Compiled(phrase, engine.vocabulary)
+                    if not compiled.spans(Text(phrase.example)):
+                        problems.append(
+                            f"{where}: '{phrase.source}' does not match its example "
+                            f"{phrase.example!r}"
+                        )
+            for regex in check.regexes:
+                if not regex.compiled.search(Text(regex.example).lower):
                     problems.append(
-                        f"{check.source}: rule {check.id}: its pass example fires: {text!r}"
+                        f"{where}: pattern {regex.source!r} does not match its example "
+                        f"{regex.example!r}"
                     )
     return problems
 
@@ -127,44 +156,44 @@ class Engine:
         self.playbooks = playbooks
         self.titles = {p.id: p.title for p in playbooks}
         self.checks = playbooks.checks
-        # Phrases are indexed by their first two tokens (or first token only, for one-word
-        # phrases and wildcards), so each position of a draft checks a handful of candidates.
-        Entry = tuple[tuple[str, ...], int, bool, bool]  # tokens, check, is `unless`, has '*'
-        self.index1: dict[str, list[Entry]] = defaultdict(list)
-        self.index2: dict[tuple[str, str], list[Entry]] = defaultdict(list)
-        self.prefix_index: dict[str, list[Entry]] = defaultdict(list)
+        self.vocabulary = Vocabulary(playbooks.vocabulary)
+        # Each phrase is filed under the words of its most selective slot: a draft without
+        # any of them cannot match it, so it is never tried.
+        Entry = tuple[Compiled, int, bool]  # phrase, check index, is an `unless`
+        self.index: dict[str, list[Entry]] = {}
+        self.unanchored: list[Entry] = []
         for i, check in enumerate(self.checks):
-            entries = [(p, False) for p in check.phrases] + [(u, True) for u in check.unless]
-            for tokens, is_unless in entries:
-                entry = (tokens, i, is_unless, any(t.endswith("*") for t in tokens))
-                head = tokens[0]
-                if head.endswith("*"):
-                    self.prefix_index[head[:3]].append(entry)
-                elif len(tokens) > 1 and not tokens[1].endswith("*"):
-                    self.index2[(head, tokens[1])].append(entry)
-                else:
-                    self.index1[head].append(entry)
-        conditional = [i for i, c in enumerate(self.checks) if c.unless_signals]
-        requires = [i for i, c in enumerate(self.checks) if c.kind == "require"]
-        plain = [i for i in range(len(self.checks)) if i not in conditional and i not in requires]
-        # Cheap phrase look-ups before regexes: once a signal is set, later detectors of
-        # the same signal are skipped, so the order saves work without changing results.
-        plain.sort(key=lambda i: self.checks[i].kind == "pattern")
-        self.order = plain + conditional + [i for i in requires if i not in conditional]
+            for phrases, is_unless in ((check.phrases, False), (check.unless, True)):
+                for phrase in phrases:
+                    entry = (Compiled(phrase, self.vocabulary), i, is_unless)
+                    if entry[0].anchor is None:
+                        self.unanchored.append(entry)
+                    for word in entry[0].anchor or ():
+                        self.index.setdefault(word, []).append(entry)
+        # Detectors first (those that yield to another signal after it), then the rules
+        # that judge what was found, then the rules about what is missing.
+        def stage(c: Check) -> int:
+            if c.kind in ("signal", "require"):
+                return 3 if c.kind == "require" else 2
+            return 1 if c.unless_signals else 0
+
+        self.order = sorted(range(len(self.checks)), key=lambda i: stage(self.checks[i]))
 
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
-        raw_hits, unless_hits = self._phrase_hits(text)
+        language = detect(text.words, original)
+        raw_hits, unless_hits = self._phrase_hits(text) if language == "en" else ({}, {})
         first = sum(1 for w in text.words if w in FIRST_PERSON)
         second = sum(1 for w in text.words if w in SECOND_PERSON)
         self_focus = round(first / (first + second), 3) if first + second else 0.0
 
-        signals: dict[str, Any] = dict.fromkeys(
-            ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting"), False
-        )
+        signals: dict[str, Any] = dict.fromkeys(SIGNAL_NAMES, False)
+        evidence: dict[str, Span] = {}  # the words that first set each signal
         fired: list[tuple[Check, Span]] = []
         for i in self.order:
             check = self.checks[i]
+            if language != "en" and check.kind not in LANGUAGE_NEUTRAL:
+                continue
             if any(signals.get(s) for s in check.unless_signals):
                 continue
             if not check.is_rule and context not in check.contexts:
@@ -172,13 +201,16 @@ class Engine:
             settled = check.signal is None or signals[check.signal]
             if trace is None and settled and not (check.is_rule and context in check.contexts):
                 continue  # it could change neither a signal nor a finding
-            if check.pattern is not None:
-                raw_hits[i] = check.pattern.spans(text.lower, text.word_set)
-            span = self._evaluate(check, i, text, raw_hits, unless_hits, first, self_focus, signals)
+            if check.regexes:
+                raw_hits[i] = [m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)]
+            span = self._evaluate(
+                check, i, text, raw_hits, unless_hits, first, self_focus, signals, evidence
+            )
             if span is None:
                 continue
             if check.signal:
                 signals[check.signal] = True
+                evidence.setdefault(check.signal, span)
             if trace is not None:
                 trace.append(check.id)
             if check.is_rule and context in check.contexts:
@@ -193,10 +225,9 @@ class Engine:
                 key=lambda f: (-_SEVERITY_RANK[f.severity], f.span[0]),
             )
         )
-        verdict = "revise" if any(f.severity == "problem" for f in findings) else "ready"
-        score = max(0, 100 - sum(check.weight for check, _ in fired))
-        score = min(score, REVISE_CEILING) if verdict == "revise" else max(score, READY_FLOOR)
-        return Review(context, score, verdict, signals, findings)
+        taken = sum(check.weight for check, _ in fired)
+        verdict = "revise" if taken > REVISE_ABOVE else "ready"
+        return Review(context, max(0, 100 - taken), verdict, signals, findings, language)
 
     def fired_ids(self, original: str, context: str) -> set[str]:
         """Ids of every check that fires on `original`, findings or not (for playbook tests)."""
@@ -205,40 +236,21 @@ class Engine:
         return set(trace)
 
     def _phrase_hits(self, text: Text) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
-        hits: dict[int, list[Span]] = defaultdict(list)
-        unless: dict[int, list[Span]] = defaultdict(list)
-        words = text.toks
-        n = len(words)
-        index1, index2, prefix_index = self.index1, self.index2, self.prefix_index
-        # Set intersections (in C) find which words and word pairs begin some phrase, so
-        # the Python loop below only stops at those positions.
-        singles = index1.keys() & set(words)
-        pairs = index2.keys() & set(pairwise(words))
-        prefixes = {w[:3] for w in words} & prefix_index.keys() if prefix_index else set()
-        starts = singles | {first for first, _ in pairs}
-        if not starts and not prefixes:
-            return hits, unless
+        hits: dict[int, list[Span]] = {}
+        unless: dict[int, list[Span]] = {}
+        tried: set[int] = set()
+        candidates = list(self.unanchored)
+        for word in self.index.keys() & text.positions.keys():
+            candidates += self.index[word]
         offsets = None
-        for pos, word in enumerate(words):
-            if word not in starts and (not prefixes or word[:3] not in prefixes):
+        for compiled, i, is_unless in candidates:
+            if id(compiled) in tried:
                 continue
-            candidates = list(index1.get(word, ()))
-            if pos + 1 < n and (word, words[pos + 1]) in pairs:
-                candidates += index2[(word, words[pos + 1])]
-            if prefixes and word[:3] in prefixes:
-                candidates += prefix_index[word[:3]]
-            for phrase, i, is_unless, wild in candidates:
-                end = pos + len(phrase)
-                if end > n:
-                    continue
-                if wild:
-                    if not all(map(_token_matches, phrase, words[pos:end])):
-                        continue
-                elif tuple(words[pos:end]) != phrase:
-                    continue
+            tried.add(id(compiled))
+            for start, end in compiled.spans(text):
                 offsets = offsets or text.offsets
-                span = (offsets[pos][0], offsets[end - 1][1])
-                (unless if is_unless else hits)[i].append(span)
+                span = (offsets[start][0], offsets[end - 1][1])
+                (unless if is_unless else hits).setdefault(i, []).append(span)
         return hits, unless
 
     def _evaluate(
@@ -251,8 +263,11 @@ class Engine:
         first: int,
         self_focus: float,
         signals: dict[str, Any],
+        evidence: dict[str, Span],
     ) -> Span | None:
         kind = check.kind
+        if kind == "signal":
+            return next((evidence[s] for s in check.any_signals if signals.get(s)), None)
         if kind in ("phrases", "pattern"):
             found: Span | None = None
             # Earliest hit first; hits that overlap it ("dear sir" + "sir/madam") widen it.
@@ -301,6 +316,7 @@ class Engine:
             suggestion=check.suggestion,
             span=span,
             excerpt=excerpt,
+            weight=check.weight,
         )
 
 
@@ -321,12 +337,6 @@ def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]
             continue
         kept.append((check, span))
     return kept
-
-
-def _token_matches(pattern: str, word: str) -> bool:
-    if pattern.endswith("*"):
-        return word.startswith(pattern[:-1])
-    return pattern == word
 
 
 def _overlaps(span: Span, others: Any) -> bool:

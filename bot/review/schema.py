@@ -1,44 +1,54 @@
 """Playbooks: networking principles as YAML, validated and compiled once at load.
 
 Each file is one principle with the rules that check a draft against it, the signal
-detectors the rules rely on, tips for communities and openers for nudges. Errors name
-the file, the line where possible and the rule id, because playbooks are written by
-community admins, not by us.
+detectors the rules rely on, tips for communities and openers for nudges. A file with a
+top-level `vocabulary:` instead defines word classes ({self}, {offering}…) that phrases
+use. Errors name the file, the line where possible and the rule id, because playbooks
+are written by community admins, not by us.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.yamlsafe import YamlError, load_yaml, node_lines
 
-from .fastregex import BoundaryPattern
+from .patterns import PatternError, Phrase, parse_phrase
+from .text import Text
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent.parent / "playbooks"
 CONTEXTS = ("dm", "intro", "follow-up", "introduction")
 SEVERITIES = ("tip", "warn", "problem")
 SIGNALS = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
 METRICS = ("words", "sentences", "questions", "links", "exclamations", "emoji", "capitals")
-RULE_KINDS = ("phrases", "pattern", "count", "ratio", "require", "only")
+RULE_KINDS = ("phrases", "pattern", "signal", "count", "ratio", "require", "only")
 DETECTOR_KINDS = ("phrases", "pattern")
+# A draft is to revise when its findings take more than this off the score; a `problem`
+# is a finding that does so on its own, a `warn` one that needs company.
+REVISE_ABOVE = 40
+_WEIGHTS = {"problem": (REVISE_ABOVE + 1, 100), "warn": (1, REVISE_ABOVE), "tip": (0, 10)}
 
 _PLAYBOOK_KEYS = {"id", "title", "principle", "contexts", "rules", "signals", "tips", "openers"}
 _COMMON = {"id", "kind", "examples", "signal", "unless_signals", "contexts"}
 _RULE_COMMON = _COMMON | {"severity", "weight", "message", "suggestion"}
 _KIND_KEYS = {
     "phrases": {"phrases", "unless", "negatable"},
-    "pattern": {"pattern", "unless", "negatable"},
+    "pattern": {"patterns", "unless", "negatable"},
     "count": {"metric", "min", "max"},
     "ratio": {"max", "min_first"},
     "require": {"any_signals", "any_phrases"},
+    "signal": {"any_signals"},
     "only": {"words", "max_other"},
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_CLASS_REF = re.compile(r"^\{([a-z0-9-]+)\}$")
 _UPPER_LITERAL = re.compile(r"(?<!\\)(?<!\(\?)[A-Z]")
+
+Bad = Callable[[str], None]
 
 
 class PlaybookError(Exception):
@@ -47,6 +57,15 @@ class PlaybookError(Exception):
     def __init__(self, problems: Sequence[str]):
         super().__init__("\n".join(problems))
         self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Regex:
+    """One alternative of a `pattern` rule: a regular expression and a text it matches."""
+
+    source: str
+    compiled: re.Pattern[str]
+    example: str
 
 
 @dataclass(frozen=True)
@@ -65,10 +84,10 @@ class Check:
     weight: int = 0
     message: str = ""
     suggestion: str = ""
-    phrases: tuple[tuple[str, ...], ...] = ()
-    unless: tuple[tuple[str, ...], ...] = ()
+    phrases: tuple[Phrase, ...] = ()
+    unless: tuple[Phrase, ...] = ()
+    regexes: tuple[Regex, ...] = ()
     negatable: bool = True
-    pattern: BoundaryPattern | None = None
     metric: str = ""
     min: float | None = None
     max: float | None = None
@@ -98,9 +117,10 @@ class Playbook:
 
 @dataclass(frozen=True)
 class PlaybookSet:
-    """The playbooks in force, with every check compiled once for fast reviews."""
+    """The playbooks in force and the word classes their phrases use."""
 
     playbooks: tuple[Playbook, ...]
+    vocabulary: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, hash=False)
     checks: tuple[Check, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -121,11 +141,9 @@ class PlaybookSet:
         return next((p.title for p in self.playbooks if p.id == playbook_id), playbook_id)
 
 
-def tokenize_phrase(phrase: str) -> tuple[str, ...]:
+def tokenize(phrase: str) -> list[str]:
     """Phrases are tokenised like drafts, so punctuation and apostrophes line up."""
-    from .text import Text
-
-    return tuple(Text(phrase).toks)
+    return Text(phrase).toks
 
 
 def load_playbooks(
@@ -133,12 +151,14 @@ def load_playbooks(
     disabled_rules: Iterable[str] = (),
     include_builtin: bool = True,
 ) -> PlaybookSet:
-    """Built-in playbooks, then each extra folder; a later playbook replaces one with its id."""
+    """Built-in playbooks, then each extra folder; a later playbook replaces one with its id,
+    a later vocabulary class replaces one with its name."""
     dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
-    found, problems = _load_dirs(dirs)
+    found, vocabulary, problems = _load_dirs(dirs)
     disabled = set(disabled_rules)
     known = {c.id for p in found.values() for c in (*p.rules, *p.detectors)}
     problems += [f"config: disabled rule '{r}' does not exist" for r in sorted(disabled - known)]
+    problems += _unknown_classes(found.values(), vocabulary)
     if problems:
         raise PlaybookError(problems)
     playbooks = tuple(
@@ -151,26 +171,33 @@ def load_playbooks(
         )
         for p in found.values()
     )
-    return PlaybookSet(playbooks)
+    return PlaybookSet(playbooks, vocabulary)
 
 
 def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
-    """Every problem in the given folders (for `netcoach playbooks check`), including
-    rules whose own examples do not behave: a `fail` example that does not fire, or a
-    `pass` example that does, reviewed with the built-in playbooks alongside."""
+    """Every problem in the given folders (for `netcoach playbooks check`): structure first,
+    then each rule's examples and each phrase's own example, reviewed with the built-in
+    playbooks alongside."""
     folders = [Path(d) for d in dirs]
-    found, problems = _load_dirs(folders)
+    found, _, problems = _load_dirs(folders)
     if problems:
         return problems
     from .engine import example_problems  # the engine reads checks; no import cycle at load
 
     built_in = folders == [BUILTIN_DIR]
-    playbooks = load_playbooks([] if built_in else folders)
+    try:
+        playbooks = load_playbooks([] if built_in else folders)
+    except PlaybookError as exc:
+        return exc.problems
     return example_problems(playbooks, {p.id for p in found.values()})
 
 
-def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], list[str]]:
+Vocabulary = dict[str, tuple[tuple[str, ...], ...]]
+
+
+def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], Vocabulary, list[str]]:
     found: dict[str, Playbook] = {}
+    words: dict[str, list[str]] = {}
     problems: list[str] = []
     for folder in dirs:
         if not folder.is_dir():
@@ -178,29 +205,103 @@ def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], list[str]]:
             continue
         for path in sorted(folder.glob("*.y*ml")):
             try:
-                playbook = parse_playbook(path.read_text(encoding="utf-8"), str(path))
-            except PlaybookError as exc:
-                problems += exc.problems
-                continue
+                text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(f"{path}: cannot read: {exc}")
                 continue
-            found[playbook.id] = playbook  # same id: the later folder replaces it
+            try:
+                data = load_yaml(text, str(path))
+            except YamlError as exc:
+                problems.append(f"{path}: {exc}")
+                continue
+            try:
+                if isinstance(data, dict) and "vocabulary" in data:
+                    words.update(_parse_vocabulary(data, str(path)))
+                else:
+                    playbook = parse_playbook(text, str(path), data)
+                    found[playbook.id] = playbook  # same id: the later folder replaces it
+            except PlaybookError as exc:
+                problems += exc.problems
     ids: dict[str, str] = {}
     for p in found.values():
         for c in (*p.rules, *p.detectors):
             if c.id in ids and ids[c.id] != p.source:
                 problems.append(f"{p.source}: rule '{c.id}' is also defined in {ids[c.id]}")
             ids[c.id] = p.source
-    return found, problems
+    vocabulary, vocab_problems = _expand_vocabulary(words)
+    return found, vocabulary, problems + vocab_problems
 
 
-def parse_playbook(text: str, source: str) -> Playbook:
+def _parse_vocabulary(data: dict[str, Any], source: str) -> dict[str, list[str]]:
+    problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"vocabulary"})]
+    classes = data["vocabulary"]
+    if not isinstance(classes, dict):
+        raise PlaybookError([f"{source}: 'vocabulary' must map class names to word lists"])
+    out: dict[str, list[str]] = {}
+    for name, members in classes.items():
+        if not isinstance(name, str) or not _ID.match(name):
+            problems.append(f"{source}: class {name!r}: names are lowercase letters and dashes")
+            continue
+        ok = isinstance(members, list) and members
+        if not ok or not all(isinstance(m, str) and m.strip() for m in members):
+            problems.append(f"{source}: class {name}: must be a non-empty list of texts")
+            continue
+        for m in members:
+            if "*" in m or ".." in m.split():
+                problems.append(f"{source}: class {name}: '{m}': members are plain words")
+        out[name] = members
+    if problems:
+        raise PlaybookError(problems)
+    return out
+
+
+def _expand_vocabulary(words: dict[str, list[str]]) -> tuple[Vocabulary, list[str]]:
+    """Classes may include other classes by name ({mine}); cycles and unknown names fail."""
+    out: Vocabulary = {}
+    problems: list[str] = []
+
+    def expand(name: str, path: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        if name in out:
+            return out[name]
+        if name in path:
+            problems.append(f"vocabulary: class {name} includes itself ({' -> '.join(path)})")
+            return ()
+        members: list[tuple[str, ...]] = []
+        for m in words[name]:
+            ref = _CLASS_REF.match(m.strip())
+            if ref and ref[1] not in words:
+                problems.append(f"vocabulary: class {name}: unknown class {m.strip()}")
+            elif ref:
+                members += expand(ref[1], (*path, name))
+            else:
+                members.append(tuple(tokenize(m.lower())))
+        out[name] = tuple(dict.fromkeys(members))
+        return out[name]
+
+    for name in words:
+        expand(name, ())
+    return out, problems
+
+
+def _unknown_classes(playbooks: Iterable[Playbook], vocabulary: Vocabulary) -> list[str]:
+    problems = []
+    for p in playbooks:
+        for c in (*p.detectors, *p.rules):
+            for phrase in (*c.phrases, *c.unless):
+                for name in sorted(phrase.classes() - vocabulary.keys()):
+                    problems.append(
+                        f"{p.source}: rule {c.id}: '{phrase.source}': unknown word class {{{name}}}"
+                    )
+    return problems
+
+
+def parse_playbook(text: str, source: str, data: Any = None) -> Playbook:
     """Validate one playbook file; raise PlaybookError listing every problem found."""
-    try:
-        data = load_yaml(text, source)
-    except YamlError as exc:
-        raise PlaybookError([f"{source}: {exc}"]) from None
+    if data is None:
+        try:
+            data = load_yaml(text, source)
+        except YamlError as exc:
+            raise PlaybookError([f"{source}: {exc}"]) from None
     lines = node_lines(text)
     problems: list[str] = []
 
@@ -214,7 +315,7 @@ def parse_playbook(text: str, source: str) -> Playbook:
 
     if not isinstance(data, dict):
         raise PlaybookError([f"{source}: a playbook must be a mapping with id, title, rules…"])
-    for key in sorted(set(data) - _PLAYBOOK_KEYS):
+    for key in sorted(set(data) - _PLAYBOOK_KEYS, key=str):
         bad(f"unknown key '{key}'")
     pid = data.get("id")
     if not isinstance(pid, str) or not _ID.match(pid):
@@ -223,18 +324,20 @@ def parse_playbook(text: str, source: str) -> Playbook:
     for key in ("title", "principle"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             bad(f"'{key}' must be a non-empty text")
-    contexts = _contexts(data.get("contexts", list(CONTEXTS)), lambda m: bad(m))
+    contexts = _contexts(data.get("contexts", list(CONTEXTS)), bad)
     tips = _texts(data.get("tips", []), "tips", bad)
     openers = _texts(data.get("openers", []), "openers", bad)
     if len(tips) < 5:
         bad(f"needs at least 5 tips (has {len(tips)})")
     checks: list[Check] = []
     seen: set[str] = set()
+    rules_written = 0
     for section, is_rule in (("signals", False), ("rules", True)):
         items = data.get(section, [])
         if not isinstance(items, list):
             bad(f"'{section}' must be a list")
             continue
+        rules_written += len(items) if is_rule else 0
         for item in items:
             rid = item.get("id") if isinstance(item, dict) else None
             if isinstance(rid, str):
@@ -246,7 +349,7 @@ def parse_playbook(text: str, source: str) -> Playbook:
                 continue
             seen.add(check.id)
             checks.append(check)
-    if not any(c.is_rule for c in checks):
+    if not rules_written:
         bad("needs at least one rule")
     if problems:
         raise PlaybookError(problems)
@@ -263,14 +366,14 @@ def parse_playbook(text: str, source: str) -> Playbook:
     )
 
 
-def _texts(value: Any, key: str, bad: Any) -> tuple[str, ...]:
+def _texts(value: Any, key: str, bad: Bad) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         bad(f"'{key}' must be a list of texts")
         return ()
     return tuple(" ".join(v.split()) for v in value)
 
 
-def _contexts(value: Any, bad: Any) -> frozenset[str]:
+def _contexts(value: Any, bad: Bad) -> frozenset[str]:
     if not isinstance(value, list) or not value:
         bad(f"'contexts' must be a non-empty list of: {', '.join(CONTEXTS)}")
         return frozenset(CONTEXTS)
@@ -303,7 +406,7 @@ def _parse_check(
         err(f"'kind' must be one of {', '.join(kinds)} (got {kind!r})")
         return None
     allowed = (_RULE_COMMON if is_rule else _COMMON) | _KIND_KEYS[kind]
-    for key in sorted(set(item) - allowed):
+    for key in sorted(set(item) - allowed, key=str):
         err(f"unknown key '{key}'")
     fields: dict[str, Any] = {"id": rid, "playbook": pid, "kind": kind, "source": source}
     fields["contexts"] = (
@@ -321,16 +424,24 @@ def _parse_check(
         unless_signals = []
     fields["unless_signals"] = tuple(unless_signals)
     if is_rule:
-        if item.get("severity") not in SEVERITIES:
+        severity = item.get("severity")
+        if severity not in SEVERITIES:
             err(f"'severity' must be one of {', '.join(SEVERITIES)}")
         weight = item.get("weight")
         if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
             err("'weight' must be a whole number from 0 to 100")
+        elif severity in _WEIGHTS:
+            low, high = _WEIGHTS[severity]
+            if not low <= weight <= high:
+                err(
+                    f"a {severity} weighs {low} to {high} (a draft is to revise when its "
+                    f"findings weigh more than {REVISE_ABOVE}); this one weighs {weight}"
+                )
         for key in ("message", "suggestion"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 err(f"'{key}' must be a non-empty text")
         fields.update(
-            severity=item.get("severity"),
+            severity=severity,
             weight=weight if isinstance(weight, int) else 0,
             message=" ".join(str(item.get("message", "")).split()),
             suggestion=" ".join(str(item.get("suggestion", "")).split()),
@@ -351,23 +462,45 @@ def _parse_check(
     return None if count else Check(**fields)
 
 
-def _phrase_list(item: dict, key: str, err: Any, required: bool) -> tuple[tuple[str, ...], ...]:
+def _alternatives(value: Any, key: str, err: Bad) -> list[tuple[str, str | None]]:
+    """A list whose items are a phrase, or a one-key mapping `phrase: example`."""
+    if not isinstance(value, list):
+        err(f"'{key}' must be a list of phrases")
+        return []
+    out: list[tuple[str, str | None]] = []
+    for v in value:
+        if isinstance(v, str) and v.strip():
+            out.append((v, None))
+        elif isinstance(v, dict) and len(v) == 1:
+            [(phrase, example)] = v.items()
+            if isinstance(phrase, str) and isinstance(example, str) and example.strip():
+                out.append((phrase, example))
+            else:
+                err(f"'{key}': write each alternative as `phrase: example text` ({v!r})")
+        else:
+            err(f"'{key}': each alternative is a phrase, or `phrase: example text` ({v!r})")
+    return out
+
+
+def _phrase_list(item: dict[str, Any], key: str, err: Bad, required: bool) -> tuple[Phrase, ...]:
     value = item.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        err(f"'{key}' must be a list of texts")
-        return ()
+    alternatives = _alternatives(value, key, err)
     if required and not value:
         err(f"'{key}' must not be empty")
     out = []
-    for phrase in value:
-        tokens = tokenize_phrase(phrase)
-        if any("*" in t and not t.endswith("*") for t in tokens):
-            err(f"'{phrase}': '*' is only allowed at the end of a word")
-        out.append(tokens)
+    for source, example in alternatives:
+        try:
+            phrase = parse_phrase(source, tokenize, example)
+        except PatternError as exc:
+            err(f"'{source}': {exc}")
+            continue
+        if example is None and not phrase.plain:
+            err(f"'{source}' needs an example it matches: write it as `{source}: example text`")
+        out.append(phrase)
     return tuple(out)
 
 
-def _parse_kind(item: dict, kind: str, fields: dict[str, Any], err: Any) -> None:
+def _parse_kind(item: dict[str, Any], kind: str, fields: dict[str, Any], err: Bad) -> None:
     if kind in ("phrases", "pattern"):
         fields["unless"] = _phrase_list(item, "unless", err, required=False)
         negatable = item.get("negatable", True)
@@ -377,19 +510,26 @@ def _parse_kind(item: dict, kind: str, fields: dict[str, Any], err: Any) -> None
     if kind == "phrases":
         fields["phrases"] = _phrase_list(item, "phrases", err, required=True)
     elif kind == "pattern":
-        pattern = item.get("pattern")
-        try:
-            if not isinstance(pattern, str) or not pattern:
-                raise re.error("empty")
-            # Drafts are matched in lower case (folded once per review), which is much
-            # faster than re.IGNORECASE; so patterns must be written in lower case.
-            if _UPPER_LITERAL.search(pattern):
-                err(f"pattern {pattern!r}: write patterns in lower case (drafts are lowercased)")
-            if re.compile(pattern).search(""):
-                err(f"pattern {pattern!r} matches empty text")
-            fields["pattern"] = BoundaryPattern(pattern)
-        except re.error as exc:
-            err(f"bad regular expression {pattern!r}: {exc}")
+        alternatives = _alternatives(item.get("patterns", []), "patterns", err)
+        if not alternatives:
+            err("'patterns' must list at least one `regular expression: example text`")
+        regexes = []
+        for pattern, example in alternatives:
+            if example is None:
+                err(f"pattern {pattern!r} needs an example: write it as `pattern: example text`")
+                continue
+            try:
+                # Drafts are matched in lower case (folded once per review), which is much
+                # faster than re.IGNORECASE; so patterns must be written in lower case.
+                if _UPPER_LITERAL.search(pattern):
+                    err(f"pattern {pattern!r}: write patterns in lower case")
+                compiled = re.compile(pattern)
+                if compiled.search(""):
+                    err(f"pattern {pattern!r} matches empty text")
+                regexes.append(Regex(pattern, compiled, example))
+            except re.error as exc:
+                err(f"bad regular expression {pattern!r}: {exc}")
+        fields["regexes"] = tuple(regexes)
     elif kind == "count":
         if item.get("metric") not in METRICS:
             err(f"'metric' must be one of {', '.join(METRICS)}")
@@ -405,7 +545,17 @@ def _parse_kind(item: dict, kind: str, fields: dict[str, Any], err: Any) -> None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             err("'max' must be a number between 0 and 1")
         fields["max"] = value
-        fields["min_first"] = int(item.get("min_first", 0))
+        min_first = item.get("min_first", 0)
+        if isinstance(min_first, bool) or not isinstance(min_first, int) or min_first < 0:
+            err("'min_first' must be a whole number, 0 or more")
+            min_first = 0
+        fields["min_first"] = min_first
+    elif kind == "signal":
+        signals = item.get("any_signals")
+        if not isinstance(signals, list) or not signals or any(s not in SIGNALS for s in signals):
+            err(f"'any_signals' must be a non-empty list of: {', '.join(SIGNALS)}")
+            signals = []
+        fields["any_signals"] = tuple(signals)
     elif kind == "require":
         signals = item.get("any_signals", [])
         if not isinstance(signals, list) or any(s not in SIGNALS for s in signals):
@@ -415,8 +565,12 @@ def _parse_kind(item: dict, kind: str, fields: dict[str, Any], err: Any) -> None
         fields["phrases"] = _phrase_list(item, "any_phrases", err, required=not signals)
     elif kind == "only":
         words = item.get("words", [])
-        if not isinstance(words, list) or not words:
-            err("'words' must be a non-empty list")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
+            err("'words' must be a non-empty list of words")
             words = []
-        fields["words"] = frozenset(str(w).lower() for w in words)
-        fields["max_other"] = int(item.get("max_other", 0))
+        fields["words"] = frozenset(w.lower() for w in words)
+        max_other = item.get("max_other", 0)
+        if isinstance(max_other, bool) or not isinstance(max_other, int) or max_other < 0:
+            err("'max_other' must be a whole number, 0 or more")
+            max_other = 0
+        fields["max_other"] = max_other

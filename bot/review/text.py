@@ -12,7 +12,7 @@ from functools import cached_property
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
-_TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
+_TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
 _WORDS = re.compile(r"\w+")
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
@@ -24,7 +24,10 @@ _LINK = re.compile(
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
 _SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
-_SENTENCE_END = re.compile(r"[.!?؟？。]+(?=\s|$)|\n+")
+# A run of end marks is consumed whole and its follower checked in Python: a lookahead
+# after `+` would retry every suffix of a long run ("!!!…x"), which is quadratic.
+_SENTENCE_END = re.compile(r"[.!?؟？。]+|\n+")
+BREAKS = frozenset({".", "!", "?", "\n", "؟", "？", "。"})  # tokens a gap never crosses
 _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 # Zero-width and bidi control characters carry no words; they are ignored for matching.
 _INVISIBLE = dict.fromkeys(
@@ -60,6 +63,19 @@ class Text:
     def words(self) -> list[str]:
         return [t for t in self.toks if _is_word(t)]
 
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        """Where each token occurs, so patterns start only where their first word is."""
+        out: dict[str, list[int]] = {}
+        for i, tok in enumerate(self.toks):
+            out.setdefault(tok, []).append(i)
+        return out
+
+    @cached_property
+    def cased(self) -> list[str]:
+        """Each token as written (for capitalised names); offsets are shared with `toks`."""
+        return [self.original[s:e] for s, e in self.offsets]
+
     def words_in(self, start: int, end: int) -> list[str]:
         """The words between two offsets (one sentence, say)."""
         return [t for t in _TOKEN.findall(self.lower, start, end) if _is_word(t)]
@@ -84,7 +100,10 @@ class Text:
     def sentences(self) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         start = 0
-        for m in _SENTENCE_END.finditer(self.original):
+        text = self.original
+        for m in _SENTENCE_END.finditer(text):
+            if m.end() < len(text) and not text[m.end()].isspace() and m[0][0] != "\n":
+                continue  # "e.g" or "3.5": not the end of a sentence
             if self.original[start : m.end()].strip():
                 spans.append(_trim(self.original, start, m.end()))
             start = m.end()
@@ -115,7 +134,7 @@ class Text:
         i = index - 1
         while i >= 0 and len(out) < limit:
             tok = self.toks[i]
-            if tok in _CLAUSE_BREAK or tok == "but":
+            if tok in _CLAUSE_BREAK or tok == "but" or tok == "\n":
                 break
             out.append(tok)
             i -= 1
@@ -128,6 +147,11 @@ class Text:
 
 def _is_word(token: str) -> bool:
     return token[0].isalnum() or token[0] == "_"
+
+
+def is_word(token: str) -> bool:
+    """A word token, not punctuation or a line break."""
+    return _is_word(token)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -1,0 +1,101 @@
+"""Which language a draft is in: English, or the one it looks like instead.
+
+The review's phrases are English; a Spanish draft must not be told it says nothing about
+the reader just because no English word matched. A script test and a stop-word vote are
+enough for that (and measured in tests/test_language.py); no model is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Frequent function words, chosen to be rare in the other languages listed.
+_STOPWORDS = {
+    "en": "the and to of is it you that for on with this be are have was my your we at not "
+    "but can so what if me all just about do will from how like would when there they an "
+    "or as by i'm i've i'd i'll you're it's don't thanks hi hello hey could should",
+    "es": "el la los las que y en un una por con para es lo se del al como más pero su sus "
+    "te tu mi mis muy gracias hola estoy soy vi tus si también cómo qué está nos",
+    "fr": "le la les de des et en un une est pour que qui dans pas sur avec je vous nous mon "
+    "ma mes ton ta tes au aux ce cette bonjour merci suis j'ai c'est ai votre vos",
+    "de": "der die das und ist ich nicht ein eine zu mit den dem sie es auf für von wir ihr "
+    "mein dein bin hallo danke auch sich du dich dir ihnen habe wie",
+    "pt": "o a os as de que e em um uma para com não é do da dos das por no na mais se eu "
+    "você seu sua meu minha olá obrigado obrigada estou sou vi também como",
+    "it": "il lo la i gli le di che e è un una per con non sono mi ti ci del della al alla "
+    "ho ciao grazie sei anche come tuo tua",
+    "nl": "de het een en van ik je is dat niet op te zijn met voor er maar ook hallo bedankt "
+    "jij jouw wij",
+}
+_VOTES = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "el": "Greek",
+    "ar": "Arabic",
+    "he": "Hebrew",
+    "hi": "Hindi",
+    "th": "Thai",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+}
+_SCRIPTS = (
+    ("CYRILLIC", "ru"),
+    ("GREEK", "el"),
+    ("ARABIC", "ar"),
+    ("HEBREW", "he"),
+    ("DEVANAGARI", "hi"),
+    ("THAI", "th"),
+    ("HIRAGANA", "ja"),
+    ("KATAKANA", "ja"),
+    ("HANGUL", "ko"),
+    ("CJK", "zh"),
+)
+_UKRAINIAN = frozenset("іїєґ")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_OTHER_LETTERS = re.compile(r"[^\W\d_\u0000-\u024f]")
+MIN_WORDS = 4  # shorter drafts ("Hola!") are too short to vote on: taken as English
+
+
+def detect(words: list[str], text: str) -> str:
+    """A language code for a draft, from its lower-case words and its text."""
+    script = "" if text.isascii() else _script(text)
+    if script:
+        return script
+    if len(words) < MIN_WORDS:
+        return "en"
+    votes = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _VOTES.items()}
+    best = max(votes, key=lambda lang: (votes[lang], lang == "en"))
+    # Names and loanwords make stray hits; another language must clearly outvote English.
+    return best if votes[best] >= max(2, 2 * votes["en"] + 1) else "en"
+
+
+def _script(text: str) -> str:
+    """The language of a non-Latin script when most letters are in it; "" for Latin."""
+    others = _OTHER_LETTERS.findall(text)
+    if len(others) <= len(_LATIN.findall(text)):
+        return ""
+    counts: dict[str, int] = {}
+    for ch in others:
+        name = unicodedata.name(ch, "")
+        for prefix, lang in _SCRIPTS:
+            if name.startswith(prefix):
+                counts[lang] = counts.get(lang, 0) + 1
+                break
+    if not counts:
+        return ""
+    lang = max(counts, key=lambda k: counts[k])
+    if lang == "ru" and _UKRAINIAN & set(others):
+        return "uk"
+    if lang == "zh" and counts.get("ja"):
+        return "ja"
+    return lang
