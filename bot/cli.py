@@ -4,6 +4,7 @@
     netcoach review - < draft.txt
     netcoach review --batch drafts.jsonl        # JSON Lines in, JSON Lines out
     netcoach playbooks list | check [DIR...]
+    netcoach playbooks eval labelled.jsonl [--playbooks DIR] [--fit]
     netcoach chat [--config FILE]               # the console chat
     netcoach run  [--config FILE]               # every adapter enabled in config
 
@@ -68,6 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     ck = pb_sub.add_parser("check", help="report every error in playbook folders")
     ck.add_argument("dirs", nargs="*", metavar="DIR", help="default: the built-in playbooks")
     ck.set_defaults(func=cmd_playbooks_check)
+    ev = pb_sub.add_parser("eval", help="measure every rule against labelled drafts")
+    ev.add_argument(
+        "files", nargs="+", metavar="FILE", help="JSON Lines of {context, text, verdict, signals}"
+    )
+    ev.add_argument(
+        "--playbooks",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="add a folder of playbooks to the built-in ones (repeatable)",
+    )
+    ev.add_argument("--fit", action="store_true", help="also suggest each rule's weight")
+    ev.add_argument("--worst", type=int, default=5, metavar="N", help="false alarms to show")
+    ev.set_defaults(func=cmd_playbooks_eval)
 
     for name, helptext in (
         ("chat", "chat with netcoach in this terminal"),
@@ -191,6 +206,33 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     print(f"ok: {', '.join(dirs)}")
+    return 0
+
+
+def cmd_playbooks_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.review.evaluate import LabelError, evaluate, fit_weights, read_labelled, render
+
+    playbooks = _load_playbooks(args.playbooks)
+    rows = []
+    for name in args.files:
+        try:
+            rows += read_labelled(Path(name))
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        except LabelError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return USAGE_ERROR
+    if not rows:
+        raise UsageError(f"{', '.join(args.files)}: no labelled drafts")
+    print(render(evaluate(rows, playbooks), worst=args.worst))
+    if args.fit:
+        current = {c.id: c.weight for c in playbooks.checks if c.is_rule}
+        print("\nsuggested weights (a draft is to revise above 40 points):")
+        for rule, weight in sorted(fit_weights(rows, playbooks).items(), key=lambda kv: -kv[1]):
+            print(f"  {rule:38} {current[rule]:3} -> {weight:3}")
     return 0
 
 

@@ -170,6 +170,7 @@ class Engine:
                         self.unanchored.append(entry)
                     for word in entry[0].anchor or ():
                         self.index.setdefault(word, []).append(entry)
+
         # Detectors first (those that yield to another signal after it), then the rules
         # that judge what was found, then the rules about what is missing.
         def stage(c: Check) -> int:
@@ -178,6 +179,7 @@ class Engine:
             return 1 if c.unless_signals else 0
 
         self.order = sorted(range(len(self.checks)), key=lambda i: stage(self.checks[i]))
+        self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
 
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
@@ -188,7 +190,7 @@ class Engine:
         self_focus = round(first / (first + second), 3) if first + second else 0.0
 
         signals: dict[str, Any] = dict.fromkeys(SIGNAL_NAMES, False)
-        evidence: dict[str, Span] = {}  # the words that first set each signal
+        evidence: dict[str, Span] = {}  # the words that first set each signal or detector
         fired: list[tuple[Check, Span]] = []
         for i in self.order:
             check = self.checks[i]
@@ -198,11 +200,13 @@ class Engine:
                 continue
             if not check.is_rule and context not in check.contexts:
                 continue  # a detector's vocabulary only means something in its contexts
-            settled = check.signal is None or signals[check.signal]
+            settled = (check.signal is None or signals[check.signal]) and check.id not in self.named
             if trace is None and settled and not (check.is_rule and context in check.contexts):
                 continue  # it could change neither a signal nor a finding
             if check.regexes:
-                raw_hits[i] = [m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)]
+                raw_hits[i] = [
+                    m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)
+                ]
             span = self._evaluate(
                 check, i, text, raw_hits, unless_hits, first, self_focus, signals, evidence
             )
@@ -211,6 +215,8 @@ class Engine:
             if check.signal:
                 signals[check.signal] = True
                 evidence.setdefault(check.signal, span)
+            if not check.is_rule:
+                evidence[check.id] = span
             if trace is not None:
                 trace.append(check.id)
             if check.is_rule and context in check.contexts:
@@ -267,6 +273,8 @@ class Engine:
     ) -> Span | None:
         kind = check.kind
         if kind == "signal":
+            if check.detectors:
+                return next((evidence[d] for d in check.detectors if d in evidence), None)
             return next((evidence[s] for s in check.any_signals if signals.get(s)), None)
         if kind in ("phrases", "pattern"):
             found: Span | None = None

@@ -41,7 +41,7 @@ _KIND_KEYS = {
     "count": {"metric", "min", "max"},
     "ratio": {"max", "min_first"},
     "require": {"any_signals", "any_phrases"},
-    "signal": {"any_signals"},
+    "signal": {"any_signals", "detectors"},
     "only": {"words", "max_other"},
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -93,6 +93,7 @@ class Check:
     max: float | None = None
     min_first: int = 0
     any_signals: tuple[str, ...] = ()
+    detectors: tuple[str, ...] = ()  # a `signal` rule: fires when one of these detectors did
     words: frozenset[str] = frozenset()
     max_other: int = 0
     source: str = ""
@@ -284,9 +285,15 @@ def _expand_vocabulary(words: dict[str, list[str]]) -> tuple[Vocabulary, list[st
 
 
 def _unknown_classes(playbooks: Iterable[Playbook], vocabulary: Vocabulary) -> list[str]:
+    """Word classes and detectors that rules name but nothing defines."""
+    playbooks = list(playbooks)
+    detector_ids = {d.id for p in playbooks for d in p.detectors}
     problems = []
     for p in playbooks:
         for c in (*p.detectors, *p.rules):
+            for d in c.detectors:
+                if d not in detector_ids:
+                    problems.append(f"{p.source}: rule {c.id}: unknown detector '{d}'")
             for phrase in (*c.phrases, *c.unless):
                 for name in sorted(phrase.classes() - vocabulary.keys()):
                     problems.append(
@@ -551,11 +558,18 @@ def _parse_kind(item: dict[str, Any], kind: str, fields: dict[str, Any], err: Ba
             min_first = 0
         fields["min_first"] = min_first
     elif kind == "signal":
-        signals = item.get("any_signals")
-        if not isinstance(signals, list) or not signals or any(s not in SIGNALS for s in signals):
-            err(f"'any_signals' must be a non-empty list of: {', '.join(SIGNALS)}")
+        signals = item.get("any_signals", [])
+        detectors = item.get("detectors", [])
+        if not isinstance(signals, list) or any(s not in SIGNALS for s in signals):
+            err(f"'any_signals' must be a list of: {', '.join(SIGNALS)}")
             signals = []
+        if not isinstance(detectors, list) or not all(isinstance(d, str) for d in detectors):
+            err("'detectors' must be a list of detector ids")
+            detectors = []
+        if bool(signals) == bool(detectors):
+            err("a signal rule names either 'any_signals' or 'detectors'")
         fields["any_signals"] = tuple(signals)
+        fields["detectors"] = tuple(detectors)
     elif kind == "require":
         signals = item.get("any_signals", [])
         if not isinstance(signals, list) or any(s not in SIGNALS for s in signals):
