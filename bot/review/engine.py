@@ -332,19 +332,23 @@ _SEVERITY_RANK = {"problem": 3, "warn": 2, "tip": 1}
 
 
 def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]]:
-    """One finding per thing said: of two rules of a playbook that quote overlapping words
-    (or both the whole draft), keep the stronger; "free trial" is one pitch, not two."""
+    """One finding per thing said: of two rules of a playbook that quote overlapping words,
+    keep the stronger; "free trial" is one pitch, not two. Findings about something missing
+    are each their own."""
     kept: list[tuple[Check, Span]] = []
     for check, span in sorted(
         fired, key=lambda f: (-_SEVERITY_RANK[f[0].severity or "tip"], -f[0].weight)
     ):
-        if any(
-            other.playbook == check.playbook and _overlaps(span, [other_span])
+        if check.kind in _SAID and any(
+            other.kind in _SAID and other.playbook == check.playbook and _overlaps(span, [other_span])
             for other, other_span in kept
         ):
             continue
         kept.append((check, span))
     return kept
+
+
+_SAID = frozenset({"phrases", "pattern", "signal"})  # findings about words, not about a lack
 
 
 def _overlaps(span: Span, others: Any) -> bool:
