@@ -11,6 +11,7 @@ sender's words (or, for something missing, the whole draft).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from .language import NAMES, detect
 from .patterns import Compiled, Vocabulary
 from .schema import CONTEXTS, REVISE_ABOVE, Check, PlaybookSet, load_playbooks
-from .text import Text
+from .text import SpanSet, Text
 
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
 SECOND_PERSON = frozenset(
@@ -157,19 +158,23 @@ class Engine:
         self.titles = {p.id: p.title for p in playbooks}
         self.checks = playbooks.checks
         self.vocabulary = Vocabulary(playbooks.vocabulary)
-        # Each phrase is filed under the words of its most selective slot: a draft without
-        # any of them cannot match it, so it is never tried.
-        Entry = tuple[Compiled, int, bool]  # phrase, check index, is an `unless`
-        self.index: dict[str, list[Entry]] = {}
-        self.unanchored: list[Entry] = []
-        for i, check in enumerate(self.checks):
-            for phrases, is_unless in ((check.phrases, False), (check.unless, True)):
-                for phrase in phrases:
-                    entry = (Compiled(phrase, self.vocabulary), i, is_unless)
-                    if entry[0].anchor is None:
-                        self.unanchored.append(entry)
-                    for word in entry[0].anchor or ():
-                        self.index.setdefault(word, []).append(entry)
+        # A check's phrases (and its exceptions) are matched only when the check is
+        # evaluated, and only those whose key words (their rarest slot) the draft has.
+        self.phrases_of: list[tuple[Compiled, ...]] = []
+        self.unless_of: list[tuple[Compiled, ...]] = []
+        self.by_key: dict[str, set[int]] = {}  # word -> ids of the phrases it is a key of
+        self.keyless: set[int] = set()
+        for check in self.checks:
+            for phrases, compiled in (
+                (check.phrases, self.phrases_of),
+                (check.unless, self.unless_of),
+            ):
+                compiled.append(tuple(Compiled(p, self.vocabulary) for p in phrases))
+                for c in compiled[-1]:
+                    if c.key is None:
+                        self.keyless.add(id(c))
+                    for word in c.key or ():
+                        self.by_key.setdefault(word, set()).add(id(c))
 
         # Detectors first (those that yield to another signal after it), then the rules
         # that judge what was found, then the rules about what is missing.
@@ -180,19 +185,31 @@ class Engine:
 
         self.order = sorted(range(len(self.checks)), key=lambda i: stage(self.checks[i]))
         self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
+        # The checks that can matter in each context, in order: a detector for that
+        # context, a rule of it, or a rule elsewhere that still sets a signal.
+        self.order_for = {
+            context: [
+                i
+                for i in self.order
+                if context in self.checks[i].contexts
+                or (self.checks[i].is_rule and self.checks[i].signal)
+            ]
+            for context in CONTEXTS
+        }
 
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
-        language = detect(text.words, original)
-        raw_hits, unless_hits = self._phrase_hits(text) if language == "en" else ({}, {})
-        first = sum(1 for w in text.words if w in FIRST_PERSON)
-        second = sum(1 for w in text.words if w in SECOND_PERSON)
+        language = detect(text.word_counts, original)
+        keyed = self.keyless.union(*(self.by_key[w] for w in self.by_key.keys() & text.vocab))
+        counts = text.word_counts
+        first = sum(counts[w] for w in FIRST_PERSON & counts.keys())
+        second = sum(counts[w] for w in SECOND_PERSON & counts.keys())
         self_focus = round(first / (first + second), 3) if first + second else 0.0
 
         signals: dict[str, Any] = dict.fromkeys(SIGNAL_NAMES, False)
         evidence: dict[str, Span] = {}  # the words that first set each signal or detector
         fired: list[tuple[Check, Span]] = []
-        for i in self.order:
+        for i in self.order if trace is not None else self.order_for[context]:
             check = self.checks[i]
             if language != "en" and check.kind not in LANGUAGE_NEUTRAL:
                 continue
@@ -203,13 +220,7 @@ class Engine:
             settled = (check.signal is None or signals[check.signal]) and check.id not in self.named
             if trace is None and settled and not (check.is_rule and context in check.contexts):
                 continue  # it could change neither a signal nor a finding
-            if check.regexes:
-                raw_hits[i] = [
-                    m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)
-                ]
-            span = self._evaluate(
-                check, i, text, raw_hits, unless_hits, first, self_focus, signals, evidence
-            )
+            span = self._evaluate(check, i, text, keyed, first, self_focus, signals, evidence)
             if span is None:
                 continue
             if check.signal:
@@ -241,31 +252,21 @@ class Engine:
         self.run(original, context, trace)
         return set(trace)
 
-    def _phrase_hits(self, text: Text) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
-        hits: dict[int, list[Span]] = {}
-        unless: dict[int, list[Span]] = {}
-        tried: set[int] = set()
-        candidates = list(self.unanchored)
-        for word in self.index.keys() & text.positions.keys():
-            candidates += self.index[word]
-        offsets = None
-        for compiled, i, is_unless in candidates:
-            if id(compiled) in tried:
-                continue
-            tried.add(id(compiled))
-            for start, end in compiled.spans(text):
-                offsets = offsets or text.offsets
-                span = (offsets[start][0], offsets[end - 1][1])
-                (unless if is_unless else hits).setdefault(i, []).append(span)
-        return hits, unless
+    @staticmethod
+    def _spans(text: Text, phrases: tuple[Compiled, ...], keyed: set[int]) -> Iterator[Span]:
+        """Where the phrases occur, phrase by phrase, as character spans; phrases whose key
+        words the draft lacks are not tried."""
+        for c in phrases:
+            if id(c) in keyed:
+                for start, end in c.spans(text):
+                    yield (text.offsets[start][0], text.offsets[end - 1][1])
 
     def _evaluate(
         self,
         check: Check,
         i: int,
         text: Text,
-        raw_hits: dict[int, list[Span]],
-        unless_hits: dict[int, list[Span]],
+        keyed: set[int],
         first: int,
         self_focus: float,
         signals: dict[str, Any],
@@ -277,16 +278,33 @@ class Engine:
                 return next((evidence[d] for d in check.detectors if d in evidence), None)
             return next((evidence[s] for s in check.any_signals if signals.get(s)), None)
         if kind in ("phrases", "pattern"):
+            if check.regexes:
+                hits: Iterable[Span] = [
+                    m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)
+                ]
+            else:
+                hits = self._spans(text, self.phrases_of[i], keyed)
+            excepted: SpanSet | None = None
+
+            def counts(span: Span) -> bool:
+                nonlocal excepted
+                if excepted is None:  # exceptions are matched only once something hit
+                    excepted = SpanSet(self._spans(text, self.unless_of[i], keyed))
+                if excepted.overlaps(*span) or text.in_quotes(*span):
+                    return False
+                return not (check.negatable and _negated(text, span))
+
+            if not check.is_rule:
+                # A detector needs one instance: the first phrase (in the order written)
+                # that counts, so telling phrases go first.
+                return next(filter(counts, hits), None)
             found: Span | None = None
-            # Earliest hit first; hits that overlap it ("dear sir" + "sir/madam") widen it.
-            for span in sorted(raw_hits.get(i, ()), key=lambda s: (s[0], -s[1])):
+            # A finding quotes the earliest hit; hits overlapping it widen the quote.
+            for span in sorted(hits, key=lambda s: (s[0], -s[1])):
                 if found and span[0] > found[1]:
                     break
-                if _overlaps(span, unless_hits.get(i, ())) or text.in_quotes(*span):
-                    continue
-                if check.negatable and _negated(text, span):
-                    continue
-                found = span if found is None else (found[0], max(found[1], span[1]))
+                if counts(span):
+                    found = span if found is None else (found[0], max(found[1], span[1]))
             return found
         if kind == "count":
             value, span = _metric(check.metric, text)
@@ -305,9 +323,9 @@ class Engine:
         if kind == "require":
             if any(signals.get(s) for s in check.any_signals):
                 return None
-            for span in raw_hits.get(i, ()):
+            for span in self._spans(text, self.phrases_of[i], keyed):
                 if not text.in_quotes(*span) and not _negated(text, span):
-                    return None
+                    return None  # the first that counts is enough
             return _whole(text)
         raise AssertionError(kind)
 
@@ -340,7 +358,9 @@ def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]
         fired, key=lambda f: (-_SEVERITY_RANK[f[0].severity or "tip"], -f[0].weight)
     ):
         if check.kind in _SAID and any(
-            other.kind in _SAID and other.playbook == check.playbook and _overlaps(span, [other_span])
+            other.kind in _SAID
+            and other.playbook == check.playbook
+            and _overlaps(span, [other_span])
             for other, other_span in kept
         ):
             continue

@@ -8,7 +8,7 @@ enough for that (and measured in tests/test_language.py); no model is loaded.
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections import Counter
 
 # Frequent function words, chosen to be rare in the other languages listed.
 _STOPWORDS = {
@@ -48,17 +48,16 @@ NAMES = {
     "ja": "Japanese",
     "ko": "Korean",
 }
-_SCRIPTS = (
-    ("CYRILLIC", "ru"),
-    ("GREEK", "el"),
-    ("ARABIC", "ar"),
-    ("HEBREW", "he"),
-    ("DEVANAGARI", "hi"),
-    ("THAI", "th"),
-    ("HIRAGANA", "ja"),
-    ("KATAKANA", "ja"),
-    ("HANGUL", "ko"),
-    ("CJK", "zh"),
+_SCRIPTS = (  # letters of a script, counted with one C-level regex each
+    (re.compile("[\u0400-\u04ff]"), "ru"),
+    (re.compile("[\u0370-\u03ff]"), "el"),
+    (re.compile("[\u0600-\u06ff\u0750-\u077f]"), "ar"),
+    (re.compile("[\u0590-\u05ff]"), "he"),
+    (re.compile("[\u0900-\u097f]"), "hi"),
+    (re.compile("[\u0e00-\u0e7f]"), "th"),
+    (re.compile("[\u3040-\u30ff]"), "ja"),
+    (re.compile("[\uac00-\ud7af\u1100-\u11ff]"), "ko"),
+    (re.compile("[\u4e00-\u9fff\u3400-\u4dbf]"), "zh"),
 )
 _UKRAINIAN = frozenset("іїєґ")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
@@ -66,14 +65,16 @@ _OTHER_LETTERS = re.compile(r"[^\W\d_\u0000-\u024f]")
 MIN_WORDS = 4  # shorter drafts ("Hola!") are too short to vote on: taken as English
 
 
-def detect(words: list[str], text: str) -> str:
-    """A language code for a draft, from its lower-case words and its text."""
+def detect(counts: Counter[str], text: str) -> str:
+    """A language code for a draft, from how often each lower-case word occurs in it and
+    its text."""
     script = "" if text.isascii() else _script(text)
     if script:
         return script
-    if len(words) < MIN_WORDS:
+    if counts.total() < MIN_WORDS:
         return "en"
-    votes = {lang: sum(1 for w in words if w in vocab) for lang, vocab in _VOTES.items()}
+    present = counts.keys()
+    votes = {lang: sum(counts[w] for w in vocab & present) for lang, vocab in _VOTES.items()}
     best = max(votes, key=lambda lang: (votes[lang], lang == "en"))
     # Names and loanwords make stray hits; another language must clearly outvote English.
     return best if votes[best] >= max(2, 2 * votes["en"] + 1) else "en"
@@ -84,18 +85,13 @@ def _script(text: str) -> str:
     others = _OTHER_LETTERS.findall(text)
     if len(others) <= len(_LATIN.findall(text)):
         return ""
-    counts: dict[str, int] = {}
-    for ch in others:
-        name = unicodedata.name(ch, "")
-        for prefix, lang in _SCRIPTS:
-            if name.startswith(prefix):
-                counts[lang] = counts.get(lang, 0) + 1
-                break
-    if not counts:
-        return ""
+    letters = "".join(others)
+    counts = {lang: len(pattern.findall(letters)) for pattern, lang in _SCRIPTS}
     lang = max(counts, key=lambda k: counts[k])
-    if lang == "ru" and _UKRAINIAN & set(others):
+    if not counts[lang]:
+        return ""
+    if lang == "ru" and _UKRAINIAN & set(letters):
         return "uk"
-    if lang == "zh" and counts.get("ja"):
+    if lang == "zh" and counts["ja"]:
         return "ja"
     return lang

@@ -18,15 +18,18 @@ draft contains a word of its most selective slot (a set intersection, done in C)
 
 from __future__ import annotations
 
+import itertools
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .text import BREAKS, Text, is_word
+from .text import Text, is_word
 
 GAPS = {"..": 5, "...": 40}  # words a gap may skip
 BUILTIN = ("number", "name")  # predicates, not word lists
 _CLASS = re.compile(r"^\{([a-z0-9-]+)\}$")
+_NOT_A_BREAK = "(?![.!?\n؟？。] )"  # a gap's token: anything but a sentence end
 _ITEM = re.compile(r"\((?P<group>[^()]*)\)(?P<optional>\?)?|(?P<word>[^\s()]+)")
 
 Atom = tuple[str, str]  # ("w", word) | ("p", prefix) | ("c", class name)
@@ -104,7 +107,7 @@ def parse_phrase(
         raise PatternError("'..' must stand between two words")
     if slots[0].optional or slots[-1].optional:
         raise PatternError("a phrase cannot start or end with an optional (…)?")
-    for a, b in zip(slots, slots[1:], strict=False):
+    for a, b in itertools.pairwise(slots):
         if a.kind == b.kind == "gap":
             raise PatternError("two gaps in a row")
     return Phrase(source, tuple(slots), example)
@@ -134,6 +137,26 @@ def _flatten(seqs: list[Sequence]) -> Sequence:
     return tuple(atom for seq in seqs for atom in seq)
 
 
+# The most frequent words of English messages: a slot made of them tells little.
+_COMMON_WORDS = (
+    "i you my your we our me us it is in on at to for of a an the and or but so if as be are "
+    "was were am i'm you're we're it's that this there here have has had do did does can could "
+    "would will should may might just not no with from about by up out all any some what how "
+    "when where why who which hi hello hey thanks thank please like love want get know "
+    "think see been being much more very really"
+)
+COMMON = frozenset(_COMMON_WORDS.split())
+
+
+def _commonness(words: frozenset[str]) -> int:
+    return sum(1000 if w in COMMON or not w[0].isalnum() else 1 for w in words)
+
+
+def _any_within(ordered: list[int], low: int, high: int) -> bool:
+    k = bisect_left(ordered, low)
+    return k < len(ordered) and ordered[k] <= high
+
+
 class Vocabulary:
     """Word classes: each a set of phrases (token tuples), indexed by first token."""
 
@@ -152,16 +175,82 @@ class Vocabulary:
 class Compiled:
     """A phrase bound to a vocabulary: the words that start it and the words it needs."""
 
-    __slots__ = ("anchor", "phrase", "slots", "starts", "vocab")
+    __slots__ = (
+        "after_gap",
+        "by_word",
+        "key",
+        "lead",
+        "phrase",
+        "plain",
+        "prefixes",
+        "regex",
+        "required",
+        "slots",
+        "starts",
+        "vocab",
+    )
 
     def __init__(self, phrase: Phrase, vocab: Vocabulary):
         self.phrase, self.slots, self.vocab = phrase, phrase.slots, vocab
         unknown = sorted(phrase.classes() - set(vocab.by_first))
         if unknown:
             raise PatternError(f"unknown word class {{{unknown[0]}}}")
-        self.starts = self._words_of(self.slots[0])  # None: may start anywhere
-        candidates = [w for w in map(self._words_of, self.slots) if w is not None]
-        self.anchor = min(candidates, key=len) if candidates else None
+        # Where it can start: these words, or words with these prefixes, or (both None)
+        # anywhere. And what a draft must contain: a word of every slot that is not
+        # optional, checked with set operations before any matching.
+        self.starts = self._words_of(self.slots[0])
+        self.prefixes = self._prefixes_of(self.slots[0]) if self.starts is None else None
+        words = [self._words_of(slot) for slot in self.slots]
+        # Slots that are a plain choice of single words: a set look-up, no generators.
+        self.plain = tuple(
+            frozenset(seq[0][1] for seq in slot.options)
+            if slot.kind == "alt"
+            and not slot.optional
+            and all(len(seq) == 1 and seq[0][0] == "w" for seq in slot.options)
+            else None
+            for slot in self.slots
+        )
+        # Other choices: those that begin with a word are filed under it, the rest (classes,
+        # prefixes) under "", so a position only tries the choices that can start there.
+        self.by_word: list[dict[str, list[Sequence]]] = []
+        for slot in self.slots:
+            index: dict[str, list[Sequence]] = {}
+            for seq in slot.options:
+                key = seq[0][1] if seq and seq[0][0] == "w" else ""
+                index.setdefault(key, []).append(seq)
+            self.by_word.append(index)
+        self.required = tuple(sorted((w for w in words if w is not None), key=len))
+        # Most phrases run as one regular expression over the draft's tokens joined by
+        # spaces (C speed); a phrase with {name} needs the tokens' case and runs in Python.
+        self.regex = (
+            None
+            if any(slot.kind == "name" for slot in self.slots)
+            else re.compile("".join(map(self._slot_regex, self.slots)))
+        )
+        # The words a draft must contain for the phrase to be worth trying: those of its
+        # rarest slot (None: it has no slot of known words; try it on every draft).
+        self.key = min(self.required, key=_commonness) if self.required else None
+        # How many tokens can come before the key slot: a phrase only needs trying where
+        # it starts within that many tokens before a key word.
+        key_slot = next((k for k, w in enumerate(words) if w is self.key), None)
+        self.lead = (
+            sum(self._longest(slot) for slot in self.slots[:key_slot])
+            if key_slot is not None
+            else None
+        )
+        # Slots right after a gap whose words are known: a gap jumps to where they occur
+        # instead of trying every offset, which keeps long gaps cheap on long drafts.
+        self.after_gap = {
+            k: w
+            for k, w in enumerate(words)
+            if k and w is not None and self.slots[k - 1].kind == "gap"
+        }
+
+    @staticmethod
+    def _prefixes_of(slot: Slot) -> tuple[str, ...] | None:
+        if slot.kind != "alt" or slot.optional or any(seq[0][0] != "p" for seq in slot.options):
+            return None
+        return tuple(seq[0][1] for seq in slot.options)
 
     def _words_of(self, slot: Slot) -> frozenset[str] | None:
         """Every word the slot can begin with, or None when that cannot be listed."""
@@ -178,44 +267,121 @@ class Compiled:
                 return None
         return frozenset(words)
 
+    def _longest(self, slot: Slot) -> int:
+        """The most tokens a slot can take."""
+        if slot.kind == "gap":
+            return slot.gap
+        if slot.kind != "alt":
+            return 1
+        longest = 0
+        for seq in slot.options:
+            n = 0
+            for kind, value in seq:
+                if kind == "c":
+                    n += max(len(m) for ms in self.vocab.by_first[value].values() for m in ms)
+                else:
+                    n += 1
+            longest = max(longest, n)
+        return longest
+
+    def _slot_regex(self, slot: Slot) -> str:
+        if slot.kind == "gap":
+            return f"(?:{_NOT_A_BREAK}[^ ]+ ){{0,{slot.gap}}}?"
+        if slot.kind == "number":
+            return r"\d[^ ]* "
+        options = [o for o in slot.options if o]
+        body = "|".join("".join(map(self._atom_regex, seq)) for seq in options)
+        return f"(?:{body}){'?' if slot.optional else ''}"
+
+    def _atom_regex(self, atom: Atom) -> str:
+        kind, value = atom
+        if kind == "w":
+            return re.escape(value) + " "
+        if kind == "p":
+            return re.escape(value) + "[^ ]* "
+        members = sorted(
+            (m for ms in self.vocab.by_first[value].values() for m in ms), key=len, reverse=True
+        )
+        return "(?:" + "|".join("".join(re.escape(t) + " " for t in m) for m in members) + ")"
+
     def spans(self, text: Text) -> list[tuple[int, int]]:
         """Token spans (start, end exclusive) where the phrase occurs, earliest first."""
-        if self.anchor is not None and self.anchor.isdisjoint(text.positions):
-            return []
-        if self.starts is None:
-            starts: Iterable[int] = range(len(text.toks))
-        else:
-            found = self.starts & text.positions.keys()
-            starts = sorted(p for w in found for p in text.positions[w])
+        vocab = text.vocab
+        for req in self.required:
+            if req.isdisjoint(vocab):
+                return []
+        starts = self.start_positions(text)
+        if self.key is not None and self.lead is not None and len(starts) > 4:
+            # Keep the starts that have a key word at most `lead` tokens after them.
+            keys = sorted(p for w in self.key & vocab for p in text.where(w))
+            lead = self.lead
+            starts = [p for p in starts if _any_within(keys, p, p + lead)]
+        if self.regex is not None:  # each try runs in C
+            match, joined, at = self.regex.match, text.joined, text.joined_at
+            out = []
+            last_end = -1
+            for pos in starts:
+                if pos >= last_end and (m := match(joined, at[pos])) is not None:
+                    last_end = text.token_ending(m.end())
+                    out.append((pos, last_end))
+            return out
+        landing = {
+            k: sorted(p for w in ws & vocab for p in text.where(w))
+            for k, ws in self.after_gap.items()
+        }
         out = []
         last_end = -1
         for pos in starts:
             if pos < last_end:
                 continue
-            end = self._match(text, pos, 0)
+            end = self._match(text, pos, 0, landing)
             if end is not None:
                 out.append((pos, end))
                 last_end = end
         return out
 
-    def _match(self, text: Text, pos: int, k: int) -> int | None:
+    def start_positions(self, text: Text) -> list[int]:
+        if self.starts is not None:
+            found = self.starts & text.vocab
+            if len(found) == 1:
+                return text.where(next(iter(found)))
+            return sorted(p for w in found for p in text.where(w))
+        if self.prefixes is not None:
+            prefixes = self.prefixes
+            return sorted(p for w in text.vocab if w.startswith(prefixes) for p in text.where(w))
+        return list(range(len(text.toks)))
+
+    def _match(self, text: Text, pos: int, k: int, landing: dict[int, list[int]]) -> int | None:
         if k == len(self.slots):
             return pos
         toks = text.toks
         slot = self.slots[k]
         if slot.kind == "gap":
-            for skip in range(slot.gap + 1):
-                at = pos + skip
-                if at > len(toks) or (skip and toks[at - 1] in BREAKS):
-                    break
-                end = self._match(text, at, k + 1)
+            # Skip at most `gap` tokens, none of them a sentence break.
+            last = min(pos + slot.gap, text.next_break[min(pos, len(toks))])
+            if k + 1 in landing:
+                where = landing[k + 1]
+                at_options: Iterable[int] = where[
+                    bisect_left(where, pos) : bisect_right(where, last)
+                ]
+            else:
+                at_options = range(pos, last + 1)
+            for at in at_options:
+                end = self._match(text, at, k + 1, landing)
                 if end is not None:
                     return end
             return None
+        plain = self.plain[k]
+        if plain is not None:
+            if pos < len(toks) and toks[pos] in plain:
+                return self._match(text, pos + 1, k + 1, landing)
+            return None
         if slot.kind == "alt":
-            for seq in slot.options:
+            index = self.by_word[k]
+            tok = toks[pos] if pos < len(toks) else ""
+            for seq in (*index.get(tok, ()), *index.get("", ())):
                 for after in self._sequence_ends(text, pos, seq, 0):
-                    end = self._match(text, after, k + 1)
+                    end = self._match(text, after, k + 1, landing)
                     if end is not None:
                         return end
             return None
@@ -227,7 +393,7 @@ class Compiled:
         else:  # name
             written = text.cased[pos]
             ok = is_word(tok) and written[:1].isupper() and not written.isupper()
-        return self._match(text, pos + 1, k + 1) if ok else None
+        return self._match(text, pos + 1, k + 1, landing) if ok else None
 
     def _sequence_ends(self, text: Text, pos: int, seq: Sequence, i: int) -> Iterable[int]:
         """Every position where `seq[i:]` can end when it starts at `pos`."""

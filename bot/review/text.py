@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable
 from functools import cached_property
+from itertools import accumulate
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
 _WORDS = re.compile(r"\w+")
+_TOKEN_SPLIT = re.compile(r"(\w+(?:'\w+)*|[^\w\s]|\n)")  # _TOKEN, kept by re.split
+_WORD_TOKEN = re.compile(r"\w+(?:'\w+)*")  # the tokens of _TOKEN that are words
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
 _LINK = re.compile(
@@ -23,10 +28,12 @@ _LINK = re.compile(
 )
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
+_SHOUTED_ASCII = re.compile(r"(?<![\w])[A-Z]{4,}(?![\w])")
 _SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
 # A run of end marks is consumed whole and its follower checked in Python: a lookahead
 # after `+` would retry every suffix of a long run ("!!!…x"), which is quadratic.
 _SENTENCE_END = re.compile(r"[.!?؟？。]+|\n+")
+_QUESTION = re.compile(r"[?؟？]+")
 BREAKS = frozenset({".", "!", "?", "\n", "؟", "？", "。"})  # tokens a gap never crosses
 _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 # Zero-width and bidi control characters carry no words; they are ignored for matching.
@@ -49,26 +56,79 @@ class Text:
         if len(lowered) != len(folded):  # e.g. 'İ' lowers to two characters
             lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
         self.lower = lowered
+        self._where: dict[str, list[int]] = {}
+
+    @cached_property
+    def _parts(self) -> list[str]:
+        """[space, token, space, token, …, space], split in C: tokens and their offsets."""
+        return _TOKEN_SPLIT.split(self.lower)
 
     @cached_property
     def toks(self) -> list[str]:
-        return _TOKEN.findall(self.lower)
+        return self._parts[1::2]
 
     @cached_property
     def offsets(self) -> list[tuple[int, int]]:
         """(start, end) of each token in `toks`."""
-        return [m.span() for m in _TOKEN.finditer(self.lower)]
+        ends = list(accumulate(map(len, self._parts)))
+        return list(zip(ends[0::2], ends[1::2], strict=False))
 
     @cached_property
     def words(self) -> list[str]:
-        return [t for t in self.toks if _is_word(t)]
+        """The tokens that are words (not punctuation), found in C by the same regex."""
+        return _WORD_TOKEN.findall(self.lower)
 
     @cached_property
-    def positions(self) -> dict[str, list[int]]:
-        """Where each token occurs, so patterns start only where their first word is."""
-        out: dict[str, list[int]] = {}
-        for i, tok in enumerate(self.toks):
-            out.setdefault(tok, []).append(i)
+    def word_counts(self) -> Counter[str]:
+        """How often each word occurs (counted in C)."""
+        return Counter(self.words)
+
+    @cached_property
+    def vocab(self) -> frozenset[str]:
+        """Every distinct token."""
+        return frozenset(self.toks)
+
+    def where(self, token: str) -> list[int]:
+        """Where a token occurs (found by list.index in C, cached per token)."""
+        found = self._where.get(token)
+        if found is None:
+            found = []
+            toks = self.toks
+            i = -1
+            try:
+                while True:
+                    i = toks.index(token, i + 1)
+                    found.append(i)
+            except ValueError:
+                pass
+            self._where[token] = found
+        return found
+
+    @cached_property
+    def joined(self) -> str:
+        """The tokens joined by single spaces, with a space before and after each: the
+        string token patterns run on as regular expressions."""
+        return " " + " ".join(self.toks) + " "
+
+    @cached_property
+    def joined_at(self) -> list[int]:
+        """Where each token starts in `joined` (one more entry: where the last one ends)."""
+        return [at + i for i, at in enumerate(accumulate(map(len, self.toks), initial=1))]
+
+    def token_ending(self, offset: int) -> int:
+        """The index of the token after a match that ends at `offset` of `joined`."""
+        return bisect_left(self.joined_at, offset)
+
+    @cached_property
+    def next_break(self) -> list[int]:
+        """For each token, the index of the first sentence break at or after it."""
+        out = [0] * (len(self.toks) + 1)
+        nxt = len(self.toks)
+        out[nxt] = nxt
+        for i in range(len(self.toks) - 1, -1, -1):
+            if self.toks[i] in BREAKS:
+                nxt = i
+            out[i] = nxt
         return out
 
     @cached_property
@@ -89,8 +149,14 @@ class Text:
     def quoted(self) -> list[tuple[int, int]]:
         return [m.span() for m in _QUOTED.finditer(self.lower)]
 
+    @cached_property
+    def _quote_starts(self) -> list[int]:
+        return [qs for qs, _ in self.quoted]
+
     def in_quotes(self, start: int, end: int) -> bool:
-        return any(qs < start and end < qe for qs, qe in self.quoted)
+        """Whether the words lie inside quotation marks (quotes never overlap)."""
+        k = bisect_left(self._quote_starts, start) - 1
+        return k >= 0 and end < self.quoted[k][1]
 
     @cached_property
     def links(self) -> list[tuple[int, int]]:
@@ -113,7 +179,11 @@ class Text:
 
     @cached_property
     def questions(self) -> int:
-        return sum(1 for s, e in self.sentences if self.original[s:e].rstrip()[-1:] in "?؟？")
+        """Sentences ending in a question mark (counted without splitting sentences)."""
+        text = self.original
+        return sum(
+            1 for m in _QUESTION.finditer(text) if m.end() == len(text) or text[m.end()].isspace()
+        )
 
     @cached_property
     def exclamations(self) -> int:
@@ -126,6 +196,8 @@ class Text:
     @cached_property
     def shouted(self) -> list[tuple[int, int]]:
         """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine)."""
+        if self.original.isascii():  # the common case, found in C
+            return [m.span() for m in _SHOUTED_ASCII.finditer(self.original)]
         return [m.span() for m in _SHOUTED.finditer(self.original) if m.group().isupper()]
 
     def clause_before(self, index: int, limit: int) -> list[str]:
@@ -143,6 +215,25 @@ class Text:
     def token_at(self, offset: int) -> int:
         """Index of the first token starting at or after `offset`."""
         return bisect_left(self.offsets, (offset, -1))
+
+
+class SpanSet:
+    """Spans that may overlap, asked "does anything here overlap (s, e)?" in log time."""
+
+    __slots__ = ("max_end", "starts")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.max_end: list[int] = []
+        top = -1
+        for _, e in ordered:
+            top = max(top, e)
+            self.max_end.append(top)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect_left(self.starts, end)  # spans starting before `end`
+        return k > 0 and self.max_end[k - 1] > start
 
 
 def _is_word(token: str) -> bool:
