@@ -17,7 +17,6 @@ from itertools import accumulate
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
 _WORDS = re.compile(r"\w+")
-_TOKEN_SPLIT = re.compile(r"(\w+(?:'\w+)*|[^\w\s]|\n)")  # _TOKEN, kept by re.split
 _WORD_TOKEN = re.compile(r"\w+(?:'\w+)*")  # the tokens of _TOKEN that are words
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
@@ -59,19 +58,19 @@ class Text:
         self._where: dict[str, list[int]] = {}
 
     @cached_property
-    def _parts(self) -> list[str]:
-        """[space, token, space, token, …, space], split in C: tokens and their offsets."""
-        return _TOKEN_SPLIT.split(self.lower)
-
-    @cached_property
     def toks(self) -> list[str]:
-        return self._parts[1::2]
+        return _TOKEN.findall(self.lower)
 
     @cached_property
     def offsets(self) -> list[tuple[int, int]]:
-        """(start, end) of each token in `toks`."""
-        ends = list(accumulate(map(len, self._parts)))
-        return list(zip(ends[0::2], ends[1::2], strict=False))
+        """(start, end) of each token in `toks`, found in order with str.find."""
+        out = []
+        find, at = self.lower.find, 0
+        for tok in self.toks:
+            at = find(tok, at)
+            out.append((at, at + len(tok)))
+            at += len(tok)
+        return out
 
     @cached_property
     def words(self) -> list[str]:
