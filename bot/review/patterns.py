@@ -392,7 +392,12 @@ class Compiled:
             ok = tok[0].isdigit()
         else:  # name
             written = text.cased[pos]
-            ok = is_word(tok) and written[:1].isupper() and not written.isupper()
+            ok = (
+                is_word(tok)
+                and tok not in COMMON  # "I'd", "You", "The" open sentences; they name no one
+                and written[:1].isupper()
+                and not written.isupper()
+            )
         return self._match(text, pos + 1, k + 1, landing) if ok else None
 
     def _sequence_ends(self, text: Text, pos: int, seq: Sequence, i: int) -> Iterable[int]:
