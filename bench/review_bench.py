@@ -5,8 +5,10 @@
 Generates a seeded corpus of drafts (20-400 words) from phrase fragments in every
 context, reviews each once after a warm-up, and prints medians and p99s. If proselint
 is installed (`pip install -e '.[bench]'`), the same drafts are linted by proselint in
-the same run and the ratio is printed. Targets: p99 <= 2 ms per 1,000 characters,
->= 1,000 reviews/s, and >= 8x faster than proselint per draft.
+the same run and the ratio is printed. It also reviews adversarial 4,000-character drafts
+(long runs of one token, which once made the sentence split quadratic) and prints the
+slowest. Targets: p99 <= 2 ms per 1,000 characters, >= 1,000 reviews/s, >= 8x faster than
+proselint per draft, and every adversarial draft under 20 ms.
 """
 
 from __future__ import annotations
@@ -70,6 +72,28 @@ def timed(fn: Callable[[str, str], object], drafts: list[tuple[str, str]]) -> li
     return out
 
 
+ADVERSARIAL_UNITS = [
+    "!", ".", "'", '"', "a. ", "word ", "HELLO ", "😀", "你好", "my ", "you ", "i ",
+    "how are you ? ", "thanks for your help ", "I saw your post ", "could you refer me ",
+    "we can help your business grow ", "happy to help ", "fellow ", "our product ",
+]  # fmt: skip
+
+
+def adversarial() -> tuple[str, float]:
+    """The slowest of the adversarial drafts (median of 5 runs each), in ms."""
+    worst = ("", 0.0)
+    for unit in ADVERSARIAL_UNITS:
+        text = (unit * 4000)[:3999] + "x"
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter_ns()
+            review(text)
+            runs.append((time.perf_counter_ns() - start) / 1e6)
+        if statistics.median(runs) > worst[1]:
+            worst = (unit, statistics.median(runs))
+    return worst
+
+
 def proselint_checker() -> Callable[[str, str], object] | None:
     try:
         from proselint import tools
@@ -112,6 +136,12 @@ def main() -> None:
     )
     print(
         f"  throughput:      {len(drafts) / total_s:,.0f} reviews/s on one core (target >= 1,000)"
+    )
+
+    unit, worst_ms = adversarial()
+    print(
+        f"  adversarial 4,000-char drafts: slowest {worst_ms:.1f} ms ({unit!r} repeated)"
+        "   (target < 20 ms)"
     )
 
     lint = proselint_checker()

@@ -16,3 +16,8 @@ DEVSTYLE = ROOT / "tests" / "data" / "drafts-devstyle.jsonl"
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+REAL_TRAIN = ROOT / "tests" / "data" / "real" / "train.jsonl"
+REAL_LOCKED = ROOT / "tests" / "data" / "real" / "locked.jsonl"
+SYNTHETIC = (CORPUS, HOLDOUT, BLIND, FRESH, DEVSTYLE)

@@ -121,7 +121,7 @@ def test_a_broken_playbook_is_rejected_with_file_line_and_reason(change, expecte
 
 def test_a_bad_regex_names_the_rule_and_its_line():
     text = VALID.replace("kind: phrases", "kind: pattern").replace(
-        'phrases: ["the meetup"]', 'pattern: "(unclosed"'
+        'phrases: ["the meetup"]', 'patterns: [{"(unclosed": "We met at the meetup."}]'
     )
     with pytest.raises(PlaybookError) as info:
         parse_playbook(text, "local.yaml")
@@ -179,3 +179,62 @@ def test_a_duplicate_rule_is_reported_at_its_own_line():
     second = text.splitlines().index("  - id: no-meetup-name", 6) + 1
     assert f"local.yaml:{second}: rule no-meetup-name: duplicate id" in str(info.value)
     assert f"local.yaml:{second}: rule no-meetup-name: 'severity'" in str(info.value)
+
+
+def _rule_with(phrases: str) -> str:
+    return VALID.replace('phrases: ["the meetup"]', f"phrases: {phrases}")
+
+
+@pytest.mark.parametrize(
+    ("phrases", "expected"),
+    [
+        ('["{mine} .. meetup"]', "needs an example it matches"),
+        ('["(our|my meetup"]', "unbalanced parentheses"),
+        ('["the meetup .."]', "'..' must stand between two words"),
+        ('["(the)? meetup"]', "cannot start or end with an optional"),
+        ('["the mee*tup"]', "is neither a word, a word*, nor a {class}"),
+        ('[{"the meetup": ""}]', "phrase: example text"),
+    ],
+)
+def test_a_phrase_that_cannot_be_compiled_is_refused_with_its_reason(phrases, expected):
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(_rule_with(phrases), "local.yaml")
+    assert expected in str(info.value) and "rule no-meetup-name" in str(info.value)
+
+
+def test_every_alternative_is_checked_against_its_own_example(tmp_path: Path, capsys):
+    (tmp_path / "local.yaml").write_text(
+        _rule_with('[{"the (meetup|meet-up) in {name}": "We met at the meetup in town."}]')
+    )
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "'the (meetup|meet-up) in {name}' does not match its example" in out
+
+
+def test_an_unknown_word_class_is_named(tmp_path: Path):
+    (tmp_path / "local.yaml").write_text(_rule_with('[{"the {venues}": "We met at the meetup."}]'))
+    with pytest.raises(PlaybookError, match=r"unknown word class \{venues\}"):
+        load_playbooks([tmp_path])
+
+
+def test_a_community_vocabulary_adds_word_classes_its_rules_use(tmp_path: Path):
+    (tmp_path / "words.yaml").write_text("vocabulary:\n  venues: [meetup, meet-up, hackathon]\n")
+    (tmp_path / "local.yaml").write_text(
+        _rule_with('[{"the {venues}": "We met at the hackathon."}]')
+    )
+    playbooks = load_playbooks([tmp_path])
+    findings = review("Great to see you at the hackathon, how was your trip?", "dm", playbooks)
+    assert "no-meetup-name" in [f.rule for f in findings.findings]
+
+
+def test_a_word_class_that_includes_itself_is_refused(tmp_path: Path):
+    (tmp_path / "words.yaml").write_text("vocabulary:\n  a: ['{b}']\n  b: ['{a}']\n")
+    (tmp_path / "local.yaml").write_text(VALID)
+    with pytest.raises(PlaybookError, match="includes itself"):
+        load_playbooks([tmp_path])
+
+
+def test_a_problem_must_weigh_enough_to_revise_on_its_own():
+    text = VALID.replace("severity: warn", "severity: problem")
+    with pytest.raises(PlaybookError, match="a problem weighs 41 to 100"):
+        parse_playbook(text, "local.yaml")

@@ -12,11 +12,12 @@ from collections import Counter
 
 # Frequent function words, chosen to be rare in the other languages listed.
 _STOPWORDS = {
-    "en": "the and to of is it you that for on with this be are have was my your we at not "
-    "but can so what if me all just about do will from how like would when there they an "
+    "en": "i a am the and to of is it you that for on with this be are have was my your we at not "
+    "but can so what if all just about do will from how like would when there they an "
     "or as by i'm i've i'd i'll you're it's don't thanks hi hello hey could should",
-    "es": "el la los las que y en un una por con para es lo se del al como más pero su sus "
-    "te tu mi mis muy gracias hola estoy soy vi tus si también cómo qué está nos",
+    "es": "el la los las que y en un una por con para es lo se del al como más pero su sus me "
+    "te tu mi mis muy gracias hola estoy soy vi tus si también cómo qué está nos tengo desde "
+    "este esta estos hacia sobre trabajo años",
     "fr": "le la les de des et en un une est pour que qui dans pas sur avec je vous nous mon "
     "ma mes ton ta tes au aux ce cette bonjour merci suis j'ai c'est ai votre vos",
     "de": "der die das und ist ich nicht ein eine zu mit den dem sie es auf für von wir ihr "
@@ -28,7 +29,13 @@ _STOPWORDS = {
     "nl": "de het een en van ik je is dat niet op te zijn met voor er maar ook hallo bedankt "
     "jij jouw wij",
 }
-_VOTES = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+_LISTS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+# Only words that belong to one language vote: "de" or "la" says nothing between Spanish,
+# French and Portuguese.
+_VOTES = {
+    lang: words - frozenset().union(*(w for other, w in _LISTS.items() if other != lang))
+    for lang, words in _LISTS.items()
+}
 NAMES = {
     "en": "English",
     "es": "Spanish",

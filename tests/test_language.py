@@ -1,0 +1,70 @@
+"""A draft not in English gets no English verdict: measured on real and written samples."""
+
+from __future__ import annotations
+
+import json
+
+from labelled import REAL_LOCKED, REAL_TRAIN, ROOT, SYNTHETIC, read_jsonl
+
+from bot.review import review
+from bot.review.language import NAMES
+
+SAMPLES = ROOT / "tests" / "data" / "languages.jsonl"
+
+
+def test_real_english_messages_are_all_taken_as_english(capsys):
+    rows = [r for r in read_jsonl(REAL_TRAIN) + read_jsonl(REAL_LOCKED) if "language" not in r]
+    rows += [r for path in SYNTHETIC for r in read_jsonl(path)]
+    wrong = [r["text"] for r in rows if review(r["text"], r["context"]).language != "en"]
+    with capsys.disabled():
+        print(f"\nEnglish drafts taken as English: {len(rows) - len(wrong)}/{len(rows)}")
+    assert not wrong
+
+
+def test_written_samples_in_seventeen_languages_are_recognised(capsys):
+    rows = read_jsonl(SAMPLES)
+    got = [(r["lang"], review(r["text"]).language) for r in rows]
+    right = sum(want == have for want, have in got)
+    with capsys.disabled():
+        print(f"\nlanguage samples recognised: {right}/{len(rows)}")
+    assert {r["lang"] for r in rows} - {"en"} <= set(NAMES)
+    assert right == len(rows), [pair for pair in got if pair[0] != pair[1]]
+
+
+def test_real_non_english_drafts_are_recognised_and_never_told_to_revise_on_english_grounds():
+    rows = [r for r in read_jsonl(REAL_TRAIN) + read_jsonl(REAL_LOCKED) if "language" in r]
+    assert len(rows) >= 10
+    for r in rows:
+        result = review(r["text"], r["context"])
+        assert result.language == r["language"]
+        assert result.verdict == "ready", r["text"]
+        assert all(f.rule in LANGUAGE_NEUTRAL_RULES for f in result.findings)
+
+
+LANGUAGE_NEUTRAL_RULES = {
+    "too-long",
+    "wall-of-text",
+    "shouting",
+    "emoji-storm",
+    "too-many-exclamations",
+    "link-in-first-message",
+    "intro-too-short",
+    "intro-without-context",
+}
+
+
+def test_a_good_spanish_draft_is_ready_and_says_which_language_it_read():
+    text = (
+        "Hola Marta, vi tu charla en la PyCon de Granada. ¿Cómo resolviste el problema? "
+        "Te puedo pasar mis notas si te sirven."
+    )
+    result = review(text)
+    assert result.language == "es" and result.verdict == "ready"
+    assert json.loads(json.dumps(result.to_dict()))["language"] == "es"
+
+
+def test_what_can_still_be_checked_is_checked_in_any_language():
+    shouting = "HOLA AMIGOS, COMPREN MIS CURSOS AHORA MISMO, OFERTA ESPECIAL PARA TODOS"
+    result = review(shouting)
+    assert result.language == "es"
+    assert [f.rule for f in result.findings] == ["shouting"]

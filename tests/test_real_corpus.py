@@ -1,0 +1,153 @@
+"""The review on real messages nobody here wrote, and the playbook eval that measures it.
+
+`tests/data/real/locked.jsonl` is never read while tuning; its figures below are a floor
+(the last recorded round, see tests/data/real/FIGURES.md), not the target the issue sets
+(verdict 0.85, good kept 0.9, bad caught 0.85, each signal 0.85) — the README says so.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from labelled import REAL_LOCKED, REAL_TRAIN, SYNTHETIC, read_jsonl
+
+from bot.cli import main
+from bot.review import CONTEXTS, builtin_playbooks
+from bot.review.evaluate import LabelError, evaluate, read_labelled
+
+# Round 5 of tests/data/real/FIGURES.md, rounded down.
+LOCKED_FLOOR = {"verdict": 0.69, "kept": 0.74, "caught": 0.63}
+SIGNAL_FLOOR = {"pitch": 0.77, "ask": 0.76, "shared_bond": 0.79, "about_them": 0.72}
+
+
+def test_the_real_corpus_is_large_sourced_split_and_disjoint_from_our_own_drafts():
+    train, locked = read_jsonl(REAL_TRAIN), read_jsonl(REAL_LOCKED)
+    rows = train + locked
+    assert len(rows) >= 400
+    assert len(locked) >= 0.3 * len(rows)
+    assert {r["context"] for r in locked} == set(CONTEXTS)
+    assert all(r["source"] and r["why"] and r["label_confidence"] for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows)
+    texts = [" ".join(r["text"].lower().split()) for r in rows]
+    assert len(set(texts)) == len(texts)
+    ours = {" ".join(r["text"].lower().split()) for p in SYNTHETIC for r in read_jsonl(p)}
+    assert not set(texts) & ours
+    ready = sum(r["verdict"] == "ready" for r in rows)
+    assert 0.4 < ready / len(rows) < 0.6
+
+
+def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
+    report = evaluate(read_labelled(REAL_LOCKED), builtin_playbooks())
+    signals = {s: right / total for s, (right, total) in report.signals.items() if total}
+    with capsys.disabled():
+        print(
+            f"\nlocked real split ({report.rows}): verdict {report.agreement:.3f}, "
+            f"good kept {report.kept():.3f}, bad caught {report.caught():.3f}; "
+            + ", ".join(f"{s} {v:.3f}" for s, v in signals.items())
+        )
+    assert report.agreement >= LOCKED_FLOOR["verdict"]
+    assert report.kept() >= LOCKED_FLOOR["kept"]
+    assert report.caught() >= LOCKED_FLOOR["caught"]
+    for signal, floor in SIGNAL_FLOOR.items():
+        assert signals[signal] >= floor, signal
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict", "signal", "value"),
+    [
+        (
+            "Hey Jamal, loved the giveaway you ran for the Leeds robotics club kids — my "
+            "daughter still talks about the Arduino kit. How did you fund it?",
+            "ready",
+            "pitch",
+            False,
+        ),
+        (
+            "Hi Ella, I do bookkeeping for freelancers and could take the tax stress off your "
+            "plate. Happy to do your first quarter at half price.",
+            "revise",
+            "pitch",
+            True,
+        ),
+        (
+            "Hey, do you have a minute to look at my startup's landing page and tell me if it "
+            "makes sense?",
+            "revise",
+            "ask",
+            True,
+        ),
+        (
+            "Hi Priya, congrats on launching your new course on data contracts! Which module "
+            "was hardest to write?",
+            "ready",
+            "pitch",
+            False,
+        ),
+        (
+            "Isn't it time you grew your business? Our agency doubles leads in 30 days.",
+            "revise",
+            "about_them",
+            False,
+        ),
+        (
+            "We both like technology, so I'd love to connect and explore synergies.",
+            "revise",
+            "shared_bond",
+            False,
+        ),
+    ],
+)
+def test_concepts_not_topic_words_decide(text, verdict, signal, value):
+    from bot.review import review
+
+    result = review(text)
+    assert result.verdict == verdict
+    assert result.signals[signal] is value
+
+
+def test_introductions_accept_consent_in_ordinary_words():
+    from bot.review import review
+
+    for consent in ("As agreed, ", "As promised, ", "You both said yes when I asked, so "):
+        text = (
+            f"{consent}introducing you two: Ines ran a bakery in Porto for ten years and Joao "
+            "is opening one in Braga next month. I'll let you find a time."
+        )
+        assert review(text, "introduction").verdict == "ready", consent
+
+
+def test_playbooks_eval_prints_precision_per_rule_and_the_verdict_confusion(capsys):
+    assert main(["playbooks", "eval", str(REAL_TRAIN)]) == 0
+    out = capsys.readouterr().out
+    assert "labelled drafts: verdict agreement" in out
+    assert "good kept" in out and "bad caught" in out
+    assert "pitch-in-first-contact" in out and "precision" in out
+    assert "worst false alarms" in out
+
+
+def test_playbooks_eval_suggests_weights_with_fit(tmp_path, capsys):
+    rows = read_jsonl(REAL_TRAIN)[:60]
+    path = tmp_path / "few.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["playbooks", "eval", str(path), "--fit"]) == 0
+    out = capsys.readouterr().out
+    assert "suggested weights" in out and "->" in out
+
+
+def test_playbooks_eval_names_every_bad_line(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"context": "dm", "text": "hi", "verdict": "ready"}\n'
+        "not json\n"
+        '{"context": "sms", "text": "hi", "verdict": "ready"}\n'
+        '{"context": "dm", "text": "hi", "verdict": "maybe"}\n'
+        '{"context": "dm", "text": "hi", "verdict": "ready", "pitch": "yes"}\n'
+    )
+    assert main(["playbooks", "eval", str(path)]) == 2
+    err = capsys.readouterr().err
+    for line in (2, 3, 4, 5):
+        assert f"bad.jsonl:{line}:" in err
+    assert "bad.jsonl:1:" not in err
+    with pytest.raises(LabelError):
+        read_labelled(path)
