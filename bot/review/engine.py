@@ -233,7 +233,7 @@ class Engine:
             if check.is_rule and context in check.contexts:
                 fired.append((check, span))
         signals.update(
-            self_focus=self_focus, word_count=len(text.words), question_count=text.questions
+            self_focus=self_focus, word_count=text.word_count, question_count=text.questions
         )
         fired = _without_repeats(fired)
         findings = tuple(
@@ -259,7 +259,7 @@ class Engine:
         for c in phrases:
             if id(c) in keyed:
                 for start, end in c.spans(text):
-                    yield (text.offsets[start][0], text.offsets[end - 1][1])
+                    yield text.char_span(start, end)
 
     def _evaluate(
         self,
@@ -316,8 +316,9 @@ class Engine:
                 return _first_sentence_with(text, FIRST_PERSON)
             return None
         if kind == "only":
-            others = [w for w in text.words if w not in check.words]
-            if text.words and len(others) <= check.max_other:
+            counts = text.word_counts
+            others = sum(n for w, n in counts.items() if w not in check.words)
+            if counts and others <= check.max_other:
                 return _whole(text)
             return None
         if kind == "require":
@@ -402,7 +403,7 @@ def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
 def _metric(metric: str, text: Text) -> tuple[int, Span]:
     whole = (0, len(text.original.rstrip()))
     if metric == "words":
-        return len(text.words), whole
+        return text.word_count, whole
     if metric == "sentences":
         return len(text.sentences), whole
     if metric == "questions":

@@ -162,6 +162,7 @@ class Vocabulary:
 
     def __init__(self, classes: Mapping[str, Iterable[tuple[str, ...]]]):
         self.by_first: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        self._interned: dict[frozenset[str], frozenset[str]] = {}
         for name, members in classes.items():
             index: dict[str, list[tuple[str, ...]]] = {}
             for member in sorted(set(members), key=len, reverse=True):  # longest first
@@ -170,6 +171,10 @@ class Vocabulary:
 
     def __contains__(self, name: str) -> bool:
         return name in self.by_first
+
+    def intern(self, words: frozenset[str]) -> frozenset[str]:
+        """One object per distinct word set, so a draft can cache work per set."""
+        return self._interned.setdefault(words, words)
 
 
 class Compiled:
@@ -198,9 +203,11 @@ class Compiled:
         # Where it can start: these words, or words with these prefixes, or (both None)
         # anywhere. And what a draft must contain: a word of every slot that is not
         # optional, checked with set operations before any matching.
-        self.starts = self._words_of(self.slots[0])
+        self.starts = None if (w0 := self._words_of(self.slots[0])) is None else vocab.intern(w0)
         self.prefixes = self._prefixes_of(self.slots[0]) if self.starts is None else None
-        words = [self._words_of(slot) for slot in self.slots]
+        words = [
+            None if (w := self._words_of(slot)) is None else vocab.intern(w) for slot in self.slots
+        ]
         # Slots that are a plain choice of single words: a set look-up, no generators.
         self.plain = tuple(
             frozenset(seq[0][1] for seq in slot.options)
@@ -313,7 +320,7 @@ class Compiled:
         starts = self.start_positions(text)
         if self.key is not None and self.lead is not None and len(starts) > 4:
             # Keep the starts that have a key word at most `lead` tokens after them.
-            keys = sorted(p for w in self.key & vocab for p in text.where(w))
+            keys = text.positions_of(self.key)
             lead = self.lead
             starts = [p for p in starts if _any_within(keys, p, p + lead)]
         if self.regex is not None:  # each try runs in C
@@ -342,10 +349,7 @@ class Compiled:
 
     def start_positions(self, text: Text) -> list[int]:
         if self.starts is not None:
-            found = self.starts & text.vocab
-            if len(found) == 1:
-                return text.where(next(iter(found)))
-            return sorted(p for w in found for p in text.where(w))
+            return text.positions_of(self.starts)
         if self.prefixes is not None:
             prefixes = self.prefixes
             return sorted(p for w in text.vocab if w.startswith(prefixes) for p in text.where(w))

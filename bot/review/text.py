@@ -11,23 +11,28 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, count
+from operator import add
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
 _WORDS = re.compile(r"\w+")
-_WORD_TOKEN = re.compile(r"\w+(?:'\w+)*")  # the tokens of _TOKEN that are words
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
-_QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|(?<!\w)'(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
+_QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|'(?<!\w')(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
 _LINK = re.compile(
     r"\b(?:https?://|www\.)\S+"
     r"|\b[a-z0-9][a-z0-9-]{0,62}\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
     r"|uk|de|fr|eu|link|page|site|shop|store|to|gg|tv|cc)(?:/\S*)?\b"
 )
+# A cheap test first: no "://", no "www." and no dot before a known ending means no link.
+_LINK_HINT = re.compile(
+    r"://|www\.|\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
+    r"|uk|de|fr|eu|link|page|site|shop|store|to|gg|tv|cc)\b"
+)
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
-_SHOUTED_ASCII = re.compile(r"(?<![\w])[A-Z]{4,}(?![\w])")
+_CAPITALS = re.compile(r"[A-Z]{4,}")  # runs found in C; word boundaries checked after
 _SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
 # A run of end marks is consumed whole and its follower checked in Python: a lookahead
 # after `+` would retry every suffix of a long run ("!!!…x"), which is quadratic.
@@ -39,6 +44,7 @@ _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F)], " "
 )
+_NORMALISE = {**_FOLD, **_INVISIBLE}  # one translate pass does both
 
 
 class Text:
@@ -50,42 +56,72 @@ class Text:
 
     def __init__(self, original: str):
         self.original = original
-        folded = original.translate(_FOLD).translate(_INVISIBLE)
+        folded = original.translate(_NORMALISE)
         lowered = folded.lower()
         if len(lowered) != len(folded):  # e.g. 'İ' lowers to two characters
             lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
         self.lower = lowered
         self._where: dict[str, list[int]] = {}
+        self._offsets: list[tuple[int, int]] = []
+        self._positions: dict[int, list[int]] = {}
 
     @cached_property
     def toks(self) -> list[str]:
         return _TOKEN.findall(self.lower)
 
-    @cached_property
-    def offsets(self) -> list[tuple[int, int]]:
-        """(start, end) of each token in `toks`, found in order with str.find."""
-        out = []
-        find, at = self.lower.find, 0
-        for tok in self.toks:
-            at = find(tok, at)
-            out.append((at, at + len(tok)))
-            at += len(tok)
-        return out
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """The characters of tokens start..end-1. Token offsets are found in order with
+        str.find, only as far into the draft as a quote has needed so far."""
+        self._offsets_to(end - 1)
+        return (self._offsets[start][0], self._offsets[end - 1][1])
 
-    @cached_property
-    def words(self) -> list[str]:
-        """The tokens that are words (not punctuation), found in C by the same regex."""
-        return _WORD_TOKEN.findall(self.lower)
+    def _offsets_to(self, index: int) -> None:
+        offsets, toks = self._offsets, self.toks
+        if index < len(offsets):
+            return
+        find = self.lower.find
+        at = offsets[-1][1] if offsets else 0
+        for tok in toks[len(offsets) : index + 1]:
+            at = find(tok, at)
+            offsets.append((at, at + len(tok)))
+            at += len(tok)
+
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        """(start, end) of every token in `toks`."""
+        self._offsets_to(len(self.toks) - 1)
+        return self._offsets
 
     @cached_property
     def word_counts(self) -> Counter[str]:
-        """How often each word occurs (counted in C)."""
-        return Counter(self.words)
+        """How often each word (not punctuation) occurs: counted in C, then the few
+        distinct punctuation tokens dropped."""
+        counts = Counter(self.toks)
+        for tok in [t for t in counts if not _is_word(t)]:
+            del counts[tok]
+        return counts
+
+    @cached_property
+    def word_count(self) -> int:
+        return self.word_counts.total()
 
     @cached_property
     def vocab(self) -> frozenset[str]:
         """Every distinct token."""
         return frozenset(self.toks)
+
+    def positions_of(self, tokens: frozenset[str]) -> list[int]:
+        """Where any of these tokens occurs, in order. Cached by the set's identity: the
+        sets are a compiled playbook's, shared by many phrases ({self}, {could-you}…)."""
+        found = self._positions.get(id(tokens))
+        if found is None:
+            present = tokens & self.vocab
+            if len(present) == 1:
+                found = self.where(next(iter(present)))
+            else:
+                found = sorted(p for w in present for p in self.where(w))
+            self._positions[id(tokens)] = found
+        return found
 
     def where(self, token: str) -> list[int]:
         """Where a token occurs (found by list.index in C, cached per token)."""
@@ -112,7 +148,7 @@ class Text:
     @cached_property
     def joined_at(self) -> list[int]:
         """Where each token starts in `joined` (one more entry: where the last one ends)."""
-        return [at + i for i, at in enumerate(accumulate(map(len, self.toks), initial=1))]
+        return list(map(add, accumulate(map(len, self.toks), initial=1), count()))
 
     def token_ending(self, offset: int) -> int:
         """The index of the token after a match that ends at `offset` of `joined`."""
@@ -146,6 +182,8 @@ class Text:
 
     @cached_property
     def quoted(self) -> list[tuple[int, int]]:
+        if '"' not in self.lower and "'" not in self.lower:
+            return []
         return [m.span() for m in _QUOTED.finditer(self.lower)]
 
     @cached_property
@@ -159,6 +197,8 @@ class Text:
 
     @cached_property
     def links(self) -> list[tuple[int, int]]:
+        if _LINK_HINT.search(self.lower) is None:
+            return []
         return [m.span() for m in _LINK.finditer(self.lower)]
 
     @cached_property
@@ -195,8 +235,14 @@ class Text:
     @cached_property
     def shouted(self) -> list[tuple[int, int]]:
         """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine)."""
-        if self.original.isascii():  # the common case, found in C
-            return [m.span() for m in _SHOUTED_ASCII.finditer(self.original)]
+        text = self.original
+        if text.isascii():  # the common case: candidate runs in C, boundaries in Python
+            return [
+                m.span()
+                for m in _CAPITALS.finditer(text)
+                if not (m.start() and _word_char(text[m.start() - 1]))
+                and not (m.end() < len(text) and _word_char(text[m.end()]))
+            ]
         return [m.span() for m in _SHOUTED.finditer(self.original) if m.group().isupper()]
 
     def clause_before(self, index: int, limit: int) -> list[str]:
@@ -212,8 +258,12 @@ class Text:
         return out
 
     def token_at(self, offset: int) -> int:
-        """Index of the first token starting at or after `offset`."""
-        return bisect_left(self.offsets, (offset, -1))
+        """Index of the first token starting at or after `offset` (a quoted span's start,
+        so its offsets are known)."""
+        k = bisect_left(self._offsets, (offset, -1))
+        if k == len(self._offsets):
+            return bisect_left(self.offsets, (offset, -1))
+        return k
 
 
 class SpanSet:
@@ -233,6 +283,10 @@ class SpanSet:
     def overlaps(self, start: int, end: int) -> bool:
         k = bisect_left(self.starts, end)  # spans starting before `end`
         return k > 0 and self.max_end[k - 1] > start
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _is_word(token: str) -> bool:
