@@ -152,11 +152,6 @@ def _commonness(words: frozenset[str]) -> int:
     return sum(1000 if w in COMMON or not w[0].isalnum() else 1 for w in words)
 
 
-def _any_within(ordered: list[int], low: int, high: int) -> bool:
-    k = bisect_left(ordered, low)
-    return k < len(ordered) and ordered[k] <= high
-
-
 class Vocabulary:
     """Word classes: each a set of phrases (token tuples), indexed by first token."""
 
@@ -184,7 +179,6 @@ class Compiled:
         "after_gap",
         "by_word",
         "key",
-        "lead",
         "phrase",
         "plain",
         "prefixes",
@@ -237,14 +231,6 @@ class Compiled:
         # The words a draft must contain for the phrase to be worth trying: those of its
         # rarest slot (None: it has no slot of known words; try it on every draft).
         self.key = min(self.required, key=_commonness) if self.required else None
-        # How many tokens can come before the key slot: a phrase only needs trying where
-        # it starts within that many tokens before a key word.
-        key_slot = next((k for k, w in enumerate(words) if w is self.key), None)
-        self.lead = (
-            sum(self._longest(slot) for slot in self.slots[:key_slot])
-            if key_slot is not None
-            else None
-        )
         # Slots right after a gap whose words are known: a gap jumps to where they occur
         # instead of trying every offset, which keeps long gaps cheap on long drafts.
         self.after_gap = {
@@ -274,23 +260,6 @@ class Compiled:
                 return None
         return frozenset(words)
 
-    def _longest(self, slot: Slot) -> int:
-        """The most tokens a slot can take."""
-        if slot.kind == "gap":
-            return slot.gap
-        if slot.kind != "alt":
-            return 1
-        longest = 0
-        for seq in slot.options:
-            n = 0
-            for kind, value in seq:
-                if kind == "c":
-                    n += max(len(m) for ms in self.vocab.by_first[value].values() for m in ms)
-                else:
-                    n += 1
-            longest = max(longest, n)
-        return longest
-
     def _slot_regex(self, slot: Slot) -> str:
         if slot.kind == "gap":
             return f"(?:{_NOT_A_BREAK}[^ ]+ ){{0,{slot.gap}}}?"
@@ -318,11 +287,6 @@ class Compiled:
             if req.isdisjoint(vocab):
                 return []
         starts = self.start_positions(text)
-        if self.key is not None and self.lead is not None and len(starts) > 4:
-            # Keep the starts that have a key word at most `lead` tokens after them.
-            keys = text.positions_of(self.key)
-            lead = self.lead
-            starts = [p for p in starts if _any_within(keys, p, p + lead)]
         if self.regex is not None:  # each try runs in C
             match, joined, at = self.regex.match, text.joined, text.joined_at
             out = []
