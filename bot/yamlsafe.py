@@ -26,6 +26,8 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise YamlError(f"line {line}: a key must be a plain word, not a {type(key).__name__}")
         if key in seen:
             raise YamlError(f"line {line}: duplicate key '{key}' (first at line {seen[key]})")
         seen[key] = line
@@ -36,7 +38,16 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 def load_yaml(text: str, source: str = "<string>") -> Any:
+    """Parse one document. Aliases (`*name`) are refused: a few lines of nested aliases
+    expand to gigabytes once validated (the "billion laughs"), and nothing needs them."""
     try:
+        for event in yaml.parse(text, Loader=_StrictLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise YamlError(
+                    f"line {line}: aliases (*{event.anchor}) are not allowed; "
+                    "write the value out in full"
+                )
         return yaml.load(text, Loader=_StrictLoader)
     except YamlError:
         raise

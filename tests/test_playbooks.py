@@ -238,3 +238,30 @@ def test_a_problem_must_weigh_enough_to_revise_on_its_own():
     text = VALID.replace("severity: warn", "severity: problem")
     with pytest.raises(PlaybookError, match="a problem weighs 41 to 100"):
         parse_playbook(text, "local.yaml")
+
+
+def test_a_billion_laughs_playbook_is_refused_at_once_with_its_line(tmp_path: Path, capsys):
+    lines = ["id: lol", 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, 10):
+        lines.append(f"{chr(97 + n)}: &{chr(97 + n)} [{', '.join([f'*{chr(96 + n)}'] * 9)}]")
+    (tmp_path / "lol.yaml").write_text("\n".join(lines) + "\n")
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "lol.yaml: line 3: aliases (*a) are not allowed" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("id: local-etiquette", "id: local-etiquette\n? [a, b]\n: c"),
+            "a key must be a plain word",
+        ),
+        (("id: local-etiquette", "id: local-etiquette\n1: one"), "unknown key '1'"),
+        (("kind: phrases", "kind: ratio\n    max: 0.5\n    min_first: lots"), "'min_first'"),
+    ],
+)
+def test_odd_yaml_shapes_are_errors_naming_file_and_line_not_tracebacks(change, expected):
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(VALID.replace(*change), "local.yaml")
+    assert expected in str(info.value) and "local.yaml" in str(info.value)
