@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from bot.types import PlaceRef, Reply, Request, UserRef
+from netcoach.bot.types import PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
-    from bot.coach import Coach
-    from bot.community import Where
+    from netcoach.bot.coach import Coach
+    from netcoach.bot.community import Where
 
 
 class Adapter(Protocol):

@@ -19,13 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.community import Where
-from bot.drafts import split_review
-from bot.markup import Segment
-from bot.types import Attachment, Button, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.community import Where
+from netcoach.bot.drafts import split_review
+from netcoach.bot.markup import Segment
+from netcoach.bot.types import Attachment, Button, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
-    from bot.coach import Coach
+    from netcoach.bot.coach import Coach
 
 YOU = UserRef("console", "you", "you")
 PLACE = PlaceRef("console", "you", "dm")

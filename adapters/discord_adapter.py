@@ -38,16 +38,16 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.community import Community, Where
-from bot.config import Config, ConfigError
-from bot.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
-from bot.followups import FollowUps
-from bot.markup import Segment, split_markup
-from bot.review import CONTEXTS
-from bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.community import Community, Where
+from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
+from netcoach.bot.followups import FollowUps
+from netcoach.bot.markup import Segment, split_markup
+from netcoach.bot.review import CONTEXTS
+from netcoach.bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
-    from bot.coach import Coach
+    from netcoach.bot.coach import Coach
 
 log = logging.getLogger(__name__)
 

@@ -63,14 +63,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot.community import Where
-from bot.config import Config, ConfigError
-from bot.drafts import split_review
-from bot.markup import Segment, split_markup
-from bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.community import Where
+from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.drafts import split_review
+from netcoach.bot.markup import Segment, split_markup
+from netcoach.bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
-    from bot.coach import Coach
+    from netcoach.bot.coach import Coach
 
 log = logging.getLogger(__name__)
 

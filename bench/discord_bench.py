@@ -32,9 +32,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fake_discord import Call, FakeDiscord  # noqa: E402
 
-from adapters.discord_adapter import DiscordAdapter  # noqa: E402
-from bot.app import build  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from netcoach.adapters.discord_adapter import DiscordAdapter  # noqa: E402
+from netcoach.bot.app import build  # noqa: E402
+from netcoach.bot.config import load_config  # noqa: E402
 
 DRAFTS = [
     "Hi Ciarán, I'm also on the Dublin Bus drivers' union WhatsApp — saw your message about the "

@@ -42,8 +42,8 @@ def rss_mb() -> tuple[float, float]:
 
 
 async def build_db(db: Path, followups: int, users: int) -> None:
-    from bot.store import Store
-    from bot.types import UserRef
+    from netcoach.bot.store import Store
+    from netcoach.bot.types import UserRef
 
     store = await Store.open(db)
     now = datetime.now(UTC)
@@ -67,12 +67,12 @@ async def build_db(db: Path, followups: int, users: int) -> None:
 async def serve_phase(db: Path, t_process: float) -> dict[str, float]:
     """In a fresh process: open, start the scheduler, measure, then a same-second burst."""
     t_import = time.perf_counter()
-    from bot.clock import SystemClock
-    from bot.followups import FollowUps
-    from bot.review import load_playbooks
-    from bot.scheduler import Scheduler
-    from bot.store import Store
-    from bot.types import Reply, UserRef
+    from netcoach.bot.clock import SystemClock
+    from netcoach.bot.followups import FollowUps
+    from netcoach.bot.review import load_playbooks
+    from netcoach.bot.scheduler import Scheduler
+    from netcoach.bot.store import Store
+    from netcoach.bot.types import Reply, UserRef
 
     sent_at: list[tuple[str, float]] = []
 

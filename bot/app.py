@@ -21,21 +21,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import Adapter
-from bot.clock import Clock, SystemClock
-from bot.coach import Coach
-from bot.community import Community, CommunitySettings
-from bot.config import Config, ConfigError, load_config
-from bot.drafts import DraftReview
-from bot.followups import FollowUps, Settings, parse_clock
-from bot.logs import redact_everywhere
-from bot.profiles import Profiles
-from bot.review import PlaybookError, load_playbooks
-from bot.scheduler import HandOver, Scheduler
-from bot.store import Store, StoreError
-from bot.tags import Tags
-from bot.types import DeliveryError, PlaceRef, Reply, UserRef
-from bot.when import WhenError, resolve_timezone
+from netcoach.adapters.base import Adapter
+from netcoach.bot.clock import Clock, SystemClock
+from netcoach.bot.coach import Coach
+from netcoach.bot.community import Community, CommunitySettings
+from netcoach.bot.config import Config, ConfigError, load_config
+from netcoach.bot.drafts import DraftReview
+from netcoach.bot.followups import FollowUps, Settings, parse_clock
+from netcoach.bot.logs import redact_everywhere
+from netcoach.bot.profiles import Profiles
+from netcoach.bot.review import PlaybookError, load_playbooks
+from netcoach.bot.scheduler import HandOver, Scheduler
+from netcoach.bot.store import Store, StoreError
+from netcoach.bot.tags import Tags
+from netcoach.bot.types import DeliveryError, PlaceRef, Reply, UserRef
+from netcoach.bot.when import WhenError, resolve_timezone
 
 log = logging.getLogger(__name__)
 PLATFORMS = ("telegram", "discord")
@@ -145,7 +145,7 @@ def platform_adapters(config: Config) -> list[Adapter]:
         if not config.platform_enabled(name):  # "auto": on when its token is set
             continue
         try:
-            module = importlib.import_module(f"adapters.{name}_adapter")
+            module = importlib.import_module(f"netcoach.adapters.{name}_adapter")
         except ImportError as exc:
             raise ConfigError(f"{config.source}: {name} is enabled but {exc}") from exc
         found.append(module.from_config(config))
@@ -168,7 +168,7 @@ async def _main(config: Config, mode: str) -> None:
             for adapter in platform_adapters(config):
                 app.add_adapter(adapter)
         if mode == "chat" or console_wanted(config, app.adapters):
-            from adapters.console import ConsoleAdapter
+            from netcoach.adapters.console import ConsoleAdapter
 
             app.add_adapter(ConsoleAdapter())
         if not app.adapters:

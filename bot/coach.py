@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from bot.commands import Action, Command
-from bot.markup import bold, code, plain
-from bot.types import Reply, Request
+from netcoach.bot.commands import Action, Command
+from netcoach.bot.markup import bold, code, plain
+from netcoach.bot.types import Reply, Request
 
 log = logging.getLogger(__name__)
 

@@ -31,15 +31,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock
-from bot.commands import Action, Command
-from bot.markup import Segment, bold, code, italic
-from bot.review import PlaybookSet, ReviewError, review
-from bot.scheduler import Due, Outgoing
-from bot.store import Community as Row
-from bot.store import Job, Store
-from bot.types import PlaceRef, Reply, Request, answer_privately
-from bot.when import WhenError, format_local, resolve_timezone
+from netcoach.bot.clock import Clock
+from netcoach.bot.commands import Action, Command
+from netcoach.bot.markup import Segment, bold, code, italic
+from netcoach.bot.review import PlaybookSet, ReviewError, review
+from netcoach.bot.scheduler import Due, Outgoing
+from netcoach.bot.store import Community as Row
+from netcoach.bot.store import Job, Store
+from netcoach.bot.types import PlaceRef, Reply, Request, answer_privately
+from netcoach.bot.when import WhenError, format_local, resolve_timezone
 
 WAVE = "👋"
 OWN_PRINCIPLE = "From this community"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsafe import YamlError, load_yaml
+from netcoach.bot.yamlsafe import YamlError, load_yaml
 
 DEFAULTS: dict[str, Any] = {
     "database": "netcoach.sqlite3",

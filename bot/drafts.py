@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.commands import Action, Command
-from bot.markup import Segment, bold, code, italic, mark, plain
-from bot.review import CONTEXTS, PlaybookSet, Review, ReviewError, review
-from bot.types import Button, Reply, Request
+from netcoach.bot.commands import Action, Command
+from netcoach.bot.markup import Segment, bold, code, italic, mark, plain
+from netcoach.bot.review import CONTEXTS, PlaybookSet, Review, ReviewError, review
+from netcoach.bot.types import Button, Reply, Request
 
 if TYPE_CHECKING:
-    from bot.profiles import Profiles
+    from netcoach.bot.profiles import Profiles
 
 CONTEXT_LABELS = {
     "dm": "first message",

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock
-from bot.commands import Action, Command
-from bot.markup import Segment, bold, code, italic
-from bot.nudge import build_nudge
-from bot.review import PlaybookSet
-from bot.scheduler import Due, Outgoing
-from bot.store import Contact, FollowUp, Store, User
-from bot.types import PlaceRef, Reply, Request, UserRef, answer_privately
-from bot.when import (
+from netcoach.bot.clock import Clock
+from netcoach.bot.commands import Action, Command
+from netcoach.bot.markup import Segment, bold, code, italic
+from netcoach.bot.nudge import build_nudge
+from netcoach.bot.review import PlaybookSet
+from netcoach.bot.scheduler import Due, Outgoing
+from netcoach.bot.store import Contact, FollowUp, Store, User
+from netcoach.bot.types import PlaceRef, Reply, Request, UserRef, answer_privately
+from netcoach.bot.when import (
     Cadence,
     WhenError,
     describe_delta,

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.markup import Segment, bold, code, italic, plain
-from bot.review import PlaybookSet
-from bot.store import FollowUp
-from bot.types import Button, PlaceRef, Reply
-from bot.when import describe_delta, format_local
+from netcoach.bot.markup import Segment, bold, code, italic, plain
+from netcoach.bot.review import PlaybookSet
+from netcoach.bot.store import FollowUp
+from netcoach.bot.types import Button, PlaceRef, Reply
+from netcoach.bot.when import describe_delta, format_local
 
 STAY_IN_TOUCH = "stay-in-touch"
 SHARED_BOND = "shared-bond"

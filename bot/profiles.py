@@ -18,15 +18,15 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from bot.bonds import CAPPED as HOLDER_CAP
-from bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
-from bot.clock import Clock
-from bot.commands import Action, Command
-from bot.markup import Segment, bold, code, italic
-from bot.review import Finding, PlaybookSet, Review
-from bot.store import Store, User
-from bot.tags import TagError, Tags
-from bot.types import Attachment, Button, Reply, Request, UserRef, answer_privately
+from netcoach.bot.bonds import CAPPED as HOLDER_CAP
+from netcoach.bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
+from netcoach.bot.clock import Clock
+from netcoach.bot.commands import Action, Command
+from netcoach.bot.markup import Segment, bold, code, italic
+from netcoach.bot.review import Finding, PlaybookSet, Review
+from netcoach.bot.store import Store, User
+from netcoach.bot.tags import TagError, Tags
+from netcoach.bot.types import Attachment, Button, Reply, Request, UserRef, answer_privately
 
 HISTORY_SHOWN = 10
 COUNT_TTL = timedelta(minutes=10)

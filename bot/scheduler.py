@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.clock import Clock
-from bot.store import Job, Store
-from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.clock import Clock
+from netcoach.bot.store import Job, Store
+from netcoach.bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
 
 log = logging.getLogger(__name__)
 

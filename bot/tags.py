@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from bot.yamlsafe import load_yaml
+from netcoach.bot.yamlsafe import load_yaml
 
 ALIASES_FILE = Path(__file__).resolve().parent / "data" / "aliases.yaml"
 MAX_TAG_CHARS = 80

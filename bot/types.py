@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.markup import Markup, Segment, plain
+from netcoach.bot.markup import Markup, Segment, plain
 
 PlaceKind = Literal["dm", "group"]
 

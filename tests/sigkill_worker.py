@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.clock import SystemClock
-from bot.followups import FollowUps
-from bot.scheduler import Scheduler
-from bot.store import Store
-from bot.types import Reply, UserRef
+from netcoach.bot.clock import SystemClock
+from netcoach.bot.followups import FollowUps
+from netcoach.bot.scheduler import Scheduler
+from netcoach.bot.store import Store
+from netcoach.bot.types import Reply, UserRef
 
 REPEAT_MARK = "restarted while sending"
 

@@ -8,12 +8,15 @@ import sys
 
 import pytest
 
-from bot.cli import main
+from netcoach.bot.cli import main
 
 
 def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, timeout=60
+        [sys.executable, "-m", "netcoach.bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
     )
 
 

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from followup_fakes import FakeClock, RecordingSender
 
-from adapters.console import ConsoleAdapter
-from bot.app import build
-from bot.coach import Coach
-from bot.community import (
+from netcoach.adapters.console import ConsoleAdapter
+from netcoach.bot.app import build
+from netcoach.bot.coach import Coach
+from netcoach.bot.community import (
     Community,
     CommunitySettings,
     Where,
@@ -30,11 +30,11 @@ from bot.community import (
     next_slot,
     parse_tips_on,
 )
-from bot.config import load_config
-from bot.review import PlaybookSet, review
-from bot.scheduler import Scheduler
-from bot.store import Store
-from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.config import load_config
+from netcoach.bot.review import PlaybookSet, review
+from netcoach.bot.scheduler import Scheduler
+from netcoach.bot.store import Store
+from netcoach.bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday, 10:00 in Lisbon
 OWNER = UserRef("test", "owner", "Olga")

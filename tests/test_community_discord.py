@@ -21,9 +21,9 @@ from fake_discord import (
 )
 from followup_fakes import FakeClock
 
-from adapters.discord_adapter import DiscordAdapter, from_config
-from bot.app import App, build
-from bot.config import load_config
+from netcoach.adapters.discord_adapter import DiscordAdapter, from_config
+from netcoach.bot.app import App, build
+from netcoach.bot.config import load_config
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday; Lisbon is on UTC in winter
 SLOT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from netcoach.bot.config import ConfigError, load_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 

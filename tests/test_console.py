@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from followup_fakes import FakeClock
 
-from adapters.console import YOU, ConsoleAdapter, render, to_request
-from bot.app import App, build
-from bot.config import load_config
-from bot.markup import bold, plain
-from bot.types import Button, PlaceRef, Reply
+from netcoach.adapters.console import YOU, ConsoleAdapter, render, to_request
+from netcoach.bot.app import App, build
+from netcoach.bot.config import load_config
+from netcoach.bot.markup import bold, plain
+from netcoach.bot.types import Button, PlaceRef, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -120,7 +120,14 @@ def _env() -> dict[str, str]:
 def test_netcoach_chat_can_be_scripted_through_a_pipe(tmp_path: Path) -> None:
     script = "/followup Maria in 3 days send her the testing notes\n/followups\n/nonsense\n/quit\n"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--config", str(_write_config(tmp_path))],
+        [
+            sys.executable,
+            "-m",
+            "netcoach.bot.cli",
+            "chat",
+            "--config",
+            str(_write_config(tmp_path)),
+        ],
         input=script,
         capture_output=True,
         text=True,
@@ -140,7 +147,7 @@ def test_netcoach_chat_can_be_scripted_through_a_pipe(tmp_path: Path) -> None:
 def test_netcoach_run_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     config = _write_config(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "netcoach.bot.cli", "run", "--config", str(config)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

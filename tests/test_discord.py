@@ -23,11 +23,11 @@ from fake_discord import (
 )
 from followup_fakes import FakeClock
 
-from adapters.discord_adapter import DiscordAdapter, from_config, render, render_segment
-from bot.app import App, build
-from bot.config import ConfigError, load_config
-from bot.markup import Segment, bold, code, plain, timestamp
-from bot.types import Button, PlaceRef, Reply, UserRef
+from netcoach.adapters.discord_adapter import DiscordAdapter, from_config, render, render_segment
+from netcoach.bot.app import App, build
+from netcoach.bot.config import ConfigError, load_config
+from netcoach.bot.markup import Segment, bold, code, plain, timestamp
+from netcoach.bot.types import Button, PlaceRef, Reply, UserRef
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TOKEN = FakeDiscord.token_expected

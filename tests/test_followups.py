@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from followup_fakes import FakeClock, RecordingSender
 
-from bot.coach import Coach
-from bot.drafts import DraftReview
-from bot.followups import FollowUps, Settings
-from bot.nudge import pick_opener
-from bot.review import PlaybookSet
-from bot.scheduler import HandOver, Scheduler
-from bot.store import Store
-from bot.types import PlaceRef, Reply, Request, UserRef
-from bot.when import format_local
+from netcoach.bot.coach import Coach
+from netcoach.bot.drafts import DraftReview
+from netcoach.bot.followups import FollowUps, Settings
+from netcoach.bot.nudge import pick_opener
+from netcoach.bot.review import PlaybookSet
+from netcoach.bot.scheduler import HandOver, Scheduler
+from netcoach.bot.store import Store
+from netcoach.bot.types import PlaceRef, Reply, Request, UserRef
+from netcoach.bot.when import format_local
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday

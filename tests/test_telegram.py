@@ -18,11 +18,11 @@ from fake_telegram import TOKEN, Call, FakeTelegram, _visible, group_chat, user
 from followup_fakes import FakeClock
 from telegram import Update
 
-from adapters.telegram_adapter import TelegramAdapter, from_config, render, to_request
-from bot.app import App, build
-from bot.config import ConfigError, load_config
-from bot.markup import bold, code, mark, plain, timestamp
-from bot.types import Button, PlaceRef, Reply, Request, UserRef
+from netcoach.adapters.telegram_adapter import TelegramAdapter, from_config, render, to_request
+from netcoach.bot.app import App, build
+from netcoach.bot.config import ConfigError, load_config
+from netcoach.bot.markup import bold, code, mark, plain, timestamp
+from netcoach.bot.types import Button, PlaceRef, Reply, Request, UserRef
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -379,7 +379,7 @@ def test_netcoach_run_with_a_bad_token_says_which_variable_and_exits(tmp_path: P
     config.write_text(f"database: {tmp_path / 'n.sqlite3'}\ntelegram:\n  enabled: true\n")
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": secret, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "netcoach.bot.cli", "run", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -424,7 +424,7 @@ async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:
     """Updates of one chat wait for each other, not for another chat's queue."""
     from telegram import Chat, Message
 
-    from adapters.telegram_adapter import ChatOrderedProcessor
+    from netcoach.adapters.telegram_adapter import ChatOrderedProcessor
 
     def update(uid: int, chat_id: int) -> Update:
         chat = Chat(chat_id, "private")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.when import (
+from netcoach.bot.when import (
     Cadence,
     Parsed,
     WhenError,
