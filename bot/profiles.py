@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from netcoach.bot.bonds import CAPPED as HOLDER_CAP
 from netcoach.bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
@@ -212,18 +213,19 @@ class Profiles:
             if community not in await self.store.shared_communities(user.id, member.id):
                 return []
         else:
-            shared = await self.store.shared_communities(user.id, member.id)
-            if not shared:
+            communities = await self.store.shared_communities(user.id, member.id)
+            if not communities:
                 return []
-            community = shared[0]
+            community = communities[0]
         shared = await self.store.shared_tags(user.id, member.id)
         if not shared:
             return []
-        members = await self._counted(community, "", lambda: self.store.visible_members(community))
+        store = self.store
+        members = await self._counted(community, "", partial(store.visible_members, community))
         bonds = []
         for field, key, display in shared:
             holders = await self._counted(
-                community, key, lambda key=key: self.store.tag_holders(community, key, HOLDER_CAP)
+                community, key, partial(store.tag_holders, community, key, HOLDER_CAP)
             )
             bonds.append(SharedTag(field, key, display, holders, members))
         return rank(bonds)

@@ -83,6 +83,11 @@ ERROR_PAUSE = 5.0
 CallLater = Callable[[float, Callable[[], None]], TimerHandle]
 
 
+def _settle(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 def delivery_key(job: Job) -> str:
     return f"job:{job.id}"
 
@@ -197,7 +202,7 @@ class Scheduler:
         handle: TimerHandle | None = None
         if delay is not None:
             call_later = self._call_later or loop.call_later
-            handle = call_later(delay, lambda: fut.done() or fut.set_result(None))
+            handle = call_later(delay, lambda: _settle(fut))
         self.is_waiting = True
         try:
             await fut

@@ -575,7 +575,8 @@ class Store:
             "RETURNING id, name, last_contacted",
             (user_id, name, name_key(name), to_unix(now)),
         )
-        return tuple(next(iter(rows)))  # type: ignore[return-value]
+        contact_id, stored, last = next(iter(rows))
+        return contact_id, stored, last
 
     async def contacts(self, user_id: int) -> list[Contact]:
         rows = await self._all(
@@ -1101,9 +1102,9 @@ class Store:
 
     async def clear_profile(self, user_id: int, field: str | None = None) -> int:
         async with self._tx() as db:
-            sql, params = "DELETE FROM profile_tags WHERE user_id = ?", [user_id]
+            sql, params = "DELETE FROM profile_tags WHERE user_id = ?", (user_id,)
             if field:
-                sql, params = sql + " AND field = ?", [user_id, field]
+                sql, params = sql + " AND field = ?", (user_id, field)
             async with db.execute(sql, params) as cur:
                 return cur.rowcount
 
@@ -1531,9 +1532,23 @@ _COMMUNITY_COLS = (
 
 def _community(row: Sequence[Any]) -> Community:
     return Community(
-        *row[:10],
-        tuple(json.loads(row[10] or "[]")),
-        from_unix(row[11]),
-        bool(row[12]),
-        *row[13:],
+        id=row[0],
+        platform=row[1],
+        community=row[2],
+        name=row[3],
+        timezone=row[4],
+        tips_state=row[5],
+        tips_channel=row[6],
+        tips_channel_name=row[7],
+        tips_time=row[8],
+        tips_every=row[9],
+        tips_playbooks=tuple(json.loads(row[10] or "[]")),
+        tips_since=from_unix(row[11]),
+        tips_counted=bool(row[12]),
+        tips_messages=row[13],
+        tips_job=row[14],
+        tips_key=row[15],
+        tips_note=row[16],
+        intros_channel=row[17],
+        intros_channel_name=row[18],
     )
