@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from netcoach.bot.types import PlaceRef, Reply, Request, UserRef
+from netcoach.bot.kernel import PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
-    from netcoach.bot.coach import Coach
-    from netcoach.bot.community import Where
+    from netcoach.bot.kernel import Coach, Where
 
 
 class Adapter(Protocol):

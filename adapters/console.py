@@ -19,13 +19,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from netcoach.bot.community import Where
 from netcoach.bot.drafts import split_review
-from netcoach.bot.markup import Segment
-from netcoach.bot.types import Attachment, Button, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.kernel import (
+    Attachment,
+    Button,
+    PlaceRef,
+    Reply,
+    Request,
+    Segment,
+    UserRef,
+    Where,
+)
 
 if TYPE_CHECKING:
-    from netcoach.bot.coach import Coach
+    from netcoach.bot.kernel import Coach
 
 YOU = UserRef("console", "you", "you")
 PLACE = PlaceRef("console", "you", "dm")

@@ -38,16 +38,25 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from netcoach.bot.community import Community, Where
+from netcoach.bot.community import Community
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
 from netcoach.bot.followups import FollowUps
-from netcoach.bot.markup import Segment, split_markup
+from netcoach.bot.kernel import (
+    Button,
+    DeliveryError,
+    PlaceRef,
+    Reply,
+    Request,
+    Segment,
+    UserRef,
+    Where,
+    split_markup,
+)
 from netcoach.bot.review import CONTEXTS
-from netcoach.bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
 
 if TYPE_CHECKING:
-    from netcoach.bot.coach import Coach
+    from netcoach.bot.kernel import Coach
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +150,6 @@ def _inline_code(text: str) -> str:
 
 
 def render_segment(seg: Segment) -> str:
-    if seg.style == "time" and seg.value is not None:
-        return f"<t:{seg.value}:F> (<t:{seg.value}:R>)"  # each viewer sees their own local time
     if seg.style == "code":
         return _inline_code(seg.text)
     text = escape(seg.text)

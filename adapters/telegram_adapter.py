@@ -63,14 +63,22 @@ from telegram.ext import (
     filters,
 )
 
-from netcoach.bot.community import Where
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.drafts import split_review
-from netcoach.bot.markup import Segment, split_markup
-from netcoach.bot.types import Button, DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.kernel import (
+    Button,
+    DeliveryError,
+    PlaceRef,
+    Reply,
+    Request,
+    Segment,
+    UserRef,
+    Where,
+    split_markup,
+)
 
 if TYPE_CHECKING:
-    from netcoach.bot.coach import Coach
+    from netcoach.bot.kernel import Coach
 
 log = logging.getLogger(__name__)
 

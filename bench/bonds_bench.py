@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from netcoach.bot.bonds import FIELDS  # noqa: E402
+from netcoach.bot.kernel import PlaceRef, Request, UserRef  # noqa: E402
 from netcoach.bot.profiles import Profiles  # noqa: E402
 from netcoach.bot.review import load_playbooks  # noqa: E402
 from netcoach.bot.store import Store  # noqa: E402
 from netcoach.bot.tags import Tags  # noqa: E402
-from netcoach.bot.types import PlaceRef, Request, UserRef  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PLACE = PlaceRef("discord", "chan", "group", community="guild")

@@ -42,8 +42,8 @@ def rss_mb() -> tuple[float, float]:
 
 
 async def build_db(db: Path, followups: int, users: int) -> None:
+    from netcoach.bot.kernel import UserRef
     from netcoach.bot.store import Store
-    from netcoach.bot.types import UserRef
 
     store = await Store.open(db)
     now = datetime.now(UTC)
@@ -69,10 +69,10 @@ async def serve_phase(db: Path, t_process: float) -> dict[str, float]:
     t_import = time.perf_counter()
     from netcoach.bot.clock import SystemClock
     from netcoach.bot.followups import FollowUps
+    from netcoach.bot.kernel import Reply, UserRef
     from netcoach.bot.review import load_playbooks
     from netcoach.bot.scheduler import Scheduler
     from netcoach.bot.store import Store
-    from netcoach.bot.types import Reply, UserRef
 
     sent_at: list[tuple[str, float]] = []
 

@@ -23,18 +23,17 @@ from typing import Any
 
 from netcoach.adapters.base import Adapter
 from netcoach.bot.clock import Clock, SystemClock
-from netcoach.bot.coach import Coach
 from netcoach.bot.community import Community, CommunitySettings
 from netcoach.bot.config import Config, ConfigError, load_config
 from netcoach.bot.drafts import DraftReview
 from netcoach.bot.followups import FollowUps, Settings, parse_clock
+from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, UserRef
 from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.profiles import Profiles
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduler import HandOver, Scheduler
 from netcoach.bot.store import Store, StoreError
 from netcoach.bot.tags import Tags
-from netcoach.bot.types import DeliveryError, PlaceRef, Reply, UserRef
 from netcoach.bot.when import WhenError, resolve_timezone
 
 log = logging.getLogger(__name__)

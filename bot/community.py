@@ -28,17 +28,28 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from netcoach.bot.clock import Clock
-from netcoach.bot.commands import Action, Command
-from netcoach.bot.markup import Segment, bold, code, italic
+from netcoach.bot.kernel import (
+    Action,
+    Command,
+    Feature,
+    PlaceRef,
+    Reply,
+    Request,
+    Segment,
+    Where,
+    answer_privately,
+    bold,
+    code,
+    italic,
+)
 from netcoach.bot.review import PlaybookSet, ReviewError, review
 from netcoach.bot.scheduler import Due, Outgoing
 from netcoach.bot.store import Community as Row
 from netcoach.bot.store import Job, Store
-from netcoach.bot.types import PlaceRef, Reply, Request, answer_privately
 from netcoach.bot.when import WhenError, format_local, resolve_timezone
 
 WAVE = "👋"
@@ -50,30 +61,6 @@ _MENTION = re.compile(r"(?<![\w.])@\w|<[@#][!&]?\d+>")
 _CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?$")
 _QUOTES = "\"'“”‘’«»"
 _ID = re.compile(r"^#?(\d{1,12})$")
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """What the platform says about a request's community and a channel in it."""
-
-    community: str = ""  # the server/group id; "" outside a community (a DM)
-    community_name: str = ""
-    admin: bool = False  # the requester may manage the community (checked on every call)
-    admin_rule: str = "its admins"  # who counts as an admin here, for the refusal
-    channel: PlaceRef | None = None  # the channel asked about; None when there is none
-    channel_name: str = ""
-    cannot_post: str = ""  # why the bot cannot post there, naming the missing permission
-    sees_posts: bool = True  # ordinary posts there reach the bot (activity, intros)
-    reads_text: bool = True  # ...with their text (Discord: the message-content intent)
-    note: str = ""  # a platform fact worth telling the admin (e.g. Telegram privacy mode)
-
-
-class Places(Protocol):
-    """Implemented by each adapter that serves communities."""
-
-    max_text_len: int
-
-    async def where(self, req: Request, channel: str = "") -> Where: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +242,7 @@ def tip_body(tip: Tip) -> tuple[Segment, ...]:
 # -- the feature ------------------------------------------------------------------------------
 
 
-class Community:
+class Community(Feature):
     """The community feature; also the scheduler's due source for kind 'tip'."""
 
     kind = "tip"
@@ -721,7 +708,7 @@ class Community:
 
     # -- group messages: activity and intros ---------------------------------------------------
 
-    async def group_message(self, req: Request) -> list[Reply]:
+    async def observe(self, req: Request) -> list[Reply]:
         """A post in a group: counts towards the tips channel's activity; in a watched intro
         channel, a post that needs work earns its author a private note."""
         if not req.text.strip():

@@ -10,10 +10,21 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from netcoach.bot.commands import Action, Command
-from netcoach.bot.markup import Segment, bold, code, italic, mark, plain
+from netcoach.bot.kernel import (
+    Action,
+    Button,
+    Command,
+    Feature,
+    Reply,
+    Request,
+    Segment,
+    bold,
+    code,
+    italic,
+    mark,
+    plain,
+)
 from netcoach.bot.review import CONTEXTS, PlaybookSet, Review, ReviewError, review
-from netcoach.bot.types import Button, Reply, Request
 
 if TYPE_CHECKING:
     from netcoach.bot.profiles import Profiles
@@ -45,7 +56,7 @@ def split_review(text: str) -> tuple[str, str, str]:
     return context, "", draft
 
 
-class DraftReview:
+class DraftReview(Feature):
     """Reviews drafts; `max_chars` guards against pasted novels.
 
     `profiles`, when given, keeps drafts for users who turned history on and names a

@@ -21,13 +21,24 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from netcoach.bot.clock import Clock
-from netcoach.bot.commands import Action, Command
-from netcoach.bot.markup import Segment, bold, code, italic
+from netcoach.bot.kernel import (
+    Action,
+    Command,
+    Feature,
+    PlaceRef,
+    Reply,
+    Request,
+    Segment,
+    UserRef,
+    answer_privately,
+    bold,
+    code,
+    italic,
+)
 from netcoach.bot.nudge import build_nudge
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.scheduler import Due, Outgoing
 from netcoach.bot.store import Contact, FollowUp, Store, User
-from netcoach.bot.types import PlaceRef, Reply, Request, UserRef, answer_privately
 from netcoach.bot.when import (
     Cadence,
     WhenError,
@@ -75,7 +86,7 @@ def _name(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-class FollowUps:
+class FollowUps(Feature):
     """The follow-up feature; also the scheduler's due source for kind 'followup'."""
 
     kind = "followup"

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from netcoach.bot.markup import Segment, bold, code, italic, plain
+from netcoach.bot.kernel import Button, PlaceRef, Reply, Segment, bold, code, italic, plain
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.store import FollowUp
-from netcoach.bot.types import Button, PlaceRef, Reply
 from netcoach.bot.when import describe_delta, format_local
 
 STAY_IN_TOUCH = "stay-in-touch"

@@ -22,19 +22,31 @@ from functools import partial
 from netcoach.bot.bonds import CAPPED as HOLDER_CAP
 from netcoach.bot.bonds import FIELDS, VISIBILITY, SharedTag, field_name, opener, rank
 from netcoach.bot.clock import Clock
-from netcoach.bot.commands import Action, Command
-from netcoach.bot.markup import Segment, bold, code, italic
+from netcoach.bot.kernel import (
+    Action,
+    Attachment,
+    Button,
+    Command,
+    Feature,
+    Reply,
+    Request,
+    Segment,
+    UserRef,
+    answer_privately,
+    bold,
+    code,
+    italic,
+)
 from netcoach.bot.review import Finding, PlaybookSet, Review
 from netcoach.bot.store import Store, User
 from netcoach.bot.tags import TagError, Tags
-from netcoach.bot.types import Attachment, Button, Reply, Request, UserRef, answer_privately
 
 HISTORY_SHOWN = 10
 COUNT_TTL = timedelta(minutes=10)
 MAX_CACHED_COUNTS = 50_000
 
 
-class Profiles:
+class Profiles(Feature):
     """The profile, bond and data-control feature."""
 
     def __init__(self, store: Store, clock: Clock, tags: Tags, playbooks: PlaybookSet):

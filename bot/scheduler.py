@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from netcoach.bot.clock import Clock
+from netcoach.bot.kernel import DeliveryError, Feature, PlaceRef, Reply, Request, UserRef
 from netcoach.bot.store import Job, Store
-from netcoach.bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -418,7 +418,7 @@ class Scheduler:
         return job.id, now + timedelta(seconds=delay), reason
 
 
-class HandOver:
+class HandOver(Feature):
     """A Coach feature that shows a user what could not be pushed to them earlier."""
 
     def __init__(self, scheduler: Scheduler):

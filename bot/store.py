@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosqlite
 
-from netcoach.bot.types import UserRef
+from netcoach.bot.kernel import UserRef
 
 # Each entry moves the schema from version i to i + 1. Append, never edit a released one.
 MIGRATIONS: tuple[str, ...] = (

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from netcoach.bot.types import DeliveryError, Reply, UserRef
+from netcoach.bot.kernel import DeliveryError, Reply, UserRef
 
 
 class FakeClock:

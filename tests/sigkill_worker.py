@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from netcoach.bot.clock import SystemClock
 from netcoach.bot.followups import FollowUps
+from netcoach.bot.kernel import Reply, UserRef
 from netcoach.bot.scheduler import Scheduler
 from netcoach.bot.store import Store
-from netcoach.bot.types import Reply, UserRef
 
 REPEAT_MARK = "restarted while sending"
 

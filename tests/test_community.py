@@ -21,20 +21,18 @@ from followup_fakes import FakeClock, RecordingSender
 
 from netcoach.adapters.console import ConsoleAdapter
 from netcoach.bot.app import build
-from netcoach.bot.coach import Coach
 from netcoach.bot.community import (
     Community,
     CommunitySettings,
-    Where,
     next_in_rotation,
     next_slot,
     parse_tips_on,
 )
 from netcoach.bot.config import load_config
+from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, Request, UserRef, Where
 from netcoach.bot.review import PlaybookSet, review
 from netcoach.bot.scheduler import Scheduler
 from netcoach.bot.store import Store
-from netcoach.bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday, 10:00 in Lisbon
 OWNER = UserRef("test", "owner", "Olga")

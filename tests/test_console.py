@@ -18,8 +18,7 @@ from followup_fakes import FakeClock
 from netcoach.adapters.console import YOU, ConsoleAdapter, render, to_request
 from netcoach.bot.app import App, build
 from netcoach.bot.config import load_config
-from netcoach.bot.markup import bold, plain
-from netcoach.bot.types import Button, PlaceRef, Reply
+from netcoach.bot.kernel import Button, PlaceRef, Reply, bold, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

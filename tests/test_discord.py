@@ -26,8 +26,16 @@ from followup_fakes import FakeClock
 from netcoach.adapters.discord_adapter import DiscordAdapter, from_config, render, render_segment
 from netcoach.bot.app import App, build
 from netcoach.bot.config import ConfigError, load_config
-from netcoach.bot.markup import Segment, bold, code, plain, timestamp
-from netcoach.bot.types import Button, PlaceRef, Reply, UserRef
+from netcoach.bot.kernel import (
+    Button,
+    PlaceRef,
+    Reply,
+    Segment,
+    UserRef,
+    bold,
+    code,
+    plain,
+)
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TOKEN = FakeDiscord.token_expected
@@ -228,9 +236,6 @@ def test_user_text_is_shown_as_written() -> None:
     assert render_segment(plain("**not bold** @everyone")) == "\\*\\*not bold\\*\\* @\u200beveryone"
     assert render_segment(bold(" Maria ")) == " **Maria** "
     assert render_segment(code("a `tick`")) == "`` a `tick` ``"
-    assert render_segment(timestamp("Fri 27 Nov", 1764237600)) == (
-        "<t:1764237600:F> (<t:1764237600:R>)"
-    )
 
 
 def test_long_replies_split_at_boundaries_and_buttons_go_last() -> None:

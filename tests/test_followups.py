@@ -11,14 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from followup_fakes import FakeClock, RecordingSender
 
-from netcoach.bot.coach import Coach
 from netcoach.bot.drafts import DraftReview
 from netcoach.bot.followups import FollowUps, Settings
+from netcoach.bot.kernel import Coach, PlaceRef, Reply, Request, UserRef
 from netcoach.bot.nudge import pick_opener
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.scheduler import HandOver, Scheduler
 from netcoach.bot.store import Store
-from netcoach.bot.types import PlaceRef, Reply, Request, UserRef
 from netcoach.bot.when import format_local
 
 LONDON = ZoneInfo("Europe/London")

@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 
 from followup_fakes import FakeClock
 
-from netcoach.bot.coach import Coach
 from netcoach.bot.drafts import DraftReview
 from netcoach.bot.followups import FollowUps
+from netcoach.bot.kernel import Coach, PlaceRef, Request, UserRef
 from netcoach.bot.profiles import Profiles
 from netcoach.bot.store import Store
 from netcoach.bot.tags import Tags
-from netcoach.bot.types import PlaceRef, Request, UserRef
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANA = UserRef("telegram", "101", "Ana")

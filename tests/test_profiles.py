@@ -9,14 +9,13 @@ import pytest
 from followup_fakes import FakeClock
 
 from netcoach.bot.bonds import FIELDS, SharedTag, opener, rank
-from netcoach.bot.coach import Coach
 from netcoach.bot.drafts import DraftReview
 from netcoach.bot.followups import FollowUps
+from netcoach.bot.kernel import Coach, PlaceRef, Reply, Request, UserRef
 from netcoach.bot.profiles import Profiles
 from netcoach.bot.review import review
 from netcoach.bot.store import Store
 from netcoach.bot.tags import Tags, fold
-from netcoach.bot.types import PlaceRef, Reply, Request, UserRef
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 GUILD = PlaceRef("discord", "chan-1", "group", community="guild-1")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from followup_fakes import FakeClock, RecordingSender
 
+from netcoach.bot.kernel import DeliveryError, PlaceRef, Reply, Request, UserRef
 from netcoach.bot.scheduler import Due, HandOver, Outgoing, Scheduler
 from netcoach.bot.store import Store
-from netcoach.bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ANA = UserRef("console", "ana", "Ana")

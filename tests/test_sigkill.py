@@ -16,8 +16,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from netcoach.bot.kernel import UserRef
 from netcoach.bot.store import Store
-from netcoach.bot.types import UserRef
 
 WORKER = Path(__file__).resolve().parent / "sigkill_worker.py"
 ITEMS = 200

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from netcoach.bot.kernel import UserRef
 from netcoach.bot.store import SCHEMA_VERSION, Store, StoreError
-from netcoach.bot.types import UserRef
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ANA = UserRef("console", "ana", "Ana")

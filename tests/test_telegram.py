@@ -21,8 +21,17 @@ from telegram import Update
 from netcoach.adapters.telegram_adapter import TelegramAdapter, from_config, render, to_request
 from netcoach.bot.app import App, build
 from netcoach.bot.config import ConfigError, load_config
-from netcoach.bot.markup import bold, code, mark, plain, timestamp
-from netcoach.bot.types import Button, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.kernel import (
+    Button,
+    PlaceRef,
+    Reply,
+    Request,
+    UserRef,
+    bold,
+    code,
+    mark,
+    plain,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -282,7 +291,7 @@ def test_rendering_escapes_everything_and_drops_oversized_callback_data() -> Non
     html_text, markup = render(
         Reply(
             place,
-            (bold("Score"), plain(hostile), mark(hostile), code("<b>"), timestamp("Fri 09:00", 1)),
+            (bold("Score"), plain(hostile), mark(hostile), code("<b>"), plain("Fri 09:00")),
             (Button("Ok", "done:1"), Button("Too long", "x" * 65)),
         )
     )

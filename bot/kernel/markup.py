@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Style = Literal["plain", "bold", "italic", "code", "mark", "time"]
+Style = Literal["plain", "bold", "italic", "code", "mark"]
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
     text: str
     style: Style = "plain"
-    value: int | None = None  # for "time": a Unix timestamp adapters may render natively
 
 
 Markup = tuple[Segment, ...]
@@ -44,10 +43,6 @@ def code(text: str) -> Segment:
 def mark(text: str) -> Segment:
     """The exact words a finding is about; highlighted where the platform can."""
     return Segment(text, "mark")
-
-
-def timestamp(text: str, unix: int) -> Segment:
-    return Segment(text, "time", unix)
 
 
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"))
@@ -111,7 +106,7 @@ def _fitting(seg: Segment, limit: int, render: Callable[[Segment], str]) -> list
     budget = max(1, limit * len(seg.text) // max(1, len(render(seg))) - 16)
     out: list[Segment] = []
     for text in split_text(seg.text, budget):
-        piece = Segment(text, seg.style, seg.value)
+        piece = Segment(text, seg.style)
         if len(render(piece)) <= limit or len(text) <= 1:
             out.append(piece)
         else:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from netcoach.bot.markup import Markup, Segment, plain
+from .markup import Markup, Segment, plain
 
 PlaceKind = Literal["dm", "group"]
 
@@ -67,7 +67,6 @@ class Attachment:
 
     filename: str
     data: bytes
-    mime: str = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +92,3 @@ class Reply:
 def answer_privately(req: Request, *parts: Segment | str) -> list[Reply]:
     """The usual answer to a personal command: one reply only the asker sees."""
     return [Reply.of(req.place, *parts, private=True)]
-
-
-class DeliveryError(Exception):
-    """A send failed. `permanent` means retrying cannot help (blocked bot, DMs closed);
-    `deferred` means this process cannot deliver it at all (that platform is not running
-    here), so it waits without using up its tries."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        permanent: bool = False,
-        retry_after: float | None = None,
-        deferred: bool = False,
-    ):
-        super().__init__(reason)
-        self.permanent = permanent
-        self.retry_after = retry_after
-        self.deferred = deferred

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from netcoach.bot.types import Reply, Request
+from .types import Reply, Request
 
 Handler = Callable[[Request], Awaitable[list[Reply]]]
 

@@ -8,21 +8,16 @@ one user's bad input or a bug in one feature never takes the bot down.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
 
-from netcoach.bot.commands import Action, Command
-from netcoach.bot.markup import bold, code, plain
-from netcoach.bot.types import Reply, Request
+from .commands import Action, Command
+from .errors import UserError
+from .feature import Feature
+from .markup import bold, code, plain
+from .types import Reply, Request
 
 log = logging.getLogger(__name__)
-
-
-class Feature(Protocol):
-    def commands(self) -> Iterable[Command]: ...
-
-    def actions(self) -> Iterable[Action]: ...
 
 
 class Coach:
@@ -43,6 +38,8 @@ class Coach:
         """Answer one request; unexpected errors become an apology, never a crash."""
         try:
             replies = await self._route(req)
+        except UserError as exc:
+            replies = [Reply.of(req.place, *exc.parts, private=True)]
         except Exception:
             log.exception("command %r failed", req.command)
             replies = [
@@ -56,11 +53,8 @@ class Coach:
             ]
         notices: list[Reply] = []
         for feature in self.features:
-            hook = getattr(feature, "notices", None)
-            if hook is None:
-                continue
             try:  # a failing side note must not hide the answer itself
-                notices += await hook(req)
+                notices += await feature.notices(req)
             except Exception:
                 log.exception("notices of %s failed", type(feature).__name__)
         return notices + replies
@@ -100,25 +94,22 @@ class Coach:
     async def _group_message(self, req: Request) -> list[Reply]:
         """A plain message in a group is not for the bot; features may still observe it.
 
-        A feature's optional `group_message(req) -> list[Reply]` sees it (to count activity
-        or coach an intro post privately); with none, the bot stays silent.
+        Every feature's `observe` sees it (to count activity or coach an intro post
+        privately); with nothing to say, the bot stays silent.
         """
         replies: list[Reply] = []
         for feature in self.features:
-            hook = getattr(feature, "group_message", None)
-            if hook is not None:
-                replies += await hook(req)
+            replies += await feature.observe(req)
         return replies
 
     async def _intercept(self, req: Request) -> Request:
         """Let a feature say how a plain message is meant (after Draft: a follow-up draft).
 
-        A feature's optional `intercept(req) -> str | None` returns a review context, which
-        reaches the default command as `args["context"]`.
+        A feature's `intercept` returns a review context, which reaches the default command
+        as `args["context"]`.
         """
         for feature in self.features:
-            hook = getattr(feature, "intercept", None)
-            if hook is not None and (context := await hook(req)) is not None:
+            if (context := await feature.intercept(req)) is not None:
                 return replace(req, args={**req.args, "context": context})
         return req
 

@@ -1,0 +1,52 @@
+"""The contract between the core and the adapters; it imports nothing else of netcoach.
+
+Neutral types and markup, commands with typed params, the Feature base class, the router
+(Coach), the Platform an adapter hands each request, and the errors that cross the line.
+"""
+
+from .commands import Action, Command, Handler
+from .errors import DeliveryError, UserError
+from .feature import Feature
+from .markup import Markup, Segment, bold, code, italic, mark, plain, split_markup, split_text
+from .platform import Offline, Platform, Where
+from .router import Coach
+from .types import (
+    Attachment,
+    Button,
+    PlaceKind,
+    PlaceRef,
+    Reply,
+    Request,
+    UserRef,
+    answer_privately,
+)
+
+__all__ = [
+    "Action",
+    "Attachment",
+    "Button",
+    "Coach",
+    "Command",
+    "DeliveryError",
+    "Feature",
+    "Handler",
+    "Markup",
+    "Offline",
+    "PlaceKind",
+    "PlaceRef",
+    "Platform",
+    "Reply",
+    "Request",
+    "Segment",
+    "UserError",
+    "UserRef",
+    "Where",
+    "answer_privately",
+    "bold",
+    "code",
+    "italic",
+    "mark",
+    "plain",
+    "split_markup",
+    "split_text",
+]
