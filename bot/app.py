@@ -26,7 +26,7 @@ from netcoach.bot.clock import Clock, SystemClock
 from netcoach.bot.community import Community, CommunitySettings
 from netcoach.bot.config import Config, ConfigError, load_config
 from netcoach.bot.drafts import DraftReview
-from netcoach.bot.followups import FollowUps, Settings, parse_clock
+from netcoach.bot.followups import FollowUps, Settings
 from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, UserRef
 from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.profiles import Profiles
@@ -34,7 +34,7 @@ from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduler import HandOver, Scheduler
 from netcoach.bot.store import Store, StoreError
 from netcoach.bot.tags import Tags
-from netcoach.bot.when import WhenError, resolve_timezone
+from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
 PLATFORMS = ("telegram", "discord")
@@ -96,9 +96,15 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
     """Everything but the adapters; the caller adds those and then calls serve()."""
     clock = clock or SystemClock()
     try:
-        settings = Settings(config["timezone"], parse_clock(config["default_time"]))
+        default_time = parse_time_of_day(config["default_time"])
+    except WhenError:
+        raise ConfigError(
+            f"{config.source}: default_time must look like 09:00, not {config['default_time']!r}"
+        ) from None
+    try:
+        settings = Settings(config["timezone"], default_time)
         resolve_timezone(settings.default_timezone)
-    except (ValueError, WhenError) as exc:
+    except WhenError as exc:
         raise ConfigError(f"{config.source}: {exc}") from exc
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])

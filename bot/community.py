@@ -27,7 +27,7 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,7 +50,16 @@ from netcoach.bot.review import PlaybookSet, ReviewError, review
 from netcoach.bot.scheduler import Due, Outgoing
 from netcoach.bot.store import Community as Row
 from netcoach.bot.store import Job, Store
-from netcoach.bot.when import WhenError, format_local, resolve_timezone
+from netcoach.bot.timeparse import (
+    Cadence,
+    WhenError,
+    format_local,
+    is_time_of_day,
+    next_after,
+    parse_time_of_day,
+    resolve_timezone,
+)
+from netcoach.bot.timeparse.civil import at as civil_at
 
 WAVE = "👋"
 OWN_PRINCIPLE = "From this community"
@@ -58,7 +67,6 @@ MAX_OWN_TIPS = 200
 MAX_EVERY_DAYS = 30
 RECENT_ON_DEMAND = 20  # `/tip` avoids the last this many tips shown to the user
 _MENTION = re.compile(r"(?<![\w.])@\w|<[@#][!&]?\d+>")
-_CLOCK = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?$")
 _QUOTES = "\"'“”‘’«»"
 _ID = re.compile(r"^#?(\d{1,12})$")
 
@@ -95,17 +103,10 @@ class OptionError(ValueError):
 
 def parse_clock_text(text: str) -> str:
     """ "9", "09:00", "9am", "6.30pm", "18h30" -> "HH:MM"; OptionError otherwise."""
-    m = _CLOCK.match(text.strip().lower())
-    if m is not None:
-        hour, minute, ampm = int(m[1]), int(m[2] or 0), m[3]
-        if ampm:
-            hour = hour % 12 + (12 if ampm == "pm" else 0) if 1 <= hour <= 12 else 99
-        if hour <= 23 and minute <= 59:
-            return f"{hour:02d}:{minute:02d}"
-    raise OptionError(
-        f"“{text}” is not a time of day I can read. Use HH:MM on a 24-hour clock, "
-        "e.g. 09:00 or 18:30 (9am and 6:30pm work too)."
-    )
+    try:
+        return f"{parse_time_of_day(text):%H:%M}"
+    except WhenError as exc:
+        raise OptionError(str(exc)) from None
 
 
 def parse_every(words: Sequence[str]) -> str:
@@ -141,7 +142,7 @@ def parse_tips_on(text: str, playbook_ids: Sequence[str]) -> TipsOptions:
                 raise OptionError(f"“{word}” needs a time after it, e.g. {low} 09:00.")
             at = parse_clock_text(words[i + 1])
             i += 1
-        elif _CLOCK.match(low):
+        elif is_time_of_day(low):
             at = parse_clock_text(low)
         elif low == "every":
             rest = words[i + 1 : i + 3]
@@ -174,27 +175,17 @@ def describe_every(every: str, at: str) -> str:
     return f"every {every} at {at}"
 
 
-def _at(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """Wall-clock time on a day: a DST-gap time moves forward, an ambiguous one is the first."""
-    return datetime.combine(day, wall).replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+def tips_cadence(every: str) -> Cadence:
+    """The stored "day" | "weekday" | "N days" as the one recurrence model."""
+    if every == "weekday":
+        return Cadence(1, "days", weekdays_only=True)
+    return Cadence(int(every.split()[0]) if every.endswith("days") else 1, "days")
 
 
 def next_slot(after: datetime, at: str, every: str, anchor: date, tz: ZoneInfo) -> datetime:
     """The first posting time strictly after `after`, in the community's zone."""
     hours, minutes = (int(x) for x in at.split(":"))
-    wall = time(hours, minutes)
-    step = int(every.split()[0]) if every.endswith("days") else 1
-    day = after.astimezone(tz).date()
-    for _ in range(MAX_EVERY_DAYS * 2 + 8):
-        ok = (
-            (every != "weekday" or day.weekday() < 5)
-            and (step == 1 or (day - anchor).days % step == 0)
-            and day >= anchor
-        )
-        if ok and (slot := _at(day, wall, tz)) > after:
-            return slot
-        day += timedelta(days=1)
-    raise AssertionError("no slot within two cadences")  # unreachable for valid cadences
+    return next_after(civil_at(anchor, time(hours, minutes), tz), tips_cadence(every), after)
 
 
 def next_in_rotation(

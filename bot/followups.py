@@ -39,11 +39,11 @@ from netcoach.bot.nudge import build_nudge
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.scheduler import Due, Outgoing
 from netcoach.bot.store import Contact, FollowUp, Store, User
-from netcoach.bot.when import (
-    Cadence,
+from netcoach.bot.timeparse import (
     WhenError,
     describe_delta,
     format_local,
+    index_of,
     next_after,
     occurrence,
     parse_cadence,
@@ -70,15 +70,6 @@ class Settings:
     default_timezone: str = "UTC"
     default_time: time = time(9, 0)
     max_note: int = MAX_NOTE
-
-
-def parse_clock(value: str) -> time:
-    """The config's default_time, "HH:MM"."""
-    try:
-        hours, minutes = value.strip().split(":")
-        return time(int(hours), int(minutes))
-    except ValueError as exc:
-        raise ValueError(f"default_time must look like 09:00, not {value!r}") from exc
 
 
 def _name(text: str) -> str:
@@ -680,7 +671,7 @@ class FollowUps(Feature):
             cadence = parse_cadence(f.cadence)
             anchor = f.anchor.astimezone(tz)
             next_due = next_after(anchor, cadence, max(now, job.due_at))
-            next_k = _index_of(anchor, cadence, next_due, job.occurrence + 1)
+            next_k = index_of(anchor, cadence, next_due, job.occurrence + 1)
         ref = UserRef(user.platform, user.platform_user_id, user.name)
         return Outgoing(ref, reply, next_due, next_k)
 
@@ -693,13 +684,6 @@ class _Loaded:
 
 
 _LIST_HINT = "/followups lists yours."
-
-
-def _index_of(anchor: datetime, cadence: Cadence, when: datetime, start: int) -> int:
-    k = max(1, start)
-    while occurrence(anchor, cadence, k) < when:
-        k += 1
-    return k
 
 
 def _since(f: FollowUp) -> datetime:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from netcoach.bot.kernel import Button, PlaceRef, Reply, Segment, bold, code, italic, plain
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.store import FollowUp
-from netcoach.bot.when import describe_delta, format_local
+from netcoach.bot.timeparse import describe_delta, format_local
 
 STAY_IN_TOUCH = "stay-in-touch"
 SHARED_BOND = "shared-bond"

@@ -18,7 +18,7 @@ from netcoach.bot.nudge import pick_opener
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.scheduler import HandOver, Scheduler
 from netcoach.bot.store import Store
-from netcoach.bot.when import format_local
+from netcoach.bot.timeparse import format_local
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday

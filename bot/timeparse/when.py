@@ -16,13 +16,20 @@ ambiguous autumn time means its first (summer-time) occurrence.
 """
 
 import calendar
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from .civil import WhenError
+from .civil import add_months as _add_months
+from .civil import at as _at
+from .civil import require_aware as _require_aware
+from .humanize import DAY_NAMES as _DAY_NAMES
+from .humanize import MONTH_NAMES as _MONTH_NAMES
+from .humanize import format_local
+from .recurrence import Cadence, Unit
 
 MAX_INPUT = 100
 _MAX_DAYS = 3653  # ten years: anything further is a typo, and it keeps timedelta from overflowing
@@ -31,8 +38,6 @@ _TIME_EXAMPLES = '"in 3 days", "tomorrow 9am", "next tuesday", "dec 15" or "2026
 _EXAMPLES = f"Try e.g. {_TIME_EXAMPLES}."
 _CADENCE_EXAMPLES = 'Try e.g. "every 2 weeks", "every month", "monthly" or "every 10 days".'
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = {
     **dict.fromkeys(("monday", "mon"), 0),
     **dict.fromkeys(("tuesday", "tue", "tues"), 1),
@@ -112,10 +117,6 @@ _VOCAB = re.compile(
 )
 
 
-class WhenError(ValueError):
-    """A time or repeat the user typed that we cannot use; the message is shown to them as is."""
-
-
 class _NotATime(WhenError):
     """The words are not a time expression at all (split_when keeps looking elsewhere)."""
 
@@ -129,30 +130,6 @@ def _normalise(text: str) -> str:
     s = re.sub(r"(\d{4}-\d{1,2}-\d{1,2})t(?=\d)", r"\1 ", s)
     s = re.sub(r"[,;]", " ", s).rstrip(".!?")
     return " ".join(s.split())
-
-
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
-
-
-def _at(day: date, wall: time, tz: tzinfo) -> datetime:
-    """Wall-clock time on a day in tz; fold=0 moves gap times forward and picks the first of two."""
-    naive = datetime.combine(day, wall.replace(tzinfo=None, fold=0))
-    return naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
-
-
-def _add_months(day: date, months: int) -> date:
-    """Clamp to the month's last day, so Jan 31 + 1 month is Feb 28/29 rather than an error."""
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _require_aware(dt: datetime, name: str) -> tzinfo:
-    """Naive datetimes are a programming error, not a user's typo, so this is a plain ValueError."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware")
-    return dt.tzinfo
 
 
 def _duration_parts(s: str) -> tuple[int, float] | None:
@@ -493,27 +470,6 @@ def split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time = time
     )
 
 
-Unit = Literal["days", "weeks", "months"]
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """A repeat interval; counted in calendar units so "every month" stays on the same date."""
-
-    count: int
-    unit: Unit
-
-    def __post_init__(self) -> None:
-        if self.count < 1 or self.unit not in ("days", "weeks", "months"):
-            raise ValueError(f"invalid cadence: {self.count} {self.unit}")
-
-    def describe(self) -> str:
-        count, unit = self.count, self.unit[:-1]
-        if unit == "month" and count % 12 == 0:
-            count, unit = count // 12, "year"
-        return f"every {unit}" if count == 1 else f"every {count} {unit}s"
-
-
 _CADENCE_WORDS: dict[str, tuple[int, Unit]] = {
     "daily": (1, "days"),
     "weekly": (1, "weeks"),
@@ -558,146 +514,3 @@ def parse_cadence(text: str) -> Cadence:
     if count > _CADENCE_LIMIT[unit]:
         raise WhenError(f"That repeat is longer than 10 years. {_CADENCE_EXAMPLES}")
     return Cadence(count, unit)
-
-
-def occurrence(anchor: datetime, cadence: Cadence, k: int) -> datetime:
-    """The k-th occurrence (k=0 is the anchor), always counted from the anchor.
-
-    Stepping from the previous occurrence would drift (Jan 31 -> Feb 28 -> Mar 28); counting from
-    the anchor gives Feb 28/29, Mar 31, Apr 30. The anchor's wall-clock time is kept across DST.
-    """
-    zone = _require_aware(anchor, "anchor")
-    if k < 0:
-        raise ValueError("k must be >= 0")
-    start = anchor.date()
-    if cadence.unit == "months":
-        day = _add_months(start, cadence.count * k)
-    else:
-        day = start + timedelta(days=cadence.count * k * (7 if cadence.unit == "weeks" else 1))
-    return _at(day, anchor.time(), zone)
-
-
-def next_after(anchor: datetime, cadence: Cadence, after: datetime) -> datetime:
-    """The first occurrence strictly after `after`, found by estimate rather than by stepping."""
-    _require_aware(anchor, "anchor")
-    _require_aware(after, "after")
-    if anchor.timestamp() > after.timestamp():
-        return anchor
-    local = after.astimezone(anchor.tzinfo)
-    if cadence.unit == "months":
-        elapsed = (local.year - anchor.year) * 12 + local.month - anchor.month
-        k = max(0, elapsed // cadence.count - 1)
-    else:
-        period = cadence.count * (7 if cadence.unit == "weeks" else 1)
-        k = max(0, (local.date() - anchor.date()).days // period - 1)
-    while (found := occurrence(anchor, cadence, k)).timestamp() <= after.timestamp():
-        k += 1
-    return found
-
-
-def describe_delta(delta: timedelta) -> str:
-    """Roughly how long, for "I'll remind you in ..."; only long spans are approximated."""
-    seconds = abs(delta.total_seconds())
-    minutes = int(seconds / 60 + 0.5)
-    if minutes < 1:
-        return "less than a minute"
-    if minutes < 60:
-        return _plural(minutes, "minute")
-    if minutes < 24 * 60:
-        hours, rest = divmod(minutes, 60)
-        if hours < 3 and rest:
-            return f"{_plural(hours, 'hour')} {_plural(rest, 'minute')}"
-        return _plural(int(minutes / 60 + 0.5), "hour")
-    days = seconds / 86400
-    if days < 14:
-        return _plural(int(days + 0.5), "day")
-    if days < 56:
-        weeks = int(days / 7 + 0.5)
-        return ("" if seconds == weeks * 604800 else "about ") + _plural(weeks, "week")
-    if days < 730:
-        return "about " + _plural(int(days / 30.436875 + 0.5), "month")
-    return "about " + _plural(int(days / 365.2425 + 0.5), "year")
-
-
-def format_local(dt: datetime, tz: ZoneInfo) -> str:
-    """Unambiguous and locale-independent, with the zone named so travellers can spot a mismatch."""
-    _require_aware(dt, "dt")
-    local = dt.astimezone(tz)
-    return (
-        f"{_DAY_NAMES[local.weekday()]} {local.day} {_MONTH_NAMES[local.month - 1]} "
-        f"{local.year}, {local:%H:%M} ({tz})"
-    )
-
-
-_OFFSET = re.compile(r"^(?:utc|gmt)\s*([+-])\s*(\d{1,2})(?::?00)?$", re.IGNORECASE)
-_ABBREVIATIONS = {
-    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
-    "MST": "America/Denver", "MDT": "America/Denver",
-    "CST": "America/Chicago", "CDT": "America/Chicago",
-    "EST": "America/New_York", "EDT": "America/New_York",
-    "BST": "Europe/London", "CET": "Europe/Paris", "CEST": "Europe/Paris",
-    "EET": "Europe/Athens", "EEST": "Europe/Athens", "IST": "Asia/Kolkata",
-    "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "AEST": "Australia/Sydney",
-    "AEDT": "Australia/Sydney", "NZST": "Pacific/Auckland", "WAT": "Africa/Lagos",
-    "EAT": "Africa/Nairobi", "SAST": "Africa/Johannesburg",
-}  # fmt: skip
-
-
-def _offset_hint(wanted: str, m: re.Match[str]) -> str:
-    sign, hours = m.group(1), int(m.group(2))
-    if hours > 14:
-        return f'"{wanted}" is not a real offset; use a place such as "Europe/London".'
-    inverted = f"Etc/GMT{'-' if sign == '+' else '+'}{hours}" if hours else "UTC"
-    return (
-        f'"{wanted}" never changes for summer time, so reminders drift by an hour twice a '
-        f"year; a place is better (e.g. Europe/Berlin). If you really want a fixed offset, "
-        f"it is {inverted} (IANA writes the sign the other way round)."
-    )
-
-
-def resolve_timezone(name: str) -> ZoneInfo:
-    """The IANA zone for a name typed in any case; unknown names get a "did you mean" hint.
-
-    A bare city ("london") is not accepted silently but suggested, so the user confirms the zone
-    that every later reminder will use.
-    """
-    wanted = name.strip()
-    if not wanted:
-        raise WhenError('Please give a time zone, e.g. "Europe/London" or "America/New_York".')
-    if "/" in wanted or wanted == "UTC":  # the common case, without listing every zone
-        try:
-            return ZoneInfo(wanted)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    zones = available_timezones()  # ~3 ms: only for names that need a hint
-    by_lower = {z.lower(): z for z in zones}
-    key = wanted.lower().replace(" ", "_")
-    if wanted in zones:
-        return ZoneInfo(wanted)
-    if key in by_lower:
-        return ZoneInfo(by_lower[key])
-    if offset := _OFFSET.match(key):  # "UTC+2": Etc/GMT-2 in IANA's inverted signs
-        raise WhenError(_offset_hint(wanted, offset))
-    if key.upper() in _ABBREVIATIONS:
-        zone = _ABBREVIATIONS[key.upper()]
-        raise WhenError(
-            f'"{wanted}" is an abbreviation shared by several places and it changes with '
-            f"summer time; use a place instead. Did you mean {zone}?"
-        )
-    cities: dict[str, list[str]] = {}
-    for z in sorted(zones):
-        if "/" in z:
-            cities.setdefault(z.rsplit("/", 1)[1].lower(), []).append(z)
-    suggestions: list[str] = []
-    matches = [key] if key in cities else []  # a city name alone: suggest just that city
-    for match in matches or difflib.get_close_matches(key, [*by_lower, *cities], n=3, cutoff=0.6):
-        for zone in cities.get(match, []) + ([by_lower[match]] if match in by_lower else []):
-            if zone not in suggestions:
-                suggestions.append(zone)
-    if not suggestions:
-        hint = ' Use a name like "Europe/London" or "America/New_York".'
-    elif len(suggestions) == 1:
-        hint = f" Did you mean {suggestions[0]}?"
-    else:
-        hint = f" Did you mean {suggestions[0]}? (or {', '.join(suggestions[1:3])})"
-    raise WhenError(f'Unknown time zone "{wanted}".{hint}')
