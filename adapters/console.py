@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from netcoach.bot.drafts import split_review
+from netcoach.bot.features.drafts import split_review
 from netcoach.bot.kernel import (
     Attachment,
     Button,

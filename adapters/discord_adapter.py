@@ -38,10 +38,10 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from netcoach.bot.community import Community
 from netcoach.bot.config import Config, ConfigError
-from netcoach.bot.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
-from netcoach.bot.followups import FollowUps
+from netcoach.bot.features.community import Community
+from netcoach.bot.features.drafts import CONTEXT_LABELS, DEFAULT_MAX_CHARS
+from netcoach.bot.features.followups import FollowUps
 from netcoach.bot.kernel import (
     Button,
     DeliveryError,
@@ -442,7 +442,7 @@ class DiscordAdapter:
             (f for f in (self.coach.features if self.coach else ()) if isinstance(f, Community)),
             None,
         )
-        return community is not None and await community.store.any_intros("discord")
+        return community is not None and await community.repo.any_intros("discord")
 
     async def setup(self, bot: NetcoachBot) -> None:
         """Runs after login, before the gateway: buttons, commands, and the sync if needed."""

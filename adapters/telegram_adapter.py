@@ -64,7 +64,7 @@ from telegram.ext import (
 )
 
 from netcoach.bot.config import Config, ConfigError
-from netcoach.bot.drafts import split_review
+from netcoach.bot.features.drafts import split_review
 from netcoach.bot.kernel import (
     Button,
     DeliveryError,

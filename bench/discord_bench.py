@@ -28,7 +28,7 @@ import discord
 import yarl
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake servers
 
 from fake_discord import Call, FakeDiscord  # noqa: E402
 

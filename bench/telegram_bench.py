@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake servers
 
 from fake_telegram import TOKEN, Call, FakeTelegram, user  # noqa: E402
 from telegram import ReplyParameters, Update  # noqa: E402

@@ -23,17 +23,17 @@ from typing import Any
 
 from netcoach.adapters.base import Adapter
 from netcoach.bot.clock import Clock, SystemClock
-from netcoach.bot.community import Community, CommunitySettings
 from netcoach.bot.config import Config, ConfigError, load_config
-from netcoach.bot.drafts import DraftReview
-from netcoach.bot.followups import FollowUps, Settings
+from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
+from netcoach.bot.features.drafts import DraftReview, HistoryRepository
+from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Settings
+from netcoach.bot.features.privacy import Privacy, PrivacyRepository
+from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags
 from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, UserRef
 from netcoach.bot.logs import redact_everywhere
-from netcoach.bot.profiles import Profiles
 from netcoach.bot.review import PlaybookError, load_playbooks
-from netcoach.bot.scheduler import HandOver, Scheduler
-from netcoach.bot.store import Store, StoreError
-from netcoach.bot.tags import Tags
+from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
+from netcoach.bot.storage import Database, StoreError, Users
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,25 @@ class Deliverer:
         return await adapter.deliver(user, reply, key=key)
 
 
+@dataclass(frozen=True, slots=True)
+class Features:
+    drafts: DraftReview
+    followups: FollowUps
+    profiles: Profiles
+    community: Community
+    privacy: Privacy
+    handover: HandOver
+
+
 @dataclass
 class App:
     config: Config
-    store: Store
+    db: Database
+    users: Users
+    queue: JobQueue
+    features: Features
     coach: Coach
     scheduler: Scheduler
-    followups: FollowUps
     deliverer: Deliverer
     adapters: list[Any] = field(default_factory=list)
 
@@ -89,7 +101,7 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        await self.store.close()
+        await self.db.close()
 
 
 async def build(config: Config, *, clock: Clock | None = None) -> App:
@@ -108,12 +120,19 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         raise ConfigError(f"{config.source}: {exc}") from exc
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
-    store = await Store.open(config["database"])
+    db = await Database.open(config["database"])
     try:
-        followups = FollowUps(store, clock, playbooks, settings)
+        privacy_repo = PrivacyRepository(db)
+        if problems := await privacy_repo.audit():
+            raise StoreError(f"{config['database']}: " + "; ".join(problems))
+        users, queue = Users(db), JobQueue(db)
         deliverer = Deliverer()
+        contacts = FollowUpRepository(db, queue)
+        followups = FollowUps(contacts, users, clock, playbooks, settings)
         community = Community(
-            store,
+            CommunityRepository(db, queue),
+            users,
+            queue,
             clock,
             playbooks,
             CommunitySettings(config["timezone"], **config.section("community")),
@@ -121,26 +140,32 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         )
         sched = config.section("scheduler")
         scheduler = Scheduler(
-            store,
+            queue,
+            users,
             clock,
             deliverer,
-            [followups, community],
+            [followups.due, community.due],
             max_attempts=sched["max_attempts"],
             retry_seconds=sched["retry_seconds"],
         )
-        profiles = Profiles(store, clock, Tags.load(), playbooks)
-        features = [
-            DraftReview(playbooks, config.section("review")["max_chars"], profiles),
-            followups,
-            profiles,
-            community,
-            HandOver(scheduler),
-        ]
-        coach = Coach(features)
+        profiles = Profiles(ProfileRepository(db), users, contacts, clock, Tags.load(), playbooks)
+        drafts = DraftReview(
+            playbooks,
+            HistoryRepository(db),
+            users,
+            clock,
+            max_chars=config.section("review")["max_chars"],
+            recipient_finding=profiles.recipient_finding,
+        )
+        handover = HandOver(scheduler)
+        others = (drafts, followups, profiles, community, handover)
+        privacy = Privacy(privacy_repo, users, clock, others)
+        features = Features(drafts, followups, profiles, community, privacy, handover)
+        coach = Coach([drafts, followups, profiles, community, privacy, handover])
     except BaseException:
-        await store.close()
+        await db.close()
         raise
-    return App(config, store, coach, scheduler, followups, deliverer)
+    return App(config, db, users, queue, features, coach, scheduler, deliverer)
 
 
 def platform_adapters(config: Config) -> list[Adapter]:

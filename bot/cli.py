@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from netcoach.bot.drafts import DEFAULT_MAX_CHARS, clean_draft
+    from netcoach.bot.features.drafts import DEFAULT_MAX_CHARS, clean_draft
     from netcoach.bot.review import ReviewError, review
 
     config = load_config(args.config) if args.config else None
@@ -106,7 +106,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        from netcoach.bot.drafts import format_review
+        from netcoach.bot.features.drafts import format_review
 
         print(_render_terminal(format_review(result, text)))
     return 0
@@ -121,7 +121,7 @@ def _read_stdin() -> str:
 
 
 def _review_batch(source: str, playbooks: PlaybookSet, max_chars: int) -> int:
-    from netcoach.bot.drafts import clean_draft
+    from netcoach.bot.features.drafts import clean_draft
     from netcoach.bot.review import ReviewError, review
 
     stream: IO[bytes] = sys.stdin.buffer if source == "-" else _open(source)

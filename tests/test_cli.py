@@ -114,7 +114,8 @@ def test_extra_playbook_folders_are_used(tmp_path, capsys):
 
 def test_review_does_not_import_a_chat_platform_library():
     code = (
-        "import sys; from bot.cli import main; main(['review', '--json', 'hi there Ana']); "
+        "import sys; from netcoach.bot.cli import main; "
+        "main(['review', '--json', 'hi there Ana']); "
         "sys.exit(any(m.split('.')[0] in ('discord', 'telegram', 'dateparser', 'aiosqlite') "
         "for m in sys.modules))"
     )

@@ -18,21 +18,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from followup_fakes import FakeClock, RecordingSender
+from stack import Stack
 
 from netcoach.adapters.console import ConsoleAdapter
 from netcoach.bot.app import build
-from netcoach.bot.community import (
-    Community,
-    CommunitySettings,
-    next_in_rotation,
-    next_slot,
-    parse_tips_on,
-)
 from netcoach.bot.config import load_config
+from netcoach.bot.features.community import CommunitySettings
+from netcoach.bot.features.community.grammar import parse_tips_on
+from netcoach.bot.features.community.tips import next_in_rotation, next_slot
 from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, Request, UserRef, Where
 from netcoach.bot.review import PlaybookSet, review
-from netcoach.bot.scheduler import Scheduler
-from netcoach.bot.store import Store
+from netcoach.bot.scheduling import Scheduler
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday, 10:00 in Lisbon
 OWNER = UserRef("test", "owner", "Olga")
@@ -75,12 +71,11 @@ class Server:
 
 
 class World:
-    def __init__(self, store: Store, clock: FakeClock, playbooks: PlaybookSet, **settings):
+    def __init__(self, store: Stack, clock: FakeClock, playbooks: PlaybookSet, **settings):
         self.store, self.clock, self.playbooks = store, clock, playbooks
         self.server = Server()
         options = {"default_timezone": "Europe/Lisbon", **settings}
-        self.community = Community(
-            store,
+        self.community = store.community(
             clock,
             playbooks,
             CommunitySettings(**options),
@@ -93,11 +88,10 @@ class World:
         self.scheduler = self.new_scheduler()
 
     def new_scheduler(self) -> Scheduler:
-        scheduler = Scheduler(
-            self.store,
+        scheduler = self.store.scheduler(
             self.clock,
             self.sender,
-            [self.community],
+            [self.community.due],
             call_later=self.clock.call_later,
             prepare_ahead=0,
             retry_seconds=60,
@@ -118,7 +112,7 @@ class World:
 
     async def restart(self) -> None:
         await self.stop()
-        self.store.listeners.clear()
+        self.store.queue.listeners.clear()
         self.scheduler = self.new_scheduler()
         await self.start()
 
@@ -148,7 +142,7 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path, playbooks: PlaybookSet) -> AsyncIterator[World]:
-    store = await Store.open(tmp_path / "c.sqlite3")
+    store = await Stack.open(tmp_path / "c.sqlite3")
     w = World(store, FakeClock(T0), playbooks)
     await w.start()
     try:
@@ -186,7 +180,7 @@ async def test_an_admin_turns_tips_on_and_the_tip_appears_in_the_channel_at_loca
 async def test_a_member_who_is_not_an_admin_is_refused_and_nothing_changes(world: World) -> None:
     answer = await world.say("/tips on #general", user=MEMBER)
     assert "only members with Manage Server can change community settings" in answer
-    assert await world.store.community("test", "srv") is None
+    assert await world.store.communities.get("test", "srv") is None
     assert await world.store.count_jobs("pending") == 0
     for command in ("/tips off", "/tips status", '/tips add "x"', "/intros watch #intros"):
         assert "only members with Manage Server" in await world.say(command, user=MEMBER)
@@ -395,13 +389,14 @@ async def test_one_note_per_member_per_period_and_members_can_opt_out(world: Wor
 
 
 async def test_a_ready_intro_gets_a_wave_when_configured(tmp_path: Path, playbooks) -> None:
-    async with await Store.open(tmp_path / "w.sqlite3") as store:
-        w = World(store, FakeClock(T0), playbooks, wave_at_ready_intros=True)
-        await w.start()
-        await w.say("/intros watch #intros")
-        [wave] = await w.coach.handle(Request(MEMBER, INTROS, "", GOOD_INTRO))
-        assert wave.kind == "reaction" and wave.text == "👋" and wave.place == INTROS
-        await w.stop()
+    store = await Stack.open(tmp_path / "w.sqlite3")
+    w = World(store, FakeClock(T0), playbooks, wave_at_ready_intros=True)
+    await w.start()
+    await w.say("/intros watch #intros")
+    [wave] = await w.coach.handle(Request(MEMBER, INTROS, "", GOOD_INTRO))
+    assert wave.kind == "reaction" and wave.text == "👋" and wave.place == INTROS
+    await w.stop()
+    await store.close()
 
 
 async def test_intros_need_a_platform_that_shows_the_bot_ordinary_posts(world: World) -> None:

@@ -140,7 +140,7 @@ class World:
 
     async def counted(self, n: int) -> None:
         for _ in range(500):
-            c = await self.app.store.community("discord", GUILD_ID)
+            c = await self.app.features.community.repo.get("discord", GUILD_ID)
             if c is not None and c.tips_messages >= n:
                 return
             await asyncio.sleep(0.005)
@@ -211,7 +211,7 @@ async def test_members_without_manage_server_are_refused_on_every_call(world: Wo
     assert "only members with the Manage Server permission" in await fake.answer(1)
     [ack] = [c for c in fake.find("POST", "/callback") if c.status < 300]
     assert ack.json["type"] == 5  # acknowledged at once, answered after the permission check
-    assert await world.app.store.community("discord", GUILD_ID) is None
+    assert await world.app.features.community.repo.get("discord", GUILD_ID) is None
     [sync] = fake.find("PUT", "/commands")
     tips = next(c for c in sync.json if c["name"] == "tips")
     assert int(tips["default_member_permissions"]) == MANAGE_GUILD  # hidden, and still checked
@@ -264,5 +264,5 @@ async def test_a_channel_of_another_server_cannot_be_named(world: World) -> None
     assert f"I can't find the channel <#{other_channel}>" in await fake.answer(1)
     await world.advance_to(SLOT + timedelta(days=1))
     assert not fake.channel_posts(other_channel)
-    c = await world.app.store.community("discord", GUILD_ID)
+    c = await world.app.features.community.repo.get("discord", GUILD_ID)
     assert c is not None and c.tips_state == "off" and c.tips_channel is None

@@ -112,7 +112,7 @@ class World:
     async def messages_counted(self, n: int) -> None:
         assert self.app is not None
         for _ in range(500):
-            c = await self.app.store.community("telegram", str(GROUP["id"]))
+            c = await self.app.features.community.repo.get("telegram", str(GROUP["id"]))
             if c is not None and c.tips_messages >= n:
                 return
             await asyncio.sleep(0.005)
@@ -264,7 +264,7 @@ async def test_an_admin_of_one_group_cannot_aim_tips_or_intros_at_another(world:
     asked = {(int(c.params["chat_id"]), c.params["user_id"]) for c in fake.called("getChatMember")}
     assert (makers["id"], ANA["id"]) in asked  # her standing in Makers, asked of the platform
     assert world.app is not None
-    assert await world.app.store.community("telegram", str(makers["id"])) is None
+    assert await world.app.features.community.repo.get("telegram", str(makers["id"])) is None
     fake.send(BEN, "/tips off", chat=makers)
     assert "not on" in await world.dm_reply(BEN["id"])
     await world.advance_to(SLOT + timedelta(days=1))

@@ -185,11 +185,11 @@ async def test_the_interactive_prompt_takes_commands_and_nudges_until_quit(
         keys.send_text("/followup Maria tomorrow send the notes\r")
         user = None
         for _ in range(500):  # the prompt runs on the real loop: wait for it to answer
-            user = await built.store.find_user(YOU)
-            if user and await built.store.followups(user.id):
+            user = await built.users.find(YOU)
+            if user and await built.features.followups.repo.of_user(user.id):
                 break
             await asyncio.sleep(0.01)
-        assert user is not None and len(await built.store.followups(user.id)) == 1
+        assert user is not None and len(await built.features.followups.repo.of_user(user.id)) == 1
         nudge = Reply.of(PlaceRef("console", "you"), "Time to follow up with Maria")
         assert await console.deliver(YOU, nudge, key="job:1")  # arrives while the prompt waits
         keys.send_text("/quit\r")

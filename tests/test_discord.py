@@ -22,6 +22,7 @@ from fake_discord import (
     restore_discord_endpoints,  # noqa: F401 - autouse fixture
 )
 from followup_fakes import FakeClock
+from stack import count_jobs
 
 from netcoach.adapters.discord_adapter import DiscordAdapter, from_config, render, render_segment
 from netcoach.bot.app import App, build
@@ -350,7 +351,7 @@ async def test_dms_closed_keeps_the_followup_and_tells_the_user_next_time(
             await built.scheduler.settled()
             attempts = [c for c in fake.find("POST", "/messages") if c.path.startswith("/channels")]
             assert [c.status for c in attempts] == [403]
-            assert await built.store.count_jobs("undeliverable") == 1
+            assert await count_jobs(built.db, "undeliverable") == 1
             await fake.slash("followups", {})
             told = await fake.wait_for("POST", "/callback", count=2)
             assert "I couldn't reach you when this was due" in sent_text(told)

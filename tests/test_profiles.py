@@ -7,15 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from followup_fakes import FakeClock
+from stack import Stack
 
-from netcoach.bot.bonds import FIELDS, SharedTag, opener, rank
-from netcoach.bot.drafts import DraftReview
-from netcoach.bot.followups import FollowUps
+from netcoach.bot.features.profiles.bonds import FIELDS, SharedTag, opener, rank
+from netcoach.bot.features.profiles.tags import Tags, fold
 from netcoach.bot.kernel import Coach, PlaceRef, Reply, Request, UserRef
-from netcoach.bot.profiles import Profiles
 from netcoach.bot.review import review
-from netcoach.bot.store import Store
-from netcoach.bot.tags import Tags, fold
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 GUILD = PlaceRef("discord", "chan-1", "group", community="guild-1")
@@ -32,13 +29,14 @@ ANA, BEN, CAL = member(1), member(2), member(3)
 class Community:
     """The core as the app wires it, talking to members of one Discord server."""
 
-    def __init__(self, store: Store, playbooks):
+    def __init__(self, store: Stack, playbooks):
         clock = FakeClock(T0)
         self.store = store
-        self.profiles = Profiles(store, clock, Tags.load(), playbooks)
-        followups = FollowUps(store, clock, playbooks)
-        self.coach = Coach([DraftReview(playbooks, profiles=self.profiles), followups,
-                            self.profiles])  # fmt: skip
+        self.profiles = store.profiles(clock, playbooks)
+        followups = store.followups(clock, playbooks)
+        drafts = store.drafts(clock, playbooks, self.profiles)
+        privacy = store.privacy(clock, [drafts, followups, self.profiles])
+        self.coach = Coach([drafts, followups, self.profiles, privacy])
 
     async def say(self, user: UserRef, line: str, place: PlaceRef = GUILD, **args: str) -> str:
         command, _, text = line.lstrip("/").partition(" ")
@@ -58,7 +56,7 @@ class Community:
 
 @pytest.fixture
 async def community(tmp_path, playbooks):
-    store = await Store.open(tmp_path / "bonds.sqlite3")
+    store = await Stack.open(tmp_path / "bonds.sqlite3")
     yield Community(store, playbooks)
     await store.close()
 

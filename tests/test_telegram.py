@@ -153,7 +153,7 @@ async def test_editing_a_draft_edits_its_review_instead_of_adding_one(world: Wor
 
 
 async def test_a_follow_up_nudges_on_time_and_snooze_reschedules_it(world: World) -> None:
-    fake, clock, store = world.fake, world.clock, world.app.store
+    fake, clock, app = world.fake, world.clock, world.app
     fake.send(ANA, "/followup Maria in 2 hours send her the testing notes")
     [confirm] = await fake.wait_for("sendMessage", where=to(1001))
     assert "follow up with <b>Maria</b>" in confirm.params["text"]
@@ -174,9 +174,9 @@ async def test_a_follow_up_nudges_on_time_and_snooze_reschedules_it(world: World
     [edit] = await fake.wait_for("editMessageText")
     assert edit.params["message_id"] == nudge.result["message_id"]
     assert "Snoozed" in edit.params["text"] and "reply_markup" not in edit.params
-    owner = await store.find_user(UserRef("telegram", "1001", "Ana"))
+    owner = await app.users.find(UserRef("telegram", "1001", "Ana"))
     assert owner is not None
-    followup = await store.followup(owner.id, 1)
+    followup = await app.features.followups.repo.get(owner.id, 1)
     assert followup is not None and followup.due_at == clock.now() + timedelta(days=1)
     await world.app.scheduler.settled()
     clock.advance(timedelta(days=1))
@@ -232,7 +232,7 @@ async def test_a_rate_limited_nudge_is_retried_and_delivered_once(world: World) 
     await fake.wait_for("sendMessage", 2, where=to(1001))
     await world.app.scheduler.settled()
     assert [c.status for c in fake.called("sendMessage", ok=None)] == [200, 429, 200]
-    [job] = await world.app.store.jobs_for("followup", 1)
+    [job] = await world.app.queue.latest("followup", 1, 10)
     assert job.state == "sent"
 
 
@@ -247,7 +247,7 @@ async def test_a_user_who_blocked_the_bot_gets_the_nudge_when_they_write_again(
     clock.advance(timedelta(hours=1))
     await fake.wait_for("sendMessage", ok=False, where=to(1001))
     await world.app.scheduler.settled()
-    [job] = await world.app.store.jobs_for("followup", 1)
+    [job] = await world.app.queue.latest("followup", 1, 10)
     assert job.state == "undeliverable"
     clock.advance(timedelta(days=3))  # not retried in a loop
     await world.app.scheduler.settled()
@@ -426,7 +426,7 @@ async def test_members_find_their_rare_bond_export_their_data_and_forget_it(worl
     fake.press(fake.message(calls[-1]), "forget:yes")
     [done] = await fake.wait_for("editMessageText", where=to(1001))
     assert "I deleted all" in done.params["text"]
-    assert await world.app.store.find_user(UserRef("telegram", "1001")) is None
+    assert await world.app.users.find(UserRef("telegram", "1001")) is None
 
 
 async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:

@@ -12,7 +12,7 @@ from .humanize import describe_delta, format_local
 from .recurrence import Cadence, index_of, next_after, occurrence
 from .timeofday import is_time_of_day, parse_time_of_day
 from .when import Parsed, parse_cadence, parse_duration, parse_when, split_when
-from .zones import resolve_timezone
+from .zones import resolve_timezone, zone_or
 
 __all__ = [
     "Cadence",
@@ -30,4 +30,5 @@ __all__ = [
     "parse_when",
     "resolve_timezone",
     "split_when",
+    "zone_or",
 ]

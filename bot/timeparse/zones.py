@@ -80,3 +80,14 @@ def resolve_timezone(name: str) -> ZoneInfo:
     else:
         hint = f" Did you mean {suggestions[0]}? (or {', '.join(suggestions[1:3])})"
     raise WhenError(f'Unknown time zone "{wanted}".{hint}')
+
+
+def zone_or(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    """A stored zone name, or `default` when it is unset or tzdata no longer knows it (a
+    reminder must still go out, at the default zone's time, rather than fail)."""
+    if not name:
+        return default
+    try:
+        return resolve_timezone(name)
+    except WhenError:
+        return default

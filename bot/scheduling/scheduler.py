@@ -1,7 +1,7 @@
 """One task that delivers every due item: follow-ups now, community tips later.
 
-It sleeps until the earliest due job in the store and is woken early when jobs change
-(the store calls `wake`). A job is claimed (committed) before it is sent and marked sent
+It sleeps until the earliest due job in the queue and is woken early when jobs change
+(the queue calls `wake`). A job is claimed (committed) before it is sent and marked sent
 after, so the only possible duplicate is a send whose "sent" mark was lost to a crash;
 such jobs come back flagged `repeat` and carry the same delivery key (see
 docs/delivery.md). Failures retry with backoff; after the last try, or at once when the
@@ -23,8 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from netcoach.bot.clock import Clock
-from netcoach.bot.kernel import DeliveryError, Feature, PlaceRef, Reply, Request, UserRef
-from netcoach.bot.store import Job, Store
+from netcoach.bot.kernel import DeliveryError, PlaceRef, Reply, UserRef
+from netcoach.bot.storage import Users
+
+from .queue import Job, JobQueue, NextJob, Outcomes
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +56,25 @@ class Outgoing:
     skip: str = ""
 
 
-class DueSource(Protocol):
-    """One kind of due item. Loading is per batch and building per item, so a burst of
-    due items costs one round of queries and the first sends leave while later ones build."""
+class DueSource:
+    """One kind of due item (base class: override `load` and `build`). Loading is per batch
+    and building per item, so a burst of due items costs one round of queries and the first
+    sends leave while later ones build."""
 
-    kind: str
+    kind: str = ""
+    # False when `load` records what it picked (a tip's rotation): only claimed jobs are built.
+    prebuild: bool = True
 
     async def load(self, dues: Sequence[Due], now: datetime) -> Any:
         """Fetch in bulk whatever `build` needs for these jobs."""
-        ...
+        return None
 
     def build(self, due: Due, loaded: Any, now: datetime) -> Outgoing | None:
         """The message for one job (fast, no I/O); None when the job is stale (dropped)."""
-        ...
+        raise NotImplementedError
+
+    async def undeliverable(self, job: Job, reason: str) -> None:
+        """The platform refused for good (the bot was removed from a channel, say)."""
 
 
 class Sender(Protocol):
@@ -83,6 +91,10 @@ ERROR_PAUSE = 5.0
 CallLater = Callable[[float, Callable[[], None]], TimerHandle]
 
 
+def _next(job: Job, due_at: datetime, occurrence: int) -> NextJob:
+    return NextJob(job.kind, job.ref_id, job.user_id, due_at, occurrence)
+
+
 def _settle(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
@@ -95,7 +107,8 @@ def delivery_key(job: Job) -> str:
 class Scheduler:
     def __init__(
         self,
-        store: Store,
+        queue: JobQueue,
+        users: Users,
         clock: Clock,
         sender: Sender,
         sources: Iterable[DueSource] = (),
@@ -110,7 +123,8 @@ class Scheduler:
         max_sleep: float = 3600.0,  # re-read the queue hourly, in case the wall clock jumped
         prepare_ahead: float = 1.0,  # build messages this many seconds before they are due
     ):
-        self.store = store
+        self.queue = queue
+        self.users = users
         self.clock = clock
         self.sender = sender
         self.sources: dict[str, DueSource] = {}
@@ -131,7 +145,7 @@ class Scheduler:
         self.is_waiting = False
         self._wakeup: asyncio.Future[None] | None = None
         self._dirty = True
-        store.listeners.append(self.wake)
+        queue.listeners.append(self.wake)
 
     def add_source(self, source: DueSource) -> None:
         if source.kind in self.sources:
@@ -147,7 +161,7 @@ class Scheduler:
     async def start(self) -> None:
         """Note the start time (for "while I was offline") and requeue jobs a crash left."""
         self.started_at = self.clock.now()
-        recovered = await self.store.recover_claimed()
+        recovered = await self.queue.recover_claimed()
         if recovered:
             log.warning("%d job(s) were being sent when netcoach stopped; resending", recovered)
 
@@ -165,7 +179,7 @@ class Scheduler:
     async def _step(self) -> None:
         """One turn: deliver what is due, or wait until something is (or a wake)."""
         self._dirty = False
-        next_at = await self.store.next_run_at()
+        next_at = await self.queue.next_run_at()
         if self._dirty:
             return
         if next_at is None:
@@ -188,9 +202,9 @@ class Scheduler:
         is left at the due time. Nothing is claimed: a job cancelled or moved meanwhile is
         simply not claimed, and its prepared message is dropped."""
         self._prebuilt_for = due_at
-        jobs = await self.store.peek_due(due_at, self.batch)
+        jobs = await self.queue.peek_due(due_at, self.batch)
         # A source whose `load` records what it picked (a tip's rotation) builds only claimed jobs.
-        jobs = [j for j in jobs if getattr(self.sources.get(j.kind), "prebuild", True)]
+        jobs = [j for j in jobs if (src := self.sources.get(j.kind)) is None or src.prebuild]
         dues = [Due(job, self._late(job, due_at)) for job in jobs]
         async for due, out in self._built(dues, due_at):
             if not isinstance(out, Exception):
@@ -224,7 +238,7 @@ class Scheduler:
     async def run_due(self) -> int:
         """Deliver one batch of due jobs; returns how many were claimed."""
         now = self.clock.now()
-        jobs = await self.store.claim_due(now, self.batch)
+        jobs = await self.queue.claim_due(now, self.batch)
         if jobs:
             await self._deliver([Due(job, self._late(job, now)) for job in jobs], now)
         self._prebuilt.clear()
@@ -239,18 +253,15 @@ class Scheduler:
 
     async def hand_over(self, user: UserRef, place: PlaceRef) -> list[Reply]:
         """Replies for jobs that could not be pushed to `user`, shown now that they wrote."""
-        if not await self.store.may_need_attention(user):
+        if not await self.queue.may_have_parked(user):
             return []
-        stored = await self.store.find_user(user)
-        if stored is None:
-            return []
-        stranded = await self.store.stranded_jobs(stored.id)
+        stored = await self.users.find(user)
+        stranded = await self.queue.parked(stored.id) if stored is not None else []
         if not stranded:
-            if stored.awaiting is None:
-                self.store.attended(user)
+            self.queue.handed_over(user)
             return []
         now = self.clock.now()
-        jobs = await self.store.claim_jobs([j.id for j in stranded], now)
+        jobs = await self.queue.claim_parked([j.id for j in stranded], now)
         outgoing = await self._prepare([Due(j, None, handed_over=True) for j in jobs], now)
         replies: list[Reply] = []
         sent: list[tuple[int, str]] = []
@@ -260,16 +271,13 @@ class Scheduler:
                 continue
             replies.append(replace(out.reply, place=place, private=True))
             sent.append((job.id, "in-reply"))
-        await self.store.finish_jobs(
-            now,
-            sent=sent,
-            failed=[
-                # None: stale (the follow-up is gone); missing: building failed, keep it
-                (j.id, "cancelled", "stale") if j.id in outgoing else (j.id, "failed", "build")
-                for j in jobs
-                if outgoing.get(j.id) is None
-            ],
-        )
+        failed = [
+            # None: stale (the follow-up is gone); missing: building failed, keep it
+            (j.id, "cancelled", "stale") if j.id in outgoing else (j.id, "failed", "build")
+            for j in jobs
+            if outgoing.get(j.id) is None
+        ]
+        await self.queue.finish(now, Outcomes(sent=sent, failed=failed))
         return replies
 
     async def _prepare(self, dues: Sequence[Due], now: datetime) -> dict[int, Outgoing | None]:
@@ -341,7 +349,7 @@ class Scheduler:
         failed: list[tuple[int, str, str]] = []
         retried: list[tuple[int, datetime, str]] = []
         deferred: list[tuple[int, datetime, str]] = []
-        skipped_next: list[tuple[str, int, int | None, datetime, int]] = []
+        skipped_next: list[NextJob] = []
         built_count = 0
         async for due, out in self._ready(dues, now):
             if isinstance(out, Exception):  # no source, or it crashed: try again later
@@ -358,17 +366,14 @@ class Scheduler:
             if out.skip:
                 failed.append((due.job.id, "cancelled", f"skipped: {out.skip}"))
                 if out.next_due is not None:
-                    job = due.job
-                    skipped_next.append(
-                        (job.kind, job.ref_id, job.user_id, out.next_due, out.next_occurrence)
-                    )
+                    skipped_next.append(_next(due.job, out.next_due, out.next_occurrence))
                 continue
             tasks.append(asyncio.create_task(send(due, out)))
             built_count += 1
             if built_count % self.chunk == 0:
                 await asyncio.sleep(0)  # let the sends already built leave now
         results = await asyncio.gather(*tasks)
-        next_jobs: list[tuple[str, int, int | None, datetime, int]] = skipped_next
+        next_jobs = skipped_next
         unreachable: list[tuple[Job, str]] = []
         done = self.clock.now()
         for due, out, result in results:
@@ -390,24 +395,20 @@ class Scheduler:
                 retried.append(self._retry(job, done, str(result), result))
                 continue
             if out.next_due is not None:  # a cadence goes on whether or not this one arrived
-                next_jobs.append(
-                    (job.kind, job.ref_id, job.user_id, out.next_due, out.next_occurrence)
-                )
-        await self.store.finish_jobs(
+                next_jobs.append(_next(job, out.next_due, out.next_occurrence))
+        await self.queue.finish(
             done,
-            sent=sent,
-            failed=failed,
-            retried=retried,
-            next_jobs=next_jobs,
-            deferred=deferred,
+            Outcomes(
+                sent=sent, failed=failed, retried=retried, deferred=deferred, next_jobs=next_jobs
+            ),
         )
         for job, reason in unreachable:  # e.g. the bot was removed: the source stops the cadence
-            hook = getattr(self.sources.get(job.kind), "undeliverable", None)
-            if hook is not None:
-                try:
-                    await hook(job, reason)
-                except Exception:
-                    log.exception("the %s source failed to handle job %d", job.kind, job.id)
+            source = self.sources.get(job.kind)
+            try:
+                if source is not None:
+                    await source.undeliverable(job, reason)
+            except Exception:
+                log.exception("the %s source failed to handle job %d", job.kind, job.id)
 
     def _retry(
         self, job: Job, now: datetime, reason: str, exc: BaseException | None = None
@@ -416,21 +417,3 @@ class Scheduler:
         if isinstance(exc, DeliveryError) and exc.retry_after:
             delay = max(delay, exc.retry_after)
         return job.id, now + timedelta(seconds=delay), reason
-
-
-class HandOver(Feature):
-    """A Coach feature that shows a user what could not be pushed to them earlier."""
-
-    def __init__(self, scheduler: Scheduler):
-        self.scheduler = scheduler
-
-    def commands(self) -> tuple[()]:
-        return ()
-
-    def actions(self) -> tuple[()]:
-        return ()
-
-    async def notices(self, req: Request) -> list[Reply]:
-        if req.command == "" and req.place.kind == "group":
-            return []  # an observed group post: the bot is not talking to them there
-        return await self.scheduler.hand_over(req.user, req.place)

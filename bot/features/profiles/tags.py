@@ -2,7 +2,7 @@
 
 "NYC", "new york city" and "New-York City" must meet, and so must "Café" and "cafe",
 "hikes" and "hike". Keys fold case, accents, punctuation and simple plurals, then map
-aliases from `bot/data/aliases.yaml` (data, so adding an alias needs no code).
+aliases from `aliases.yaml` next to this module (data, so adding an alias needs no code).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from netcoach.bot.yamlsafe import load_yaml
 
-ALIASES_FILE = Path(__file__).resolve().parent / "data" / "aliases.yaml"
+ALIASES_FILE = Path(__file__).resolve().parent / "aliases.yaml"
 MAX_TAG_CHARS = 80
 _SEPARATORS = re.compile(r"[,;\n]+")
 _NOT_WORD = re.compile(r"[^\w]+")

@@ -15,7 +15,6 @@ resolved within the asking user's own rows: someone else's id reads as unknown.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,7 +24,6 @@ from netcoach.bot.kernel import (
     Action,
     Command,
     Feature,
-    PlaceRef,
     Reply,
     Request,
     Segment,
@@ -35,23 +33,24 @@ from netcoach.bot.kernel import (
     code,
     italic,
 )
-from netcoach.bot.nudge import build_nudge
 from netcoach.bot.review import PlaybookSet
-from netcoach.bot.scheduler import Due, Outgoing
-from netcoach.bot.store import Contact, FollowUp, Store, User
+from netcoach.bot.storage import User, Users
 from netcoach.bot.timeparse import (
     WhenError,
     describe_delta,
     format_local,
-    index_of,
-    next_after,
     occurrence,
     parse_cadence,
     parse_duration,
     parse_when,
     resolve_timezone,
     split_when,
+    zone_or,
 )
+
+from .due import Nudges
+from .model import Contact, FollowUp
+from .repository import FollowUpRepository
 
 MAX_NOTE = 500
 MAX_NAME = 80
@@ -78,22 +77,23 @@ def _name(text: str) -> str:
 
 
 class FollowUps(Feature):
-    """The follow-up feature; also the scheduler's due source for kind 'followup'."""
-
-    kind = "followup"
+    """The follow-up feature; `due` is the scheduler's source for its nudges."""
 
     def __init__(
         self,
-        store: Store,
+        repo: FollowUpRepository,
+        users: Users,
         clock: Clock,
         playbooks: PlaybookSet | None = None,
         settings: Settings = Settings(),
     ):
-        self.store = store
+        self.repo = repo
+        self.users = users
         self.clock = clock
         self.playbooks = playbooks
         self.settings = settings
         self.default_zone = resolve_timezone(settings.default_timezone)
+        self.due = Nudges(repo, users, playbooks, self.default_zone)
 
     # -- registry -----------------------------------------------------------------------
 
@@ -165,12 +165,7 @@ class FollowUps(Feature):
     # -- helpers ------------------------------------------------------------------------
 
     def _zone(self, user: User) -> ZoneInfo:
-        if not user.timezone:
-            return self.default_zone
-        try:
-            return resolve_timezone(user.timezone)
-        except WhenError:
-            return self.default_zone  # tzdata changed under us: fall back, don't fail
+        return zone_or(user.timezone, self.default_zone)
 
     def _anchor_today(self, tz: ZoneInfo, now: datetime) -> datetime:
         """Today at the default time: cadences count from the day, not the minute."""
@@ -178,7 +173,7 @@ class FollowUps(Feature):
         return datetime.combine(local.date(), self.settings.default_time, tzinfo=tz)
 
     async def _user(self, req: Request) -> User:
-        return await self.store.ensure_user(req.user, self.clock.now())
+        return await self.users.ensure(req.user, self.clock.now())
 
     _say = staticmethod(answer_privately)
 
@@ -203,7 +198,7 @@ class FollowUps(Feature):
         m = _ID.match(raw.strip())
         if not m:
             return f"Please give the follow-up's id (a number), e.g. /done 12. {_LIST_HINT}"
-        found = await self.store.followup(user.id, int(m.group(1)))
+        found = await self.repo.get(user.id, int(m.group(1)))
         if found is None or found.status != "active":
             return f"I have no open follow-up #{m.group(1)} for you. {_LIST_HINT}"
         return user, found
@@ -212,7 +207,7 @@ class FollowUps(Feature):
         """The longest run of leading words naming a known contact, and the rest."""
         words = text.split()
         for n in range(min(len(words), 6), 0, -1):
-            contact = await self.store.find_contact(user.id, " ".join(words[:n]))
+            contact = await self.repo.find_contact(user.id, " ".join(words[:n]))
             if contact is not None:
                 return contact, contact.name, " ".join(words[n:])
         return None, words[0] if words else "", " ".join(words[1:])
@@ -220,12 +215,12 @@ class FollowUps(Feature):
     async def matching(self, user: UserRef, typed: str, limit: int = 25) -> list[tuple[str, str]]:
         """(label, id) of the user's open follow-ups whose id, name or note contains
         `typed`: for autocomplete, read-only (it must not hand over parked nudges)."""
-        found = await self.store.find_user(user)
+        found = await self.users.find(user)
         if found is None:
             return []
         typed = typed.strip().lstrip("#").lower()
         out = []
-        for f in await self.store.followups(found.id):
+        for f in await self.repo.of_user(found.id):
             label = f"#{f.id} {f.contact_name}"
             if f.cadence:
                 label += f" ({f.cadence})"
@@ -267,7 +262,7 @@ class FollowUps(Feature):
             return self._say(req, str(exc), " Nothing was saved.")
         if problem := self._check_name(who) or self._check_note(note):
             return self._say(req, problem)
-        followup = await self.store.add_followup(user.id, who, note, when, now)
+        followup = await self.repo.add(user.id, who, note, when, now)
         parts: list[Segment | str] = [
             "Got it. I'll remind you to follow up with ",
             bold(who),
@@ -309,15 +304,15 @@ class FollowUps(Feature):
         except WhenError as exc:
             return self._say(req, str(exc), " Nothing was saved.")
         replaced = ""
-        contact = await self.store.find_contact(user.id, who)
+        contact = await self.repo.find_contact(user.id, who)
         if contact is not None:
-            for old in await self.store.followups(user.id, contact_id=contact.id):
+            for old in await self.repo.of_user(user.id, contact_id=contact.id):
                 if old.cadence:
-                    await self.store.close_followup(user.id, old.id, "cancelled", now)
+                    await self.repo.close(user.id, old.id, "cancelled", now)
                     replaced = f" (this replaces keeping in touch {old.cadence}, #{old.id})"
         anchor = self._anchor_today(tz, now)
         first = occurrence(anchor, cadence, 1)
-        followup = await self.store.add_followup(
+        followup = await self.repo.add(
             user.id,
             contact.name if contact else who,
             "",
@@ -343,7 +338,7 @@ class FollowUps(Feature):
     async def cmd_followups(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
-        items = await self.store.followups(user.id)
+        items = await self.repo.of_user(user.id)
         if not items:
             return self._say(
                 req,
@@ -391,9 +386,9 @@ class FollowUps(Feature):
 
     async def _done(self, req: Request, user: User, f: FollowUp) -> list[Reply]:
         tz, now = self._zone(user), self.clock.now()
-        await self.store.log_contact(user.id, f.contact_id, now, f.note, "done")
+        await self.repo.log_contact(user.id, f.contact_id, now, f.note, "done")
         if not f.cadence:
-            await self.store.close_followup(user.id, f.id, "done", now)
+            await self.repo.close(user.id, f.id, "done", now)
             restarted = await self._restart_cadences(user, f.contact_id, tz, now)
             return self._say(
                 req,
@@ -410,12 +405,12 @@ class FollowUps(Feature):
     ) -> str:
         """Every keep-in-touch for this contact counts again from today."""
         notes = []
-        for f in await self.store.followups(user.id, contact_id=contact_id):
+        for f in await self.repo.of_user(user.id, contact_id=contact_id):
             if not f.cadence:
                 continue
             anchor = self._anchor_today(tz, now)
             nxt = occurrence(anchor, parse_cadence(f.cadence), 1)
-            await self.store.reschedule_followup(user.id, f.id, nxt, anchor=anchor, occurrence=1)
+            await self.repo.reschedule(user.id, f.id, nxt, anchor=anchor, occurrence=1)
             notes.append(f" Keeping in touch {f.cadence}: next nudge {format_local(nxt, tz)}.")
         return "".join(notes)
 
@@ -448,7 +443,7 @@ class FollowUps(Feature):
     async def _snooze(
         self, req: Request, user: User, f: FollowUp, when: datetime, tz: ZoneInfo, now: datetime
     ) -> list[Reply]:
-        await self.store.reschedule_followup(user.id, f.id, when)
+        await self.repo.reschedule(user.id, f.id, when)
         return self._say(
             req,
             f"Snoozed — I'll remind you about {f.contact_name} on ",
@@ -462,7 +457,7 @@ class FollowUps(Feature):
         if isinstance(owned, str):
             return self._say(req, owned)
         user, f = owned
-        await self.store.close_followup(user.id, f.id, "cancelled", self.clock.now())
+        await self.repo.close(user.id, f.id, "cancelled", self.clock.now())
         what = (
             f"keeping in touch with {f.contact_name}"
             if f.cadence
@@ -480,20 +475,18 @@ class FollowUps(Feature):
         if problem := self._check_name(who) or self._check_note(note):
             return self._say(req, problem)
         if contact is None:
-            contact = await self.store.ensure_contact(user.id, who, now)
-        await self.store.log_contact(user.id, contact.id, now, note, "contacted")
+            contact = await self.repo.ensure_contact(user.id, who, now)
+        await self.repo.log_contact(user.id, contact.id, now, note, "contacted")
         restarted = await self._restart_cadences(user, contact.id, tz, now)
         return self._say(req, "Logged: in touch with ", bold(contact.name), " today.", restarted)
 
     async def cmd_contacts(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         now = self.clock.now()
-        contacts = await self.store.contacts(user.id)
+        contacts = await self.repo.contacts(user.id)
         if not contacts:
             return self._say(req, "No contacts yet: they appear when you add a follow-up.")
-        cadences = {
-            f.contact_id: f.cadence for f in await self.store.followups(user.id) if f.cadence
-        }
+        cadences = {f.contact_id: f.cadence for f in await self.repo.of_user(user.id) if f.cadence}
         parts: list[Segment | str] = [bold("Your contacts")]
         for c in contacts[:MAX_LIST]:
             last = (
@@ -526,14 +519,14 @@ class FollowUps(Feature):
                 if problem := self._check_name(who) or self._check_note(value):
                     return self._say(req, problem)
             if contact is None:
-                contact = await self.store.ensure_contact(user.id, who, now)
+                contact = await self.repo.ensure_contact(user.id, who, now)
             said: list[Segment | str] = []
             for kind, value in updates:
                 if kind == "bond":
-                    await self.store.add_bond(user.id, contact.id, value, now)
+                    await self.repo.add_bond(user.id, contact.id, value, now)
                     said += [f"Noted a shared bond with {contact.name}: ", italic(value), ". "]
                 else:
-                    await self.store.set_contact_notes(user.id, contact.id, value)
+                    await self.repo.set_contact_notes(user.id, contact.id, value)
                     said += [f"Saved notes for {contact.name}. "]
             return self._say(req, *said)
         if contact is None:
@@ -552,7 +545,7 @@ class FollowUps(Feature):
             parts += ["\nNo shared bonds yet: ", code(f"/contact {contact.name} bond <what>")]
         if contact.last_contacted:
             parts += [f"\nLast contact: {describe_delta(now - contact.last_contacted)} ago."]
-        history = await self.store.followups(user.id, contact_id=contact.id, active_only=False)
+        history = await self.repo.of_user(user.id, contact_id=contact.id, active_only=False)
         if history:
             parts += ["\n", bold("Follow-ups")]
             for f in history[-10:]:
@@ -560,7 +553,7 @@ class FollowUps(Feature):
                 parts += ["\n", code(f"#{f.id}"), f" {what} — {f.status}"]
                 if f.note:
                     parts += [" — ", italic(_short(f.note))]
-        log = await self.store.interactions(user.id, contact.id)
+        log = await self.repo.interactions(user.id, contact.id)
         if log:
             parts += ["\n", bold("In touch")]
             for item in log:
@@ -586,7 +579,7 @@ class FollowUps(Feature):
             zone = resolve_timezone(name)
         except WhenError as exc:
             return self._say(req, str(exc), " Nothing was changed.")
-        await self.store.set_timezone(user.id, zone.key)
+        await self.users.set_timezone(user.id, zone.key)
         return self._say(
             req,
             f"Time zone set to {zone.key}; it is now ",
@@ -625,7 +618,7 @@ class FollowUps(Feature):
         if isinstance(pressed, list):
             return pressed
         user, f, _ = pressed
-        await self.store.set_awaiting(user.id, f"draft:{f.id}")
+        await self.users.expect(user, f"draft:{f.id}")
         return self._say(
             req,
             f"Send me your message to {f.contact_name} as your next message and I'll review it "
@@ -636,51 +629,8 @@ class FollowUps(Feature):
         """After Draft, the user's next plain message is reviewed as a follow-up."""
         if req.command or not req.text.strip():
             return None
-        awaiting = await self.store.pop_awaiting(req.user)
+        awaiting = await self.users.take_expected(req.user)
         return "follow-up" if awaiting and awaiting.startswith("draft:") else None
-
-    # -- due source -----------------------------------------------------------------------
-
-    async def load(self, dues: Sequence[Due], now: datetime) -> _Loaded:
-        followups = await self.store.followups_by_ids(d.job.ref_id for d in dues)
-        users = await self.store.users_by_ids(f.user_id for f in followups.values())
-        bonds = await self.store.bonds_for(f.contact_id for f in followups.values())
-        return _Loaded(followups, users, bonds)
-
-    def build(self, due: Due, loaded: _Loaded, now: datetime) -> Outgoing | None:
-        job = due.job
-        f = loaded.followups.get(job.ref_id)
-        user = loaded.users.get(f.user_id) if f else None
-        if f is None or user is None or f.status != "active":
-            return None  # closed, snoozed or forgotten since it was queued
-        tz = self._zone(user)
-        reply = build_nudge(
-            PlaceRef(user.platform, user.platform_user_id, "dm"),
-            f,
-            now=now,
-            tz=tz,
-            occurrence=job.occurrence,
-            bonds=loaded.bonds.get(f.contact_id, ()),
-            playbooks=self.playbooks,
-            late=due.late,
-            handed_over=due.handed_over,
-            repeat=job.repeat,
-        )
-        next_due, next_k = None, 0
-        if f.cadence and f.anchor is not None:
-            cadence = parse_cadence(f.cadence)
-            anchor = f.anchor.astimezone(tz)
-            next_due = next_after(anchor, cadence, max(now, job.due_at))
-            next_k = index_of(anchor, cadence, next_due, job.occurrence + 1)
-        ref = UserRef(user.platform, user.platform_user_id, user.name)
-        return Outgoing(ref, reply, next_due, next_k)
-
-
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    followups: dict[int, FollowUp]
-    users: dict[int, User]
-    bonds: dict[int, tuple[str, ...]]
 
 
 _LIST_HINT = "/followups lists yours."

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from netcoach.bot.kernel import Button, PlaceRef, Reply, Segment, bold, code, italic, plain
 from netcoach.bot.review import PlaybookSet
-from netcoach.bot.store import FollowUp
 from netcoach.bot.timeparse import describe_delta, format_local
+
+from .model import FollowUp
 
 STAY_IN_TOUCH = "stay-in-touch"
 SHARED_BOND = "shared-bond"
