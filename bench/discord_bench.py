@@ -32,9 +32,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake servers
 
 from fake_discord import Call, FakeDiscord  # noqa: E402
 
-from netcoach.adapters.discord_adapter import DiscordAdapter  # noqa: E402
-from netcoach.bot.app import build  # noqa: E402
-from netcoach.bot.config import load_config  # noqa: E402
+from netcoach.adapters.discord.platform import DiscordAdapter  # noqa: E402
+from netcoach.bot.app import build, load_config  # noqa: E402
 
 DRAFTS = [
     "Hi Ciarán, I'm also on the Dublin Bus drivers' union WhatsApp — saw your message about the "

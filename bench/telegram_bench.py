@@ -38,9 +38,8 @@ from fake_telegram import TOKEN, Call, FakeTelegram, user  # noqa: E402
 from telegram import ReplyParameters, Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
-from netcoach.adapters.telegram_adapter import TelegramAdapter  # noqa: E402
-from netcoach.bot.app import build  # noqa: E402
-from netcoach.bot.config import load_config  # noqa: E402
+from netcoach.adapters.telegram.platform import TelegramAdapter  # noqa: E402
+from netcoach.bot.app import build, load_config  # noqa: E402
 
 USERS = 50
 

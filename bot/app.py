@@ -1,12 +1,13 @@
-"""Wiring: config -> store -> playbooks -> features -> Coach -> scheduler -> adapters.
+"""The composition root: config -> database -> playbooks -> features -> Coach -> scheduler
+-> adapters. The only module that imports features and adapters.
 
 Nothing here decides anything a user sees; it only builds the parts in order, runs them
 together and takes them down cleanly (database closed, no traceback) on Ctrl-C, SIGTERM
 or /quit.
 
-Platform adapters are imported only when enabled, by convention from
-`adapters.<platform>_adapter.from_config(config) -> Adapter`, so a console session never
-loads discord or telegram.
+Each adapter is a package `netcoach.adapters.<platform>` whose light `__init__` declares its
+config section (`CONFIG`) and `from_config(config) -> Adapter`, which imports the platform's
+library only when called: a console session never loads discord or telegram.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from netcoach.adapters.base import Adapter
 from netcoach.bot.clock import Clock, SystemClock
-from netcoach.bot.config import Config, ConfigError, load_config
+from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.config import load_config as load_config_with
 from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
 from netcoach.bot.features.drafts import DraftReview, HistoryRepository
 from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Settings
 from netcoach.bot.features.privacy import Privacy, PrivacyRepository
 from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags
-from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, UserRef
+from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, UserRef
 from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
@@ -37,7 +39,18 @@ from netcoach.bot.storage import Database, StoreError, Users
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
-PLATFORMS = ("telegram", "discord")
+PLATFORMS = ("telegram", "discord")  # chat platforms, started when enabled in the config
+ADAPTERS = ("console", *PLATFORMS)
+
+
+def _adapter_package(name: str) -> Any:
+    return importlib.import_module(f"netcoach.adapters.{name}")
+
+
+def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
+    """The config file with every adapter's section known (see bot/config.py)."""
+    sections = {name: _adapter_package(name).CONFIG for name in ADAPTERS}
+    return load_config_with(path, env, sections)
 
 
 class Deliverer:
@@ -136,7 +149,6 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             clock,
             playbooks,
             CommunitySettings(config["timezone"], **config.section("community")),
-            deliverer.adapters,
         )
         sched = config.section("scheduler")
         scheduler = Scheduler(
@@ -175,10 +187,9 @@ def platform_adapters(config: Config) -> list[Adapter]:
         if not config.platform_enabled(name):  # "auto": on when its token is set
             continue
         try:
-            module = importlib.import_module(f"netcoach.adapters.{name}_adapter")
+            found.append(_adapter_package(name).from_config(config))
         except ImportError as exc:
             raise ConfigError(f"{config.source}: {name} is enabled but {exc}") from exc
-        found.append(module.from_config(config))
     return found
 
 
@@ -198,9 +209,7 @@ async def _main(config: Config, mode: str) -> None:
             for adapter in platform_adapters(config):
                 app.add_adapter(adapter)
         if mode == "chat" or console_wanted(config, app.adapters):
-            from netcoach.adapters.console import ConsoleAdapter
-
-            app.add_adapter(ConsoleAdapter())
+            app.add_adapter(_adapter_package("console").ConsoleAdapter())
         if not app.adapters:
             raise ConfigError(f"{config.source}: no adapter is enabled")
         loop = asyncio.get_running_loop()

@@ -71,7 +71,6 @@ class Stack:
         clock: Clock,
         playbooks: PlaybookSet,
         settings: CommunitySettings | None = None,
-        adapters: Any = None,
         rng: random.Random | None = None,
     ) -> Community:
         return Community(
@@ -81,7 +80,6 @@ class Stack:
             clock,
             playbooks,
             settings or CommunitySettings(),
-            adapters,
             rng,
         )
 

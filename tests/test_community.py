@@ -1,8 +1,9 @@
 """Community tips and intro coaching in the core: what admins, members and channels see.
 
 Time is a FakeClock: the scheduler's timers fire when a test moves the clock, never by
-sleeping. The platform is a small in-test server (`Server`) answering `where()` the way an
-adapter does; the end-to-end runs through Discord and Telegram are in test_community_*.py.
+sleeping. The platform is a small in-test server (`Server`) handing each request a Platform
+that answers `where()` the way an adapter does; the end-to-end runs through Discord and
+Telegram are in test_community_*.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,8 +23,7 @@ from followup_fakes import FakeClock, RecordingSender
 from stack import Stack
 
 from netcoach.adapters.console import ConsoleAdapter
-from netcoach.bot.app import build
-from netcoach.bot.config import load_config
+from netcoach.bot.app import build, load_config
 from netcoach.bot.features.community import CommunitySettings
 from netcoach.bot.features.community.grammar import parse_tips_on
 from netcoach.bot.features.community.tips import next_in_rotation, next_slot
@@ -53,7 +54,10 @@ class Server:
     locked: set[str] = field(default_factory=set)  # channels the bot may not post in
     sees_posts: bool = True
 
-    async def where(self, req: Request, channel: str = "") -> Where:
+    def asked(self, user: UserRef, place: PlaceRef) -> Asked:
+        return Asked(self, user, place)
+
+    async def where(self, req: Asked, channel: str = "") -> Where:
         if req.place.kind != "group":
             return Where()
         name = channel.lstrip("#") or req.place.id.removeprefix("c-")
@@ -70,6 +74,28 @@ class Server:
         )
 
 
+@dataclass(frozen=True)
+class Asked:
+    """The Platform of one request to the test server."""
+
+    server: Server
+    user: UserRef
+    place: PlaceRef
+
+    @property
+    def max_text(self) -> int:
+        return self.server.max_text_len
+
+    def is_channel(self, word: str) -> bool:
+        return word.startswith("#")
+
+    def mentions(self, text: str) -> bool:
+        return re.search(r"(?<![\w.])@\w|<[@#][!&]?\d+>", text) is not None
+
+    async def where(self, channel: str = "") -> Where:
+        return await self.server.where(self, channel)
+
+
 class World:
     def __init__(self, store: Stack, clock: FakeClock, playbooks: PlaybookSet, **settings):
         self.store, self.clock, self.playbooks = store, clock, playbooks
@@ -79,7 +105,6 @@ class World:
             clock,
             playbooks,
             CommunitySettings(**options),
-            {"test": self.server},
             rng=random.Random(7),
         )
         self.coach = Coach([self.community])
@@ -118,7 +143,8 @@ class World:
 
     async def say(self, text: str, user: UserRef = OWNER, place: PlaceRef = GENERAL) -> str:
         command, _, rest = text.lstrip("/").partition(" ")
-        replies = await self.coach.handle(Request(user, place, command, rest))
+        asked = self.server.asked(user, place)
+        replies = await self.coach.handle(Request(user, place, command, rest, platform=asked))
         await self.scheduler.settled()
         return "\n".join(r.text for r in replies)
 

@@ -21,9 +21,8 @@ from fake_discord import (
 )
 from followup_fakes import FakeClock
 
-from netcoach.adapters.discord_adapter import DiscordAdapter, from_config
-from netcoach.bot.app import App, build
-from netcoach.bot.config import load_config
+from netcoach.adapters.discord.platform import DiscordAdapter, from_config
+from netcoach.bot.app import App, build, load_config
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday; Lisbon is on UTC in winter
 SLOT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -235,7 +234,7 @@ async def test_a_pitching_intro_gets_a_private_note_and_nothing_in_the_channel(
     answer = await fake.answer(1)
     assert "Intro coaching is on in **\\#introductions**" in answer
     assert "Message Content intent" in answer  # not requested until a server watches intros
-    assert await world.adapter._intros_watched()  # ...which it will from the next start
+    assert await world.app.coach.reads_posts("discord")  # ...which it will from the next start
     await fake.post(INTRO_CHANNEL, "7", PITCH, name="sam")
     dm = await fake.wait_for("POST", f"/channels/{fake.dm_channel('7')}/messages")
     assert dm.json["content"].startswith("Hi sam! I'm netcoach")

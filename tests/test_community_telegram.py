@@ -14,9 +14,8 @@ import pytest
 from fake_telegram import TOKEN, FakeTelegram, _ApiError, group_chat, user
 from followup_fakes import FakeClock
 
-from netcoach.adapters.telegram_adapter import TelegramAdapter
-from netcoach.bot.app import App, build
-from netcoach.bot.config import load_config
+from netcoach.adapters.telegram.platform import TelegramAdapter
+from netcoach.bot.app import App, build, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday; Lisbon is on UTC in winter

@@ -16,8 +16,7 @@ import pytest
 from followup_fakes import FakeClock
 
 from netcoach.adapters.console import YOU, ConsoleAdapter, render, to_request
-from netcoach.bot.app import App, build
-from netcoach.bot.config import load_config
+from netcoach.bot.app import App, build, load_config
 from netcoach.bot.kernel import Button, PlaceRef, Reply, bold, plain
 
 ROOT = Path(__file__).resolve().parent.parent

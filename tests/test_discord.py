@@ -24,9 +24,10 @@ from fake_discord import (
 from followup_fakes import FakeClock
 from stack import count_jobs
 
-from netcoach.adapters.discord_adapter import DiscordAdapter, from_config, render, render_segment
-from netcoach.bot.app import App, build
-from netcoach.bot.config import ConfigError, load_config
+from netcoach.adapters.discord.platform import DiscordAdapter, from_config
+from netcoach.adapters.discord.render import render, render_segment
+from netcoach.bot.app import App, build, load_config
+from netcoach.bot.config import ConfigError
 from netcoach.bot.kernel import (
     Button,
     PlaceRef,

@@ -11,7 +11,7 @@ from stack import Stack
 
 from netcoach.bot.features.profiles.bonds import FIELDS, SharedTag, opener, rank
 from netcoach.bot.features.profiles.tags import Tags, fold
-from netcoach.bot.kernel import Coach, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.kernel import Coach, ParamValue, PlaceRef, Reply, Request, UserRef
 from netcoach.bot.review import review
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -24,6 +24,14 @@ def member(n: int) -> UserRef:
 
 
 ANA, BEN, CAL = member(1), member(2), member(3)
+
+
+def _params(args: dict[str, str]) -> dict[str, ParamValue]:
+    """Options as Discord sends them: a picked member is a member, not a name."""
+    params: dict[str, ParamValue] = dict(args)
+    if "member" in args:
+        params["member"] = UserRef("discord", args["member"], params.pop("member_name", ""))
+    return params
 
 
 class Community:
@@ -40,13 +48,13 @@ class Community:
 
     async def say(self, user: UserRef, line: str, place: PlaceRef = GUILD, **args: str) -> str:
         command, _, text = line.lstrip("/").partition(" ")
-        replies = await self.coach.handle(Request(user, place, command, text, args))
+        replies = await self.coach.handle(Request(user, place, command, text, _params(args)))
         assert all(r.private for r in replies)  # profiles are personal: never in public
         return "\n".join(r.text for r in replies)
 
     async def replies(self, user: UserRef, line: str, **args: str) -> list[Reply]:
         command, _, text = line.lstrip("/").partition(" ")
-        return await self.coach.handle(Request(user, GUILD, command, text, args))
+        return await self.coach.handle(Request(user, GUILD, command, text, _params(args)))
 
     async def join(self, user: UserRef, *fields: tuple[str, str], visibility="community"):
         for field, values in fields:

@@ -18,11 +18,15 @@ from fake_telegram import TOKEN, Call, FakeTelegram, _visible, group_chat, user
 from followup_fakes import FakeClock
 from telegram import Update
 
-from netcoach.adapters.telegram_adapter import TelegramAdapter, from_config, render, to_request
-from netcoach.bot.app import App, build
-from netcoach.bot.config import ConfigError, load_config
+from netcoach.adapters.telegram.inbound import to_request
+from netcoach.adapters.telegram.platform import TelegramAdapter, from_config
+from netcoach.adapters.telegram.render import render
+from netcoach.bot.app import App, build, load_config
+from netcoach.bot.config import ConfigError
+from netcoach.bot.features.drafts.feature import REVIEW_PARAMS
 from netcoach.bot.kernel import (
     Button,
+    Command,
     PlaceRef,
     Reply,
     Request,
@@ -130,14 +134,15 @@ async def test_a_re_review_button_reviews_the_same_draft_in_another_context(worl
     [review] = await fake.wait_for("sendMessage", where=to(1001))
     fake.press(fake.message(review), "rr:intro")
     await fake.wait_for("answerCallbackQuery")
-    calls = await fake.wait_for("sendMessage", 2, where=to(1001))
-    again = calls[-1].params
+    [edit] = await fake.wait_for("editMessageText", where=to(1001))  # the review, replaced
+    again = edit.params
     assert "(as an intro post)" in again["text"]
-    assert again["reply_parameters"]["message_id"] == draft["message_id"]
+    assert again["message_id"] == review.result["message_id"]
+    assert review.params["reply_parameters"]["message_id"] == draft["message_id"]
     assert ("Review as first message", "rr:dm") in buttons(again["reply_markup"])
     press = seen[-1]
     assert (press.command, press.text) == ("press", "rr:intro")
-    assert press.args["draft"] == hostile  # read back from the message, exactly as written
+    assert press.params["draft"] == hostile  # read back from the message, exactly as written
 
 
 async def test_editing_a_draft_edits_its_review_instead_of_adding_one(world: World) -> None:
@@ -208,8 +213,8 @@ async def test_a_group_draft_is_reviewed_privately_or_gets_a_deep_link(world: Wo
     [review] = await fake.wait_for("sendMessage")
     assert review.params["chat_id"] == 1001 and "/100" in review.params["text"]
     fake.press(fake.message(review), "rr:intro")  # no reply link across chats: from memory
-    calls = await fake.wait_for("sendMessage", 2, where=to(1001))
-    assert "(as an intro post)" in calls[-1].params["text"]
+    [again] = await fake.wait_for("editMessageText", where=to(1001))
+    assert "(as an intro post)" in again.params["text"]
 
     ben = user(1002, "Ben")
     fake.unstarted.add(1002)
@@ -303,6 +308,10 @@ def test_rendering_escapes_everything_and_drops_oversized_callback_data() -> Non
     ]
 
 
+async def _unused(req: Request) -> list[Reply]:
+    return []
+
+
 def test_updates_become_neutral_requests() -> None:
     def update(kind: str, text: str, chat: dict | None = None, **extra: object) -> Update:
         message = {
@@ -331,8 +340,11 @@ def test_updates_become_neutral_requests() -> None:
     assert to_request(update("message", "just chatting", GROUP), "netcoach_bot") is None
     assert to_request(update("edited_message", "/followup Maria tomorrow"), "x") is None
     original = {"message_id": 4, "date": 0, "chat": GROUP, "from": ANA, "text": "Hi all, I'm Ana"}
-    req = to_request(update("message", "/review intro", GROUP, reply_to_message=original), "")
-    assert req is not None and dict(req.args) == {"draft": "Hi all, I'm Ana", "context": "intro"}
+    review = {"review": Command("review", "", "", "", _unused, params=REVIEW_PARAMS)}
+    replied = update("message", "/review intro", GROUP, reply_to_message=original)
+    req = to_request(replied, "", review)  # the replied-to message is the draft, natively;
+    assert req is not None and dict(req.params) == {"draft": "Hi all, I'm Ana"}
+    assert req.text == "intro"  # the typed words are the core's to parse (the context)
 
 
 async def test_start_up_sets_the_menu_and_shutdown_leaves_no_task(
@@ -433,7 +445,7 @@ async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:
     """Updates of one chat wait for each other, not for another chat's queue."""
     from telegram import Chat, Message
 
-    from netcoach.adapters.telegram_adapter import ChatOrderedProcessor
+    from netcoach.adapters.telegram.platform import ChatOrderedProcessor
 
     def update(uid: int, chat_id: int) -> Update:
         chat = Chat(chat_id, "private")

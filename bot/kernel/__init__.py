@@ -4,15 +4,16 @@ Neutral types and markup, commands with typed params, the Feature base class, th
 (Coach), the Platform an adapter hands each request, and the errors that cross the line.
 """
 
-from .commands import Action, Command, Handler
+from .commands import Action, Command, Completer, Grammar, Handler, Param, ParamKind, choices
 from .errors import DeliveryError, UserError
 from .feature import Feature
 from .markup import Markup, Segment, bold, code, italic, mark, plain, split_markup, split_text
-from .platform import Offline, Platform, Where
+from .platform import OFFLINE, Adapter, Offline, Platform, Where
 from .router import Coach
 from .types import (
     Attachment,
     Button,
+    ParamValue,
     PlaceKind,
     PlaceRef,
     Reply,
@@ -22,16 +23,23 @@ from .types import (
 )
 
 __all__ = [
+    "OFFLINE",
     "Action",
+    "Adapter",
     "Attachment",
     "Button",
     "Coach",
     "Command",
+    "Completer",
     "DeliveryError",
     "Feature",
+    "Grammar",
     "Handler",
     "Markup",
     "Offline",
+    "Param",
+    "ParamKind",
+    "ParamValue",
     "PlaceKind",
     "PlaceRef",
     "Platform",
@@ -43,6 +51,7 @@ __all__ = [
     "Where",
     "answer_privately",
     "bold",
+    "choices",
     "code",
     "italic",
     "mark",

@@ -39,3 +39,9 @@ class Feature:
 
     async def forgotten(self, user: UserRef) -> None:
         """Everything about `user` was deleted: drop what this feature keeps in memory."""
+
+    async def reads_posts(self, platform: str) -> bool:
+        """Whether this feature needs the text of ordinary group posts on `platform` now
+        (a platform that must ask for that, like Discord's message-content intent, asks
+        only while some feature does)."""
+        return False

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from .types import PlaceRef
+from .types import PlaceRef, Reply, UserRef
+
+if TYPE_CHECKING:
+    from .router import Coach
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +73,29 @@ class Offline:
 
     async def where(self, channel: str = "") -> Where:
         return Where()
+
+
+OFFLINE = Offline()
+
+
+class Adapter(Protocol):
+    """A chat platform: serves requests to the router and sends what the scheduler pushes."""
+
+    platform: str
+
+    async def run(self, coach: Coach) -> None:
+        """Serve until cancelled; release every connection in `finally`."""
+        ...
+
+    async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
+        """Send `reply` privately to `user` (a nudge); the platform message id.
+
+        `key` is the same for every attempt at one job: an adapter that can, drops a
+        repeat (Discord as the message nonce). Raises DeliveryError: permanent when the user
+        cannot be reached (blocked the bot, DMs closed); otherwise the scheduler retries.
+        """
+        ...
+
+    async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
+        """Post `reply` into a channel or group (a community tip); errors as for deliver."""
+        ...

@@ -8,14 +8,14 @@ one user's bad input or a bug in one feature never takes the bot down.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from .commands import Action, Command
+from .commands import Action, Command, positional
 from .errors import UserError
 from .feature import Feature
 from .markup import bold, code, plain
-from .types import Reply, Request
+from .types import ParamValue, Reply, Request
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,9 @@ class Coach:
                 return [Reply.of(req.place, "That button no longer works.", private=True)]
             return await action.handler(req)
         if name == "" and req.place.kind == "group":
-            return await self._group_message(req)
-        if name in ("", "start") and req.place.kind == "dm":
-            if name == "start" or not req.text.strip():
-                return [self.welcome(req)]
-            name = self.default_command
-            req = await self._intercept(req)
+            return await self._observed(req)
+        if name == "":
+            return await self._draft(req)
         if name == "help":
             return [self.help(req)]
         command = self.commands.get(name)
@@ -89,29 +86,58 @@ class Coach:
                     private=True,
                 )
             ]
-        return await command.handler(req)
+        return await command.handler(await self._parsed(command, req))
 
-    async def _group_message(self, req: Request) -> list[Reply]:
-        """A plain message in a group is not for the bot; features may still observe it.
+    @staticmethod
+    async def _parsed(command: Command, req: Request) -> Request:
+        """The words typed after the command, parsed once into its params; params the
+        platform sent natively win over the same names parsed from text."""
+        parsed: Mapping[str, ParamValue] = {}
+        if req.text.strip():
+            if command.grammar is not None:
+                parsed = await command.grammar(req)
+            else:
+                parsed = positional(command.params, req.text)
+        return replace(req, text="", params={**parsed, **req.params})
 
-        Every feature's `observe` sees it (to count activity or coach an intro post
-        privately); with nothing to say, the bot stays silent.
-        """
+    async def _draft(self, req: Request) -> list[Reply]:
+        """A plain private message is a draft to review, as written: it is never parsed as
+        the review command's words ("dm me if…" keeps its "dm"). A feature may say how it is
+        meant (after "Draft" on a nudge: a follow-up)."""
+        if not req.text.strip():
+            return [self.welcome(req)]
+        context = ""
+        for feature in self.features:
+            if (said := await feature.intercept(req)) is not None:
+                context = said
+                break
+        command = self.commands[self.default_command]
+        params: dict[str, ParamValue] = {**req.params, "draft": req.text}
+        if context:
+            params["context"] = context
+        return await command.handler(replace(req, command=command.name, text="", params=params))
+
+    async def _observed(self, req: Request) -> list[Reply]:
+        """A plain message in a group is not for the bot; features may still observe it
+        (to count activity, or coach an intro post privately). It was not addressed to the
+        bot, so it is never answered there: only private notes (by DM) and reactions."""
         replies: list[Reply] = []
         for feature in self.features:
-            replies += await feature.observe(req)
+            for reply in await feature.observe(req):
+                if reply.kind == "reaction":
+                    replies.append(reply)
+                elif reply.private or reply.dm_only:
+                    replies.append(replace(reply, private=True, dm_only=True))
+                else:
+                    log.error("%s answered an observed post in public; dropped", feature)
         return replies
 
-    async def _intercept(self, req: Request) -> Request:
-        """Let a feature say how a plain message is meant (after Draft: a follow-up draft).
-
-        A feature's `intercept` returns a review context, which reaches the default command
-        as `args["context"]`.
-        """
+    async def reads_posts(self, platform: str) -> bool:
+        """Whether any feature needs the text of ordinary group posts on `platform`."""
         for feature in self.features:
-            if (context := await feature.intercept(req)) is not None:
-                return replace(req, args={**req.args, "context": context})
-        return req
+            if await feature.reads_posts(platform):
+                return True
+        return False
 
     def help(self, req: Request) -> Reply:
         parts = [bold("netcoach commands"), plain("\n")]

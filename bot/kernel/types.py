@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .markup import Markup, Segment, plain
+
+if TYPE_CHECKING:
+    from .platform import Platform
 
 PlaceKind = Literal["dm", "group"]
 
@@ -43,22 +46,41 @@ class Button:
     action: str
 
 
+ParamValue = str | UserRef  # text as typed, or a member of the platform
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One thing a user asked for.
 
-    `command` is "" for a plain message (a draft to review) and "press" for a button,
-    with the button's action in `text`. `text` is the free text after the command as typed;
-    `args` holds typed options where the platform has them (Discord slash options), so the
-    core never has to re-parse what the platform already separated.
+    `command` is "" for a plain message (a draft, or a post the bot only observes) and
+    "press" for a button, with the button's action in `text`. For a command, `text` is what
+    was typed after it and `params` the command's typed params: given natively by the
+    platform (Discord options, a Telegram reply's author) or parsed from `text` by the
+    router, once, with the command's grammar. Handlers read `params` only.
     """
 
     user: UserRef
     place: PlaceRef
     command: str = ""
     text: str = ""
-    args: Mapping[str, str] = field(default_factory=dict)
-    raw: Any = None  # the native event; adapters only, the core never reads it
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    platform: Platform = field(default_factory=lambda: _offline())
+
+    def arg(self, name: str) -> str:
+        """A text param, stripped; "" when absent (or when it names a member)."""
+        value = self.params.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def member(self, name: str) -> UserRef | None:
+        value = self.params.get(name)
+        return value if isinstance(value, UserRef) else None
+
+
+def _offline() -> Platform:
+    from .platform import OFFLINE
+
+    return OFFLINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +93,30 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the core wants shown. `private` asks for an ephemeral reply or a DM."""
+    """What the core wants shown, and how; the core decides, every adapter carries it out.
+
+    private          only the asker may see it: ephemeral where the platform has that (a
+                     Discord server), else their private chat (a Telegram group)
+    dm_only          goes to the user's private chat even where an ephemeral answer exists
+                     (a note about a post the bot only observed, which nobody asked for)
+    replaces_trigger answers a message that may be edited: when it is, the new answer
+                     replaces this one where the platform can edit (Telegram)
+    edit_pressed     shown in place of the message whose button was pressed (a snoozed
+                     nudge, a re-review), so a stale button cannot be pressed twice
+    draft            the draft a review is about, for its "review as…" buttons where it
+                     cannot be read back from the chat; kept in memory only
+    kind             "review", "nudge", "tip", "reaction", "export"… picks a native form
+    """
 
     place: PlaceRef
     body: Markup
     buttons: tuple[Button, ...] = ()
     private: bool = False
-    kind: str = "message"  # "review", "nudge", "tip", ... lets adapters pick a native form
+    dm_only: bool = False
+    replaces_trigger: bool = False
+    edit_pressed: bool = False
+    draft: str = ""
+    kind: str = "message"
     attachments: tuple[Attachment, ...] = ()
 
     @property

@@ -12,7 +12,7 @@ from .humanize import describe_delta, format_local
 from .recurrence import Cadence, index_of, next_after, occurrence
 from .timeofday import is_time_of_day, parse_time_of_day
 from .when import Parsed, parse_cadence, parse_duration, parse_when, split_when
-from .zones import resolve_timezone, zone_or
+from .zones import matching_zones, resolve_timezone, zone_or
 
 __all__ = [
     "Cadence",
@@ -22,6 +22,7 @@ __all__ = [
     "format_local",
     "index_of",
     "is_time_of_day",
+    "matching_zones",
     "next_after",
     "occurrence",
     "parse_cadence",

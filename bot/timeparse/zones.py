@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -91,3 +92,17 @@ def zone_or(name: str | None, default: ZoneInfo) -> ZoneInfo:
         return resolve_timezone(name)
     except WhenError:
         return default
+
+
+@functools.cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def matching_zones(typed: str, limit: int = 25) -> list[str]:
+    """Zone names containing what was typed ("lisb", "new york"), city-prefix matches first."""
+    key = typed.strip().lower().replace(" ", "_")
+    names = _zone_names()
+    hits = [n for n in names if key in n.lower()] if key else list(names)
+    hits.sort(key=lambda n: (not n.lower().split("/")[-1].startswith(key), n))
+    return hits[:limit]

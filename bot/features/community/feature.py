@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from netcoach.bot.clock import Clock
@@ -33,6 +32,8 @@ from netcoach.bot.kernel import (
     Action,
     Command,
     Feature,
+    Param,
+    ParamValue,
     PlaceRef,
     Reply,
     Request,
@@ -40,6 +41,7 @@ from netcoach.bot.kernel import (
     Where,
     answer_privately,
     bold,
+    choices,
     code,
     italic,
 )
@@ -53,7 +55,6 @@ from .grammar import (
     OptionError,
     describe_every,
     parse_clock_text,
-    parse_every,
     parse_tips_on,
     strip_quotes,
 )
@@ -64,7 +65,7 @@ from .tips import Tip, builtin_tips, next_in_rotation, next_slot, tip_body, tips
 WAVE = "👋"
 MAX_OWN_TIPS = 200
 RECENT_ON_DEMAND = 20  # `/tip` avoids the last this many tips shown to the user
-_MENTION = re.compile(r"(?<![\w.])@\w|<[@#][!&]?\d+>")
+TIPS_ACTIONS = ("on", "off", "status", "preview", "add", "remove", "timezone")
 _ID = re.compile(r"^#?(\d{1,12})$")
 
 
@@ -74,6 +75,11 @@ class CommunitySettings:
     min_messages_between_tips: int = 5
     intro_note_every_days: int = 30
     wave_at_ready_intros: bool = False
+
+
+async def _action_then_text(req: Request) -> dict[str, ParamValue]:
+    action, _, rest = req.text.strip().partition(" ")
+    return {"action": action, "text": rest.strip()}
 
 
 class Community(Feature):
@@ -87,7 +93,6 @@ class Community(Feature):
         clock: Clock,
         playbooks: PlaybookSet,
         settings: CommunitySettings = CommunitySettings(),
-        adapters: Mapping[str, Any] | None = None,
         rng: random.Random | None = None,
     ):
         self.repo = repo
@@ -96,7 +101,6 @@ class Community(Feature):
         self.clock = clock
         self.playbooks = playbooks
         self.settings = settings
-        self.adapters: Mapping[str, Any] = adapters if adapters is not None else {}
         self.rng = rng or random.Random()
         self.default_zone = resolve_timezone(settings.default_timezone)
         self.builtin = builtin_tips(playbooks)
@@ -115,6 +119,16 @@ class Community(Feature):
                 "community admins: scheduled networking tips in a channel",
                 "tips on #general time 09:00 every weekday",
                 self.cmd_tips,
+                params=(
+                    Param("action", "what to do", required=True, choices=choices(*TIPS_ACTIONS)),
+                    Param(
+                        "text", "e.g. time 09:00 every weekday · a tip in quotes · an id · a zone"
+                    ),
+                    Param(
+                        "channel", "where tips are posted (default: this channel)", kind="channel"
+                    ),
+                ),
+                grammar=_action_then_text,
                 admin=True,
             ),
             Command(
@@ -123,6 +137,15 @@ class Community(Feature):
                 "community admins: kind private notes on intro posts",
                 "intros watch #introductions",
                 self.cmd_intros,
+                params=(
+                    Param(
+                        "action",
+                        "what to do",
+                        required=True,
+                        choices=choices("watch", "off", "status"),
+                    ),
+                    Param("channel", "the introductions channel", kind="channel"),
+                ),
                 admin=True,
             ),
             Command("tip", "", "a networking tip you have not seen lately", "tip", self.cmd_tip),
@@ -132,6 +155,13 @@ class Community(Feature):
                 "stop (or allow) private notes about your intro posts",
                 "coach off",
                 self.cmd_coach,
+                params=(
+                    Param(
+                        "setting",
+                        "off: no notes about your intro posts; on: notes again",
+                        choices=choices("off", "on"),
+                    ),
+                ),
             ),
         ]
 
@@ -145,16 +175,9 @@ class Community(Feature):
     def _zone(self, c: Row) -> ZoneInfo:
         return zone_or(c.timezone, self.default_zone)
 
-    def _places(self, platform: str) -> Any | None:
-        adapter = self.adapters.get(platform)
-        return adapter if adapter is not None and hasattr(adapter, "where") else None
-
     async def _admin(self, req: Request, channel: str = "") -> tuple[Where, Row] | list[Reply]:
         """The community and channel, if the requester may manage them; else a refusal."""
-        places = self._places(req.user.platform)
-        if places is None:
-            return self._say(req, f"Community features are not available on {req.user.platform}.")
-        where: Where = await places.where(req, channel)
+        where = await req.platform.where(channel)
         if not where.community:
             return self._say(
                 req,
@@ -191,14 +214,10 @@ class Community(Feature):
     # -- /tips ------------------------------------------------------------------------------
 
     async def cmd_tips(self, req: Request) -> list[Reply]:
-        action, _, rest = req.text.strip().partition(" ")
-        action = (req.args.get("action") or action).lower()
-        if req.args.get("action"):
-            rest = req.text.strip()
-        channel = req.args.get("channel", "")
+        action, rest, channel = req.arg("action").lower(), req.arg("text"), req.arg("channel")
         if action == "on" and not channel:
             try:
-                channel = parse_tips_on(rest, self.playbook_ids).channel
+                channel = parse_tips_on(rest, self.playbook_ids, req.platform.is_channel).channel
             except OptionError:
                 channel = ""  # reported below, once the requester is known to be an admin
         gate = await self._admin(req, channel if action == "on" else "")
@@ -228,19 +247,17 @@ class Community(Feature):
 
     async def _tips_on(self, req: Request, where: Where, c: Row, rest: str) -> list[Reply]:
         try:
-            options = parse_tips_on(rest, self.playbook_ids)
+            options = parse_tips_on(rest, self.playbook_ids, req.platform.is_channel)
         except OptionError as exc:
             return self._say(req, str(exc), " Nothing was changed.")
-        asked = req.args.get("channel") or options.channel
+        asked = req.arg("channel") or options.channel
         if problem := self._channel_problem(where, asked):
             return self._say(req, problem, " Nothing was changed.")
         assert where.channel is not None
-        at = req.args.get("time") or options.at or (c.tips_time if c.tips_state != "off" else None)
+        at = options.at or (c.tips_time if c.tips_state != "off" else None)
         try:
             at = parse_clock_text(at) if at else "09:00"
             every = options.every or (c.tips_every if c.tips_state != "off" else "day")
-            if req.args.get("every"):
-                every = parse_every(req.args["every"].removeprefix("every").split())
         except OptionError as exc:
             return self._say(req, str(exc), " Nothing was changed.")
         playbooks = options.playbooks
@@ -371,18 +388,17 @@ class Community(Feature):
         ]
 
     async def _tips_add(self, req: Request, where: Where, c: Row, rest: str) -> list[Reply]:
-        text = strip_quotes(req.args.get("tip") or rest)
+        text = strip_quotes(rest)
         if not text:
             example = code('/tips add "Ask before you pitch."')
             return self._say(req, "What is the tip? e.g. ", example)
-        if _MENTION.search(text):
+        if req.platform.mentions(text):
             return self._say(
                 req,
                 "Tips can't contain mentions (@someone, @everyone, a role or channel link): a "
                 "daily tip must never ping anyone. Nothing was added.",
             )
-        places = self._places(req.user.platform)
-        limit = int(getattr(places, "max_text_len", 2000)) - 80  # room for the heading
+        limit = req.platform.max_text - 80  # room for the heading
         if len(text) > limit:
             return self._say(
                 req,
@@ -405,7 +421,7 @@ class Community(Feature):
         )
 
     async def _tips_remove(self, req: Request, where: Where, c: Row, rest: str) -> list[Reply]:
-        m = _ID.match(req.args.get("id") or rest)
+        m = _ID.match(rest)
         if m is None:
             return self._say(req, "Which tip? Give its id, e.g. ", code("/tips remove 3"), ".")
         removed = await self.repo.remove_tip(c.id, int(m[1]))
@@ -419,7 +435,7 @@ class Community(Feature):
         return self._say(req, f"Removed tip #{m[1]}: ", italic(_short(removed)))
 
     async def _tips_timezone(self, req: Request, where: Where, c: Row, rest: str) -> list[Reply]:
-        name = req.args.get("zone") or rest
+        name = rest
         if not name.strip():
             tz = self._zone(c)
             return self._say(
@@ -455,9 +471,7 @@ class Community(Feature):
     # -- /intros ----------------------------------------------------------------------------
 
     async def cmd_intros(self, req: Request) -> list[Reply]:
-        action, _, rest = req.text.strip().partition(" ")
-        action = (req.args.get("action") or action).lower()
-        channel = req.args.get("channel") or rest.strip()
+        action, channel = req.arg("action").lower(), req.arg("channel")
         gate = await self._admin(req, channel if action == "watch" else "")
         if isinstance(gate, list):
             return gate
@@ -514,7 +528,7 @@ class Community(Feature):
         return [Reply(req.place, tip_body(tip), private=True, kind="tip")]
 
     async def cmd_coach(self, req: Request) -> list[Reply]:
-        setting = (req.args.get("setting") or req.text).strip().lower()
+        setting = req.arg("setting").lower()
         user = await self.users.ensure(req.user, self.clock.now())
         if setting in ("off", "stop", "no"):
             await self.repo.set_coach_optout(user.id, True, self.clock.now())
@@ -538,6 +552,10 @@ class Community(Feature):
         )
 
     # -- group messages: activity and intros ---------------------------------------------------
+
+    async def reads_posts(self, platform: str) -> bool:
+        """Intro coaching reads intro posts: only while some community watches its intros."""
+        return await self.repo.any_intros(platform)
 
     async def observe(self, req: Request) -> list[Reply]:
         """A post in a group: counts towards the tips channel's activity; in a watched intro

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from netcoach.bot.kernel import OFFLINE
 from netcoach.bot.timeparse import WhenError, is_time_of_day, parse_time_of_day
 
 MAX_EVERY_DAYS = 30
@@ -48,15 +49,18 @@ def parse_every(words: Sequence[str]) -> str:
     )
 
 
-def parse_tips_on(text: str, playbook_ids: Sequence[str]) -> TipsOptions:
-    """`[channel] [time HH:MM] [every day|weekday|N days] [playbook…]`, in any order."""
+def parse_tips_on(
+    text: str, playbook_ids: Sequence[str], is_channel: Callable[[str], bool] = OFFLINE.is_channel
+) -> TipsOptions:
+    """`[channel] [time HH:MM] [every day|weekday|N days] [playbook…]`, in any order; what
+    names a channel is the platform's to say ("#general", "<#123>", "@group", "-100…")."""
     words = text.replace(",", " ").split()
     channel, at, every = "", None, None
     chosen: list[str] = []
     i = 0
     while i < len(words):
         word, low = words[i], words[i].lower().rstrip(":")
-        if word.startswith(("#", "<#", "@")) or re.fullmatch(r"-?\d{6,}", word):
+        if is_channel(word):
             if channel:
                 raise OptionError("Please name one channel only.")
             channel = word

@@ -16,12 +16,15 @@ from netcoach.bot.kernel import (
     Button,
     Command,
     Feature,
+    Param,
+    ParamValue,
     Reply,
     Request,
     Segment,
     UserRef,
     answer_privately,
     bold,
+    choices,
     code,
 )
 from netcoach.bot.review import CONTEXTS, Finding, PlaybookSet, Review, ReviewError, review
@@ -32,11 +35,32 @@ from .render import CONTEXT_LABELS, format_review
 from .repository import HistoryRepository
 
 DEFAULT_MAX_CHARS = 4000
+REVIEW_PARAMS = (
+    Param(
+        "context",
+        "what the draft is for (default: a first message)",
+        choices=tuple((c, CONTEXT_LABELS[c]) for c in CONTEXTS),
+    ),
+    Param("draft", "the message you are about to send", required=True, kind="paragraph"),
+    Param("recipient", "whom it is for (one of your contacts), to name a bond you share"),
+    Param("member", "or the member here it is for", kind="member"),
+)
 HISTORY_SHOWN = 10
 # Another feature's extra finding for a draft with a known recipient (a bond left out).
 RecipientFinding = Callable[[Request, Review], Awaitable[Finding | None]]
 
 _say = answer_privately
+
+
+async def review_grammar(req: Request) -> dict[str, ParamValue]:
+    """ "[context] [to <who>:] <draft>" typed after /review."""
+    context, who, draft = split_review(req.text)
+    params: dict[str, ParamValue] = {"draft": draft}
+    if context:
+        params["context"] = context
+    if who:
+        params["recipient"] = who
+    return params
 
 
 class DraftReview(Feature):
@@ -69,6 +93,8 @@ class DraftReview(Feature):
                 "review a draft (contexts: dm, intro, follow-up, introduction)",
                 "review intro Hi all, I'm Ana, a nurse in Porto who bakes bread…",
                 self.on_review,
+                params=REVIEW_PARAMS,
+                grammar=review_grammar,
             ),
             Command(
                 "history",
@@ -76,6 +102,11 @@ class DraftReview(Feature):
                 "keep your reviewed drafts (off by default) and see your progress",
                 "history on",
                 self.cmd_history,
+                params=(
+                    Param(
+                        "setting", "on: keep them; off: delete them", choices=choices("on", "off")
+                    ),
+                ),
             ),
         )
 
@@ -89,19 +120,12 @@ class DraftReview(Feature):
     # -- reviews ---------------------------------------------------------------------------
 
     async def on_review(self, req: Request) -> list[Reply]:
-        if "draft" in req.args:  # the adapter separated it (a replied message, a modal)
-            typed_context, who, text = "", "", req.args["draft"]
-        else:
-            typed_context, who, text = split_review(req.text)
-        context = req.args.get("context", "") or typed_context
-        if who and "member" not in req.args:  # "/review to Maria: Hi Maria, …"
-            req = replace(req, args={**req.args, "recipient": who})
-        return [await self.respond(req, text, context or "dm")]
+        return [await self.respond(req, req.arg("draft"), req.arg("context") or "dm")]
 
     async def on_rereview(self, req: Request) -> list[Reply]:
-        """Button "rr:<context>": the adapter passes the original draft in args["draft"]."""
+        """Button "rr:<context>": the adapter passes the draft it read back (or kept)."""
         context = req.text.partition(":")[2]
-        draft = req.args.get("draft", "")
+        draft = req.arg("draft")
         if not draft:
             return _say(
                 req,
@@ -109,7 +133,7 @@ class DraftReview(Feature):
                 code(f"/review {context} <draft>"),
                 ".",
             )
-        return [await self.respond(req, draft, context)]
+        return [replace(await self.respond(req, draft, context), edit_pressed=True)]
 
     async def respond(self, req: Request, text: str, context: str) -> Reply:
         """The review of `text` as a Reply, or a friendly explanation of why not."""
@@ -133,7 +157,15 @@ class DraftReview(Feature):
         await self.record(req, text, result)
         others = [c for c in CONTEXTS if c != context]
         buttons = tuple(Button(f"Review as {CONTEXT_LABELS[c]}", f"rr:{c}") for c in others)
-        return Reply(req.place, format_review(result, text), buttons, private=True, kind="review")
+        return Reply(
+            req.place,
+            format_review(result, text),
+            buttons,
+            private=True,
+            replaces_trigger=True,
+            draft=text,
+            kind="review",
+        )
 
     # -- history -------------------------------------------------------------------------
 
@@ -153,7 +185,7 @@ class DraftReview(Feature):
 
     async def cmd_history(self, req: Request) -> list[Reply]:
         user = await self.users.ensure(req.user, self.clock.now())
-        arg = req.text.strip().lower()
+        arg = req.arg("setting").lower()
         if arg in ("on", "off"):
             removed = await self.history.set_history(user.id, arg == "on")
             if self._keepers is not None:

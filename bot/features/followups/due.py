@@ -73,10 +73,3 @@ class Nudges(DueSource):
             next_k = index_of(anchor, cadence, next_due, job.occurrence + 1)
         ref = UserRef(user.platform, user.platform_user_id, user.name)
         return Outgoing(ref, reply, next_due, next_k)
-
-
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    followups: dict[int, FollowUp]
-    users: dict[int, User]
-    bonds: dict[int, tuple[str, ...]]

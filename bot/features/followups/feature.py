@@ -15,7 +15,7 @@ resolved within the asking user's own rows: someone else's id reads as unknown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,9 +24,12 @@ from netcoach.bot.kernel import (
     Action,
     Command,
     Feature,
+    Param,
+    ParamValue,
     Reply,
     Request,
     Segment,
+    UserError,
     UserRef,
     answer_privately,
     bold,
@@ -39,6 +42,7 @@ from netcoach.bot.timeparse import (
     WhenError,
     describe_delta,
     format_local,
+    matching_zones,
     occurrence,
     parse_cadence,
     parse_duration,
@@ -71,6 +75,25 @@ class Settings:
     max_note: int = MAX_NOTE
 
 
+async def suggest_zones(user: UserRef, typed: str) -> list[tuple[str, str]]:
+    return [(zone, zone) for zone in matching_zones(typed)]
+
+
+async def keepintouch_grammar(req: Request) -> dict[str, ParamValue]:
+    """ "Tom every 2 weeks", "Tom Baker, monthly": who, then the cadence at the end."""
+    if len(req.text) > MAX_NAME + 60:  # a name and a cadence are short; and the pattern
+        raise UserError(  # below is slow on long runs of separators
+            "That is too long for a name and a cadence, e.g. ",
+            code("/keepintouch Tom every 2 weeks"),
+            ". Nothing was saved.",
+        )
+    m = _CADENCE_TAIL.match(req.text.strip())
+    return {} if m is None else {"who": m.group("who"), "every": m.group("cadence")}
+
+
+ZONE_PARAM = Param("zone", "Area/City, e.g. Europe/Lisbon (type to search)", complete=suggest_zones)
+
+
 def _name(text: str) -> str:
     """Collapse whitespace and control characters so a name prints on one line."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
@@ -98,6 +121,12 @@ class FollowUps(Feature):
     # -- registry -----------------------------------------------------------------------
 
     def commands(self) -> list[Command]:
+        which = Param(
+            "followup",
+            "the follow-up (type to search yours)",
+            required=True,
+            complete=self.matching,
+        )
         return [
             Command(
                 "followup",
@@ -105,6 +134,13 @@ class FollowUps(Feature):
                 "remind me to follow up with someone",
                 "followup Maria in 3 days send her the testing notes",
                 self.cmd_followup,
+                params=(
+                    Param("when", "e.g. in 3 days, next friday 10am, 2026-12-01", required=True),
+                    Param("who", "a name, if they are not a member here"),
+                    Param("member", "a member of this server", kind="member"),
+                    Param("note", "what to follow up about"),
+                ),
+                grammar=self.followup_grammar,
             ),
             Command(
                 "keepintouch",
@@ -112,6 +148,11 @@ class FollowUps(Feature):
                 "a recurring reminder; logging a contact restarts it",
                 "keepintouch Tom every 2 weeks",
                 self.cmd_keepintouch,
+                params=(
+                    Param("who", "whom to keep in touch with", required=True),
+                    Param("every", "e.g. every 2 weeks, monthly", required=True),
+                ),
+                grammar=keepintouch_grammar,
             ),
             Command(
                 "followups",
@@ -121,7 +162,12 @@ class FollowUps(Feature):
                 self.cmd_followups,
             ),
             Command(
-                "done", "<id>", "mark a follow-up done (logs a contact)", "done 12", self.cmd_done
+                "done",
+                "<id>",
+                "mark a follow-up done (logs a contact)",
+                "done 12",
+                self.cmd_done,
+                params=(which,),
             ),
             Command(
                 "snooze",
@@ -129,14 +175,22 @@ class FollowUps(Feature):
                 "move a follow-up later",
                 "snooze 12 2.5 hours",
                 self.cmd_snooze,
+                params=(which, Param("when", "e.g. 2 days", required=True)),
             ),
-            Command("cancel", "<id>", "drop a follow-up", "cancel 12", self.cmd_cancel),
+            Command(
+                "cancel", "<id>", "drop a follow-up", "cancel 12", self.cmd_cancel, params=(which,)
+            ),
             Command(
                 "contacted",
                 "<who> [note]",
                 "log that you were in touch; restarts keep-in-touch",
                 "contacted Tom had coffee, he's hiring",
                 self.cmd_contacted,
+                params=(
+                    Param("who", "whom you were in touch with", required=True),
+                    Param("note", "what happened"),
+                ),
+                grammar=self.contacted_grammar,
             ),
             Command("contacts", "", "the people you follow up with", "contacts", self.cmd_contacts),
             Command(
@@ -145,6 +199,12 @@ class FollowUps(Feature):
                 "notes, shared bonds and history for one person",
                 "contact Tom bond we both ran the Berlin marathon",
                 self.cmd_contact,
+                params=(
+                    Param("who", "the person", required=True),
+                    Param("note", "save notes about them"),
+                    Param("bond", "add something you share"),
+                ),
+                grammar=self.contact_grammar,
             ),
             Command(
                 "timezone",
@@ -152,6 +212,7 @@ class FollowUps(Feature):
                 "the time zone your reminders use",
                 "timezone Europe/London",
                 self.cmd_timezone,
+                params=(ZONE_PARAM,),
             ),
         ]
 
@@ -203,10 +264,12 @@ class FollowUps(Feature):
             return f"I have no open follow-up #{m.group(1)} for you. {_LIST_HINT}"
         return user, found
 
-    async def _find_contact(self, user: User, text: str) -> tuple[Contact | None, str, str]:
+    async def _find_contact(self, user: User | None, text: str) -> tuple[Contact | None, str, str]:
         """The longest run of leading words naming a known contact, and the rest."""
         words = text.split()
         for n in range(min(len(words), 6), 0, -1):
+            if user is None:
+                break
             contact = await self.repo.find_contact(user.id, " ".join(words[:n]))
             if contact is not None:
                 return contact, contact.name, " ".join(words[n:])
@@ -232,32 +295,33 @@ class FollowUps(Feature):
 
     # -- commands -----------------------------------------------------------------------
 
+    async def followup_grammar(self, req: Request) -> dict[str, ParamValue]:
+        """ "Maria in 3 days send her the notes": who, then when, then a note."""
+        user = await self.users.find(req.user)
+        tz = self._zone(user) if user is not None else self.default_zone
+        try:
+            parsed = split_when(req.text, self.clock.now(), tz, self.settings.default_time)
+        except WhenError as exc:
+            raise UserError(str(exc), " Nothing was saved.") from None
+        return {"who": parsed.who, "when": parsed.when_text, "note": parsed.note}
+
     async def cmd_followup(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
+        member = req.member("member")
+        who = _name(member.name if member is not None else req.arg("who"))
+        when_text, note = req.arg("when"), req.arg("note")
+        if not who and not when_text:
+            return self._say(
+                req,
+                "Tell me who and when, e.g. ",
+                code("/followup Maria in 3 days send her the testing notes"),
+                ".",
+            )
+        if problem := self._check_name(who):
+            return self._say(req, problem)
         try:
-            if req.args.get("who") or req.args.get("when"):
-                who = _name(req.args.get("who", ""))
-                when_text = req.args.get("when", "").strip()
-                if problem := self._check_name(who):
-                    return self._say(req, problem)
-                when = parse_when(when_text, now, tz, self.settings.default_time)
-                note = req.args.get("note", "").strip()
-            else:
-                if not req.text.strip():
-                    return self._say(
-                        req,
-                        "Tell me who and when, e.g. ",
-                        code("/followup Maria in 3 days send her the testing notes"),
-                        ".",
-                    )
-                parsed = split_when(req.text, now, tz, self.settings.default_time)
-                who, when, when_text, note = (
-                    _name(parsed.who),
-                    parsed.when,
-                    parsed.when_text,
-                    parsed.note,
-                )
+            when = parse_when(when_text, now, tz, self.settings.default_time)
         except WhenError as exc:
             return self._say(req, str(exc), " Nothing was saved.")
         if problem := self._check_name(who) or self._check_note(note):
@@ -279,23 +343,14 @@ class FollowUps(Feature):
     async def cmd_keepintouch(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
-        cadence_text = req.args.get("every") or req.args.get("cadence")
-        who = req.args.get("who", "")
-        if not cadence_text:
-            if len(req.text) > MAX_NAME + 60:  # a name and a cadence are short; and the
-                return self._say(  # pattern below is slow on long runs of separators
-                    req, "That is too long for a name and a cadence, e.g. ",
-                    code("/keepintouch Tom every 2 weeks"), ". Nothing was saved.",
-                )  # fmt: skip
-            m = _CADENCE_TAIL.match(req.text.strip())
-            if m is None:
-                return self._say(
-                    req,
-                    "Tell me who and how often, e.g. ",
-                    code("/keepintouch Tom every 2 weeks"),
-                    ". Nothing was saved.",
-                )
-            who, cadence_text = m.group("who"), m.group("cadence")
+        who, cadence_text = req.arg("who"), req.arg("every")
+        if not who or not cadence_text:
+            return self._say(
+                req,
+                "Tell me who and how often, e.g. ",
+                code("/keepintouch Tom every 2 weeks"),
+                ". Nothing was saved.",
+            )
         who = _name(who)
         if problem := self._check_name(who):
             return self._say(req, problem)
@@ -379,7 +434,7 @@ class FollowUps(Feature):
         return self._say(req, *parts)
 
     async def cmd_done(self, req: Request) -> list[Reply]:
-        owned = await self._owned(req, req.args.get("id") or req.text)
+        owned = await self._owned(req, req.arg("followup"))
         if isinstance(owned, str):
             return self._say(req, owned)
         return await self._done(req, *owned)
@@ -415,8 +470,7 @@ class FollowUps(Feature):
         return "".join(notes)
 
     async def cmd_snooze(self, req: Request) -> list[Reply]:
-        raw_id, _, when_text = (req.args.get("id", "") + " " + req.text).strip().partition(" ")
-        when_text = req.args.get("when", "") or when_text
+        raw_id, when_text = req.arg("followup"), req.arg("when")
         owned = await self._owned(req, raw_id)
         if isinstance(owned, str):
             return self._say(req, owned)
@@ -453,7 +507,7 @@ class FollowUps(Feature):
         )
 
     async def cmd_cancel(self, req: Request) -> list[Reply]:
-        owned = await self._owned(req, req.args.get("id") or req.text)
+        owned = await self._owned(req, req.arg("followup"))
         if isinstance(owned, str):
             return self._say(req, owned)
         user, f = owned
@@ -465,13 +519,27 @@ class FollowUps(Feature):
         )
         return self._say(req, "Cancelled ", code(f"#{f.id}"), f" ({what}).")
 
+    async def contacted_grammar(self, req: Request) -> dict[str, ParamValue]:
+        """ "Tom Baker had coffee": the longest run of words naming a contact, then a note."""
+        user = await self.users.find(req.user)
+        _, who, note = await self._find_contact(user, _name(req.text))
+        return {"who": who, "note": note}
+
+    async def contact_grammar(self, req: Request) -> dict[str, ParamValue]:
+        """ "Tom", "Tom note met at PyCon", "Tom bond we both row"."""
+        text = _name(req.text)
+        user = await self.users.find(req.user)
+        contact, who, rest = await self._find_contact(user, text)
+        verb, _, value = rest.partition(" ")
+        if verb.lower() in ("note", "notes", "bond") and value.strip():
+            return {"who": who, ("bond" if verb.lower() == "bond" else "note"): value.strip()}
+        return {"who": contact.name if contact is not None else text}
+
     async def cmd_contacted(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
-        text = req.args.get("who") or req.text
-        contact, who, note = await self._find_contact(user, _name(text))
-        if req.args.get("note"):
-            note = req.args["note"].strip()
+        who, note = _name(req.arg("who")), req.arg("note")
+        contact = await self.repo.find_contact(user.id, who) if who else None
         if problem := self._check_name(who) or self._check_note(note):
             return self._say(req, problem)
         if contact is None:
@@ -503,17 +571,11 @@ class FollowUps(Feature):
     async def cmd_contact(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
-        text = _name(req.args.get("who") or req.text)
+        who = text = _name(req.arg("who"))
         if not text:
             return self._say(req, "Whom? e.g. ", code("/contact Tom"), ".")
-        contact, who, rest = await self._find_contact(user, text)
-        # Typed options (Discord) may carry a note and a bond at once; typed text one.
-        updates = [
-            (k, req.args[k].strip()) for k in ("note", "bond") if req.args.get(k, "").strip()
-        ]
-        verb, _, value = rest.partition(" ")
-        if not updates and verb.lower() in ("note", "notes", "bond") and value.strip():
-            updates = [("bond" if verb.lower() == "bond" else "note", value.strip())]
+        contact = await self.repo.find_contact(user.id, who)
+        updates = [(k, req.arg(k)) for k in ("note", "bond") if req.arg(k)]
         if updates:
             for _, value in updates:
                 if problem := self._check_name(who) or self._check_note(value):
@@ -564,7 +626,7 @@ class FollowUps(Feature):
 
     async def cmd_timezone(self, req: Request) -> list[Reply]:
         user = await self._user(req)
-        name = (req.args.get("zone") or req.text).strip()
+        name = req.arg("zone")
         if not name:
             zone = self._zone(user)
             return self._say(
@@ -599,19 +661,19 @@ class FollowUps(Feature):
     async def press_done(self, req: Request) -> list[Reply]:
         pressed = await self._pressed(req)
         if isinstance(pressed, list):
-            return pressed
-        return await self._done(req, pressed[0], pressed[1])
+            return _in_place(pressed)  # the nudge is stale: say so in its place
+        return _in_place(await self._done(req, pressed[0], pressed[1]))
 
     async def press_snooze(self, req: Request) -> list[Reply]:
         pressed = await self._pressed(req)
         if isinstance(pressed, list):
-            return pressed
+            return _in_place(pressed)
         user, f, rest = pressed
         delta = _SNOOZE.get(rest[0] if rest else "")
         if delta is None:
             return self._say(req, "That button no longer works.")
         now = self.clock.now()
-        return await self._snooze(req, user, f, now + delta, self._zone(user), now)
+        return _in_place(await self._snooze(req, user, f, now + delta, self._zone(user), now))
 
     async def press_draft(self, req: Request) -> list[Reply]:
         pressed = await self._pressed(req)
@@ -634,6 +696,11 @@ class FollowUps(Feature):
 
 
 _LIST_HINT = "/followups lists yours."
+
+
+def _in_place(replies: list[Reply]) -> list[Reply]:
+    """A nudge button's outcome replaces the nudge, so the same button cannot fire twice."""
+    return [replace(r, edit_pressed=True) for r in replies]
 
 
 def _since(f: FollowUp) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 from netcoach.bot.clock import Clock
 from netcoach.bot.kernel import (
@@ -102,6 +103,10 @@ class Privacy(Feature):
         ]
 
     async def press_forget(self, req: Request) -> list[Reply]:
+        """The answer replaces the question, so "Yes, forget me" cannot be pressed twice."""
+        return [replace(r, edit_pressed=True) for r in await self._forget(req)]
+
+    async def _forget(self, req: Request) -> list[Reply]:
         if req.text != "forget:yes":
             return _say(req, "Nothing was deleted.")
         user = await self.users.find(req.user)

@@ -20,12 +20,15 @@ from netcoach.bot.features.followups import FollowUpRepository
 from netcoach.bot.kernel import (
     Command,
     Feature,
+    Param,
+    ParamValue,
     Reply,
     Request,
     Segment,
     UserRef,
     answer_privately,
     bold,
+    choices,
     code,
     italic,
 )
@@ -39,6 +42,21 @@ from .tags import TagError, Tags
 
 COUNT_TTL = timedelta(minutes=10)
 MAX_CACHED_COUNTS = 50_000
+
+
+PROFILE_ACTIONS = ("set", "show", "clear", "visibility")
+
+
+async def profile_grammar(req: Request) -> dict[str, ParamValue]:
+    """ "set <field> <values>", "clear [field]", "visibility <level>", "show"."""
+    verb, _, rest = req.text.strip().partition(" ")
+    verb, rest = verb.lower(), rest.strip()
+    if verb == "set":
+        field, _, values = rest.partition(" ")
+        return {"action": verb, "field": field, "value": values}
+    if verb == "clear":
+        return {"action": verb, "field": rest}
+    return {"action": verb, "value": rest}
 
 
 class Profiles(Feature):
@@ -73,6 +91,14 @@ class Profiles(Feature):
                 "describe yourself (opt-in) so netcoach can find what you share with others",
                 "profile set interests sourdough, trail running",
                 self.cmd_profile,
+                params=(
+                    Param("action", "what to do", choices=choices(*PROFILE_ACTIONS)),
+                    Param("field", "which part of your profile", choices=choices(*FIELDS)),
+                    Param(
+                        "value", "comma-separated values, or a visibility: private|community|off"
+                    ),
+                ),
+                grammar=profile_grammar,
             ),
             Command(
                 "bond",
@@ -80,6 +106,10 @@ class Profiles(Feature):
                 "what you have in common with someone, rarest first, and an opener",
                 "bond Maria",
                 self.cmd_bond,
+                params=(
+                    Param("member", "a member of this server", kind="member"),
+                    Param("contact", "or one of your contacts"),
+                ),
             ),
         ]
 
@@ -108,12 +138,11 @@ class Profiles(Feature):
 
     async def cmd_profile(self, req: Request) -> list[Reply]:
         user = await self._user(req)
-        verb, _, rest = req.text.strip().partition(" ")
-        verb = verb.lower()
+        verb = req.arg("action").lower()
         if verb in ("", "show"):
             return await self._show(req, user)
         if verb == "set":
-            raw_field, _, values = rest.strip().partition(" ")
+            raw_field, values = req.arg("field"), req.arg("value")
             field = field_name(raw_field)
             if field is None:
                 return _say(req, f"I don't know the field '{raw_field}'. ", *_field_help())
@@ -140,14 +169,15 @@ class Profiles(Feature):
                 ]
             return _say(req, *parts)
         if verb == "clear":
-            field = field_name(rest) if rest.strip() else None
-            if rest.strip() and field is None:
-                return _say(req, f"I don't know the field '{rest.strip()}'. ", *_field_help())
+            rest = req.arg("field")
+            field = field_name(rest) if rest else None
+            if rest and field is None:
+                return _say(req, f"I don't know the field '{rest}'. ", *_field_help())
             removed = await self.repo.clear(user.id, field)
             what = FIELDS[field] if field else "your whole profile"
             return _say(req, f"Cleared {what} ({removed} value{'s' * (removed != 1)}).")
         if verb == "visibility":
-            level = rest.strip().lower()
+            level = req.arg("value").lower()
             if level not in VISIBILITY:
                 return _say(req, "Choose one: ", *_visibility_help())
             await self.repo.set_visibility(user.id, level)
@@ -183,12 +213,12 @@ class Profiles(Feature):
 
     async def cmd_bond(self, req: Request) -> list[Reply]:
         user = await self._user(req)
-        member_id = req.args.get("member", "")
-        name = req.args.get("member_name", "") or req.text.strip()
-        if not member_id and not name:
+        member = req.member("member")
+        name = member.name if member is not None else req.arg("contact")
+        if member is None and not name:
             return _say(req, "Who with? e.g. ", code("/bond Maria"), " (a member or a contact).")
-        if member_id:
-            return await self._bond_with_member(req, user, member_id, name or "them")
+        if member is not None:
+            return await self._bond_with_member(req, user, member, name or "them")
         contact = await self.contacts.find_contact(user.id, name)
         if contact is not None:
             return self._bond_with_contact(req, contact.name, contact.bonds)
@@ -242,9 +272,9 @@ class Profiles(Feature):
         return value
 
     async def _bond_with_member(
-        self, req: Request, user: User, member_id: str, name: str
+        self, req: Request, user: User, ref: UserRef, name: str
     ) -> list[Reply]:
-        member = await self.users.find(UserRef(req.user.platform, member_id, name))
+        member = await self.users.find(ref)
         if member is not None and member.id == user.id:
             return _say(req, "That's you! Pick someone else.")
         visibility, _ = await self.repo.get(user.id)
@@ -286,17 +316,15 @@ class Profiles(Feature):
 
     async def recipient_finding(self, req: Request, result: Review) -> Finding | None:
         """For a review with a known recipient: name the bond the draft leaves out."""
-        if result.signals.get("shared_bond") or not (
-            req.args.get("member") or req.args.get("recipient")
-        ):
+        ref, name = req.member("member"), req.arg("recipient")
+        if result.signals.get("shared_bond") or not (ref or name):
             return None
         user = await self.users.find(req.user)
         if user is None:
             return None
-        member_id, name = req.args.get("member", ""), req.args.get("recipient", "")
         bond_text = ""
-        if member_id:
-            member = await self.users.find(UserRef(req.user.platform, member_id))
+        if ref is not None:
+            member = await self.users.find(ref)
             visibility, _ = await self.repo.get(user.id)
             if member is not None and visibility != "off":
                 bonds = await self.member_bonds(req, user, member)

@@ -40,10 +40,11 @@ class ProfileRepository:
 
     async def clear(self, user_id: int, field: str | None = None) -> int:
         async with self.db.transaction() as tx:
-            sql, params = "DELETE FROM profile_tags WHERE user_id = ?", (user_id,)
             if field:
-                sql, params = sql + " AND field = ?", (user_id, field)
-            return await tx.execute(sql, params)
+                return await tx.execute(
+                    "DELETE FROM profile_tags WHERE user_id = ? AND field = ?", (user_id, field)
+                )
+            return await tx.execute("DELETE FROM profile_tags WHERE user_id = ?", (user_id,))
 
     async def set_visibility(self, user_id: int, visibility: str) -> None:
         async with self.db.transaction() as tx:

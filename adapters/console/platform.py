@@ -1,81 +1,55 @@
-"""The console adapter: chat with netcoach in a terminal, or script it through a pipe.
-
-    netcoach chat                      # interactive: nudges print above the prompt
-    printf '/followup Maria tomorrow\\n/followups\\n' | netcoach chat   # one reply per line
-
-You are user "you" on platform "console". A plain line is a draft to review; `/review
-[context] <draft>`, every other command with a leading slash, and `/quit`. Buttons show as
-numbered choices ("[1] Done  [2] Snooze 1 day") and typing the number presses the button.
-"""
+"""The console adapter: reads lines, prints replies, and is the admin of a pretend community."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from netcoach.bot.features.drafts import split_review
-from netcoach.bot.kernel import (
-    Attachment,
-    Button,
-    PlaceRef,
-    Reply,
-    Request,
-    Segment,
-    UserRef,
-    Where,
-)
+from netcoach.adapters.toolkit import DraftMemory, SentKeys
+from netcoach.bot.kernel import Attachment, Button, Coach, PlaceRef, Reply, UserRef, Where
 
-if TYPE_CHECKING:
-    from netcoach.bot.kernel import Coach
+from .inbound import QUIT, YOU, to_request
+from .render import render
 
-YOU = UserRef("console", "you", "you")
-PLACE = PlaceRef("console", "you", "dm")
 COMMUNITY = "console"
-QUIT = {"/quit", "/exit", "/q"}
-_BOLD, _UNDERLINE, _RESET = "\x1b[1m", "\x1b[4m", "\x1b[0m"
+_MENTION = re.compile(r"(?<![\w.])@\w")
 
 
-def to_request(line: str, choices: list[Button], last_draft: str = "") -> Request | None:
-    """A typed line as a neutral request; None for blank lines."""
-    text = line.strip()
-    if not text:
-        return None
-    if text.isdigit() and len(text) <= 2:  # a numbered choice, never a one-digit draft
-        pressed = choices[int(text) - 1] if 1 <= int(text) <= len(choices) else None
-        args = {"draft": last_draft} if last_draft else {}
-        return Request(YOU, PLACE, "press", pressed.action if pressed else "", args)
-    if text.startswith("/"):
-        command, _, rest = text[1:].partition(" ")
-        return Request(YOU, PLACE, command.lower(), rest.strip())
-    return Request(YOU, PLACE, "", line.rstrip("\r\n"))
+@dataclass(frozen=True, slots=True)
+class ConsolePlatform:
+    """The console is one pretend community whose admin is you; any #name is a channel."""
 
+    max_text: int = 100_000
 
-def render_segment(seg: Segment, color: bool = False) -> str:
-    if seg.style == "bold" and color:
-        return f"{_BOLD}{seg.text}{_RESET}"
-    if seg.style == "mark" and color:  # reviews already quote marked words; underline them
-        return f"{_UNDERLINE}{seg.text}{_RESET}"
-    return seg.text
+    def is_channel(self, word: str) -> bool:
+        return word.startswith("#")
 
+    def mentions(self, text: str) -> bool:
+        return _MENTION.search(text) is not None
 
-def render(reply: Reply, color: bool = False, first_choice: int = 1) -> str:
-    """Plain text (ANSI bold on a terminal); buttons as numbered choices."""
-    text = "".join(render_segment(s, color) for s in reply.body)
-    if reply.buttons:
-        choices = "  ".join(f"[{first_choice + i}] {b.label}" for i, b in enumerate(reply.buttons))
-        text += "\n" + choices
-    return text
+    async def where(self, channel: str = "") -> Where:
+        name = channel.strip().lstrip("#") or "community"
+        return Where(
+            community=COMMUNITY,
+            community_name="your console community",
+            admin=True,
+            admin_rule="the console user",
+            channel=PlaceRef("console", name, "group"),
+            channel_name=f"#{name}",
+            sees_posts=False,
+            note="the console has no other members posting",
+        )
 
 
 class ConsoleAdapter:
     platform = "console"
-    max_text_len = 100_000
 
     def __init__(
         self,
@@ -91,11 +65,13 @@ class ConsoleAdapter:
             sys.stdin.isatty() and self.out.isatty() if interactive is None else interactive
         )
         self.files_dir = files_dir or Path.cwd()  # where attachments (data exports) go
-        self.choices: list[Button] = []
-        self.last_draft = ""
-        self._seen_keys: dict[str, str] = {}
-        self._sent = 0
+        self.choices: list[Button] = []  # the buttons of the last reply that had some
+        self._choices_from = ""  # ...and that reply's message id
+        self._drafts = DraftMemory()
+        self._sent_keys = SentKeys()
+        self._shown = 0
         self._write: Callable[[str], None] = self._plain_write
+        self.facts = ConsolePlatform()
 
     # -- output ---------------------------------------------------------------------------
 
@@ -104,15 +80,18 @@ class ConsoleAdapter:
         self.out.flush()
 
     def show(self, reply: Reply) -> str:
-        """Print a reply; its buttons become the current numbered choices."""
+        """Print a reply; its buttons become the current numbered choices. A console cannot
+        edit what it printed, so replacing intents (edit_pressed…) print anew."""
+        self._shown += 1
+        message_id = f"console-{self._shown}"
         if reply.buttons:
-            self.choices = list(reply.buttons)
+            self.choices, self._choices_from = list(reply.buttons), message_id
+            self._drafts.keep("console", message_id, reply.draft)
         text = render(reply, color=self.interactive)
         for attachment in reply.attachments:
             text += f"\nSaved to {self._save(attachment)}"
         self._write(text)
-        self._sent += 1
-        return f"console-{self._sent}"
+        return message_id
 
     def _save(self, attachment: Attachment) -> Path:
         """Write an attachment next to where netcoach runs, never over an existing file."""
@@ -125,31 +104,11 @@ class ConsoleAdapter:
         return path
 
     async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
-        if key and key in self._seen_keys:
-            return self._seen_keys[key]  # already shown in this session
+        if (seen := self._sent_keys.sent(key)) is not None:
+            return seen  # already shown in this session
         message_id = self.show(reply)
-        if key:
-            self._seen_keys[key] = message_id
+        self._sent_keys.record(key, message_id)
         return message_id
-
-    async def send(self, reply: Reply) -> str:
-        return self.show(reply)
-
-    # -- community (you are the admin of a pretend community) --------------------------------
-
-    async def where(self, req: Request, channel: str = "") -> Where:
-        """The console is one pretend community whose admin is you; any #name is a channel."""
-        name = channel.strip().lstrip("#") or "community"
-        return Where(
-            community=COMMUNITY,
-            community_name="your console community",
-            admin=req.user == YOU,
-            admin_rule="the console user",
-            channel=PlaceRef("console", name, "group"),
-            channel_name=f"#{name}",
-            sees_posts=False,
-            note="the console has no other members posting",
-        )
 
     async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
         """A post into a pretend channel: printed with the channel's name."""
@@ -171,13 +130,10 @@ class ConsoleAdapter:
         """Answer one typed line; False when the user asked to quit."""
         if line.strip().lower() in QUIT:
             return False
-        req = to_request(line, self.choices, self.last_draft)
+        draft = self._drafts.recall("console", self._choices_from)
+        req = to_request(line, self.choices, draft, self.facts)
         if req is None:
             return True
-        if req.command == "":
-            self.last_draft = req.text
-        elif req.command == "review":  # "/review intro Hi all": keep the draft, not "intro"
-            self.last_draft = split_review(req.text)[2]
         for reply in await coach.handle(req):
             self.show(reply)
         return True
