@@ -23,7 +23,6 @@ from typing import Any
 from netcoach.bot.kernel import UserRef
 from netcoach.bot.storage import Database, Transaction, from_unix, marks, to_unix
 
-PARKED = ("failed", "undeliverable")
 _COLS = "id, kind, ref_id, user_id, occurrence, due_at, run_at, state, attempts, repeat, error"
 
 
