@@ -38,6 +38,7 @@ from netcoach.bot.kernel import (
     Reply,
     Request,
     Segment,
+    UserError,
     Where,
     answer_privately,
     bold,
@@ -175,18 +176,16 @@ class Community(Feature):
     def _zone(self, c: Row) -> ZoneInfo:
         return zone_or(c.timezone, self.default_zone)
 
-    async def _admin(self, req: Request, channel: str = "") -> tuple[Where, Row] | list[Reply]:
+    async def _admin(self, req: Request, channel: str = "") -> tuple[Where, Row]:
         """The community and channel, if the requester may manage them; else a refusal."""
         where = await req.platform.where(channel)
         if not where.community:
-            return self._say(
-                req,
+            raise UserError(
                 "Community settings belong to a server or group: run this command there "
                 "(community admins only).",
             )
         if not where.admin:
-            return self._say(
-                req,
+            raise UserError(
                 f"Sorry, only {where.admin_rule} can change community settings. Nothing was "
                 "changed. You can still use ",
                 code("/tip"),
@@ -220,10 +219,7 @@ class Community(Feature):
                 channel = parse_tips_on(rest, self.playbook_ids, req.platform.is_channel).channel
             except OptionError:
                 channel = ""  # reported below, once the requester is known to be an admin
-        gate = await self._admin(req, channel if action == "on" else "")
-        if isinstance(gate, list):
-            return gate
-        where, row = gate
+        where, row = await self._admin(req, channel if action == "on" else "")
         handler = {
             "on": self._tips_on,
             "off": self._tips_off,
@@ -472,10 +468,7 @@ class Community(Feature):
 
     async def cmd_intros(self, req: Request) -> list[Reply]:
         action, channel = req.arg("action").lower(), req.arg("channel")
-        gate = await self._admin(req, channel if action == "watch" else "")
-        if isinstance(gate, list):
-            return gate
-        where, c = gate
+        where, c = await self._admin(req, channel if action == "watch" else "")
         if action == "off":
             if not c.intros_channel:
                 return self._say(req, "Intro coaching is not on in this community.")

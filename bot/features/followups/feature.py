@@ -254,14 +254,17 @@ class FollowUps(Feature):
             return f"That name is longer than {MAX_NAME} characters. Nothing was saved."
         return None
 
-    async def _owned(self, req: Request, raw: str) -> tuple[User, FollowUp] | str:
+    async def _owned(self, req: Request, raw: str) -> tuple[User, FollowUp]:
+        """The asker's open follow-up with that id; a UserError for anyone else's."""
         user = await self._user(req)
         m = _ID.match(raw.strip())
         if not m:
-            return f"Please give the follow-up's id (a number), e.g. /done 12. {_LIST_HINT}"
+            raise UserError(
+                f"Please give the follow-up's id (a number), e.g. /done 12. {_LIST_HINT}"
+            )
         found = await self.repo.get(user.id, int(m.group(1)))
         if found is None or found.status != "active":
-            return f"I have no open follow-up #{m.group(1)} for you. {_LIST_HINT}"
+            raise UserError(f"I have no open follow-up #{m.group(1)} for you. {_LIST_HINT}")
         return user, found
 
     async def _find_contact(self, user: User | None, text: str) -> tuple[Contact | None, str, str]:
@@ -434,10 +437,7 @@ class FollowUps(Feature):
         return self._say(req, *parts)
 
     async def cmd_done(self, req: Request) -> list[Reply]:
-        owned = await self._owned(req, req.arg("followup"))
-        if isinstance(owned, str):
-            return self._say(req, owned)
-        return await self._done(req, *owned)
+        return await self._done(req, *await self._owned(req, req.arg("followup")))
 
     async def _done(self, req: Request, user: User, f: FollowUp) -> list[Reply]:
         tz, now = self._zone(user), self.clock.now()
@@ -471,10 +471,7 @@ class FollowUps(Feature):
 
     async def cmd_snooze(self, req: Request) -> list[Reply]:
         raw_id, when_text = req.arg("followup"), req.arg("when")
-        owned = await self._owned(req, raw_id)
-        if isinstance(owned, str):
-            return self._say(req, owned)
-        user, f = owned
+        user, f = await self._owned(req, raw_id)
         tz, now = self._zone(user), self.clock.now()
         when_text = when_text.strip()
         if not when_text:
@@ -507,10 +504,7 @@ class FollowUps(Feature):
         )
 
     async def cmd_cancel(self, req: Request) -> list[Reply]:
-        owned = await self._owned(req, req.arg("followup"))
-        if isinstance(owned, str):
-            return self._say(req, owned)
-        user, f = owned
+        user, f = await self._owned(req, req.arg("followup"))
         await self.repo.close(user.id, f.id, "cancelled", self.clock.now())
         what = (
             f"keeping in touch with {f.contact_name}"
@@ -653,10 +647,11 @@ class FollowUps(Feature):
 
     async def _pressed(self, req: Request) -> tuple[User, FollowUp, list[str]] | list[Reply]:
         _, *fields = req.text.split(":")
-        owned = await self._owned(req, fields[0] if fields else "")
-        if isinstance(owned, str):
+        try:
+            user, followup = await self._owned(req, fields[0] if fields else "")
+        except UserError:
             return self._say(req, "That reminder is already closed or isn't yours. ", _LIST_HINT)
-        return owned[0], owned[1], fields[1:]
+        return user, followup, fields[1:]
 
     async def press_done(self, req: Request) -> list[Reply]:
         pressed = await self._pressed(req)
