@@ -27,7 +27,8 @@ from netcoach.bot.clock import Clock, SystemClock
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.config import load_config as load_config_with
 from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
-from netcoach.bot.features.drafts import DraftReview, HistoryRepository
+from netcoach.bot.features.drafts.feature import DraftReview
+from netcoach.bot.features.drafts.repository import HistoryRepository
 from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Settings
 from netcoach.bot.features.privacy import Privacy, PrivacyRepository
 from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags

@@ -12,7 +12,8 @@ from typing import Any
 
 from netcoach.bot.clock import Clock
 from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
-from netcoach.bot.features.drafts import DraftReview, HistoryRepository
+from netcoach.bot.features.drafts.feature import DraftReview
+from netcoach.bot.features.drafts.repository import HistoryRepository
 from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Settings
 from netcoach.bot.features.privacy import Privacy, PrivacyRepository
 from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags

@@ -30,11 +30,10 @@ from netcoach.bot.kernel import (
 from netcoach.bot.review import CONTEXTS, Finding, PlaybookSet, Review, ReviewError, review
 from netcoach.bot.storage import Users
 
-from .grammar import clean_draft, split_review
+from .grammar import DEFAULT_MAX_CHARS, clean_draft, split_review
 from .render import CONTEXT_LABELS, format_review
 from .repository import HistoryRepository
 
-DEFAULT_MAX_CHARS = 4000
 REVIEW_PARAMS = (
     Param(
         "context",

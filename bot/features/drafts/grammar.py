@@ -6,6 +6,7 @@ import re
 
 from netcoach.bot.review import CONTEXTS
 
+DEFAULT_MAX_CHARS = 4000  # drafts longer than this are refused (config: review.max_chars)
 _TO = re.compile(r"^\s*to\s+([^:\n]{1,80}):\s*(.+)$", re.IGNORECASE | re.DOTALL)
 
 
