@@ -52,7 +52,7 @@ def interaction_request(
     for name, value in (values or {}).items():
         if isinstance(value, discord.abc.User):
             params[name] = user_ref(value)
-        elif isinstance(value, discord.abc.GuildChannel | discord.Thread):
+        elif isinstance(value, discord.abc.Snowflake):  # a channel, resolved or partial
             params[name] = f"<#{value.id}>"
         elif value is not None and str(value).strip():
             params[name] = str(value)

@@ -1,4 +1,6 @@
-"""Follow-ups and keep-in-touch cadences: the commands, the nudge buttons, the due source.
+"""Follow-ups and keep-in-touch cadences: the commands, their grammar, the nudge buttons.
+
+The nudge itself is built in nudge.py and sent by the due source in due.py.
 
 Usage (the same on every platform):
     /followup Maria in 3 days send her the testing notes

@@ -2,7 +2,7 @@
 
 Research on similarity finds the effect strong when the shared trait is rare and gone
 when it is common, so a bond shared by 2 of 300 members ranks above one shared by 200.
-Pure functions; the store counts, this module ranks and words.
+Pure functions; the repository counts, this module ranks and words.
 """
 
 from __future__ import annotations

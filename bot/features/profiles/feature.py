@@ -249,12 +249,12 @@ class Profiles(Feature):
         shared = await self.repo.shared_tags(user.id, member.id)
         if not shared:
             return []
-        store = self.repo
-        members = await self._counted(community, "", partial(store.visible_members, community))
+        repo = self.repo
+        members = await self._counted(community, "", partial(repo.visible_members, community))
         bonds = []
         for field, key, display in shared:
             holders = await self._counted(
-                community, key, partial(store.tag_holders, community, key, HOLDER_CAP)
+                community, key, partial(repo.tag_holders, community, key, HOLDER_CAP)
             )
             bonds.append(SharedTag(field, key, display, holders, members))
         return rank(bonds)
