@@ -19,7 +19,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from followup_fakes import FakeClock, RecordingSender
+from followup_fakes import FakeClock, RecordingSender, settled
 from stack import Stack
 
 from netcoach.adapters.console import ConsoleAdapter
@@ -126,7 +126,7 @@ class World:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.scheduler.run())
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -145,7 +145,7 @@ class World:
         command, _, rest = text.lstrip("/").partition(" ")
         asked = self.server.asked(user, place)
         replies = await self.coach.handle(Request(user, place, command, rest, platform=asked))
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return "\n".join(r.text for r in replies)
 
     async def chat(self, count: int, place: PlaceRef = GENERAL) -> list[Reply]:
@@ -156,7 +156,7 @@ class World:
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def until(self, when: datetime) -> None:
         await self.advance(when - self.clock.now())
@@ -519,12 +519,12 @@ async def test_on_the_console_you_are_the_admin_and_tips_print_with_their_channe
     app.add_adapter(console)
     task = asyncio.create_task(app.scheduler.run())
     try:
-        await app.scheduler.settled()
+        await settled(app.scheduler)
         await console.handle_line(app.coach, "/tips on #lobby time 09:00")
         assert "Tips are on in #lobby" in out.getvalue()
         assert "Activity is not counted here" in out.getvalue()
         clock.set(lisbon(1, 9))
-        await app.scheduler.settled()
+        await settled(app.scheduler)
         assert "[#lobby] 💡 Networking tip — " in out.getvalue()
     finally:
         task.cancel()

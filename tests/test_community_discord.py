@@ -19,7 +19,7 @@ from fake_discord import (
     restore_discord_endpoints,  # noqa: F401 - autouse fixture
     user_payload,
 )
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 
 from netcoach.adapters.discord.platform import DiscordAdapter, from_config
 from netcoach.bot.app import App, build, load_config
@@ -147,7 +147,7 @@ class World:
 
     async def advance_to(self, when: datetime) -> None:
         self.clock.set(when)
-        await self.app.scheduler.settled()
+        await settled(self.app.scheduler)
 
 
 @pytest.fixture

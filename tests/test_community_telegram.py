@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fake_telegram import TOKEN, FakeTelegram, _ApiError, group_chat, user
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 
 from netcoach.adapters.telegram.platform import TelegramAdapter
 from netcoach.bot.app import App, build, load_config
@@ -120,7 +120,7 @@ class World:
     async def advance_to(self, when: datetime) -> None:
         assert self.app is not None
         self.clock.set(when)
-        await self.app.scheduler.settled()
+        await settled(self.app.scheduler)
 
     def group_posts(self) -> list[str]:
         return [c.result["text"] for c in self.fake.sent_to(GROUP["id"])]

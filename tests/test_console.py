@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 
 from netcoach.adapters.console import YOU, ConsoleAdapter, render, to_request
 from netcoach.bot.app import App, build, load_config
@@ -75,9 +75,9 @@ async def test_a_nudge_prints_and_typing_its_number_presses_the_button(
     await console.run(built.coach)  # nothing typed yet
     await console.handle_line(built.coach, "/followup Maria in 2 hours send the notes")
     assert "Thu 26 Nov 2026, 12:00 (Europe/Lisbon)" in out.getvalue()
-    await built.scheduler.settled()
+    await settled(built.scheduler)
     clock.advance(timedelta(hours=2))
-    await built.scheduler.settled()
+    await settled(built.scheduler)
     shown = out.getvalue()
     assert "Time to follow up with Maria" in shown
     assert "[1] Done  [2] Snooze 1 day  [3] Snooze 1 week  [4] Draft" in shown

@@ -25,7 +25,7 @@ from fake_discord import (
 )
 from fake_telegram import TOKEN as TELEGRAM_TOKEN
 from fake_telegram import group_chat, user
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 from test_community_discord import CommunityDiscord
 from test_community_telegram import CommunityTelegram
 
@@ -77,9 +77,9 @@ class Driver(Protocol):
 
 
 async def advance(driver: Driver, delta: timedelta) -> None:
-    await driver.app.scheduler.settled()
+    await settled(driver.app.scheduler)
     driver.clock.advance(delta)
-    await driver.app.scheduler.settled()
+    await settled(driver.app.scheduler)
 
 
 async def _until(predicate: Callable[[], Any], what: str, timeout: float = 5.0) -> Any:
@@ -160,7 +160,7 @@ async def console_driver(tmp_path: Path) -> AsyncIterator[Driver]:
     app.add_adapter(driver.console)
     scheduler = asyncio.create_task(app.scheduler.run())
     try:
-        await app.scheduler.settled()
+        await settled(app.scheduler)
         yield driver
     finally:
         scheduler.cancel()

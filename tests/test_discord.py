@@ -21,7 +21,7 @@ from fake_discord import (
     FakeDiscord,
     restore_discord_endpoints,  # noqa: F401 - autouse fixture
 )
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 from stack import count_jobs
 
 from netcoach.adapters.discord.platform import DiscordAdapter, from_config
@@ -283,9 +283,9 @@ async def test_followup_then_the_nudge_arrives_by_dm_with_buttons_that_survive_a
             confirm = await fake.wait_for("POST", "/callback")
             assert confirm.json["data"]["flags"] & 64
             assert "I'll remind you to follow up with **Maria**" in confirm.json["data"]["content"]
-            await built.scheduler.settled()
+            await settled(built.scheduler)
             clock.advance(timedelta(hours=2))
-            await built.scheduler.settled()
+            await settled(built.scheduler)
             sent = await fake.wait_for("POST", f"/channels/{fake.dm_channel(USER)}/messages")
             nudge = sent.json
             assert "Time to follow up with Maria" in nudge["embeds"][0]["description"]
@@ -345,11 +345,11 @@ async def test_dms_closed_keeps_the_followup_and_tells_the_user_next_time(
         async with running(built, fake):
             await fake.slash("followup", {"who": "Maria", "when": "in 1 hour"})
             await fake.wait_for("POST", "/callback")
-            await built.scheduler.settled()
+            await settled(built.scheduler)
             clock.advance(timedelta(hours=1))
-            await built.scheduler.settled()
+            await settled(built.scheduler)
             clock.advance(timedelta(days=1))  # nothing is retried in a loop
-            await built.scheduler.settled()
+            await settled(built.scheduler)
             attempts = [c for c in fake.find("POST", "/messages") if c.path.startswith("/channels")]
             assert [c.status for c in attempts] == [403]
             assert await count_jobs(built.db, "undeliverable") == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from followup_fakes import FakeClock, RecordingSender
+from followup_fakes import FakeClock, RecordingSender, settled
 from stack import Stack
 
 from netcoach.bot.features.followups import Settings, pick_opener
@@ -49,7 +49,7 @@ class Bot:
         else:
             req = Request(user, place, "", line, args)
         replies = await self.coach.handle(req)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return replies
 
     async def text(self, line: str, user: UserRef = ANA, **args: str) -> str:
@@ -60,12 +60,12 @@ class Bot:
     async def press(self, action: str, user: UserRef = ANA) -> str:
         req = Request(user, PlaceRef(user.platform, user.id, "dm"), "press", action)
         replies = await self.coach.handle(req)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return "\n".join(r.text for r in replies)
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def until(self, when: datetime) -> None:
         await self.advance(when - self.clock.now())
@@ -76,7 +76,7 @@ async def bot(tmp_path: Path, playbooks: PlaybookSet) -> AsyncIterator[Bot]:
     stack = await Stack.open(tmp_path / "fu.sqlite3")
     b = Bot(stack, FakeClock(T0), playbooks)
     b.task = asyncio.create_task(b.scheduler.run())
-    await b.scheduler.settled()
+    await settled(b.scheduler)
     yield b
     b.task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -247,7 +247,7 @@ async def test_a_monthly_cadence_keeps_month_ends_without_drift(
     stack = await Stack.open(tmp_path / "m.sqlite3")
     b = Bot(stack, FakeClock(datetime(2027, 1, 31, 8, tzinfo=UTC)), playbooks)
     task = asyncio.create_task(b.scheduler.run())
-    await b.scheduler.settled()
+    await settled(b.scheduler)
     await b.text("/keepintouch Tom monthly")
     for month, day in ((2, 28), (3, 31), (4, 30)):
         await b.until(datetime(2027, month, day, 9, tzinfo=LONDON))

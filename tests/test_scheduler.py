@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from followup_fakes import FakeClock, RecordingSender
+from followup_fakes import FakeClock, RecordingSender, settled
 from stack import Stack
 
 from netcoach.bot.kernel import DeliveryError, PlaceRef, Reply, Request, UserRef
@@ -63,11 +63,11 @@ class Harness:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.scheduler.run())
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def stop(self) -> None:
         if self.task:
@@ -78,7 +78,7 @@ class Harness:
     async def add(self, ref: int, due: datetime) -> int:
         user = await self.store.users.ensure(ANA, self.clock.now())
         job_id = await self.store.add_job("ping", ref, user.id, due)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return job_id
 
 
@@ -244,7 +244,7 @@ async def test_a_thousand_items_due_together_all_arrive_never_early(h: Harness) 
     due = T0 + timedelta(minutes=10)
     for ref in range(1000):
         await h.store.add_job("ping", ref % 99, user.id, due)
-    await h.scheduler.settled()
+    await settled(h.scheduler)
     await h.advance(timedelta(minutes=10) - timedelta(milliseconds=1))
     assert h.sender.sent == []
     await h.advance(timedelta(milliseconds=1))
@@ -277,7 +277,7 @@ async def test_an_item_cancelled_after_it_was_built_ahead_is_not_sent(store: Sta
     await h.advance(timedelta(minutes=5) - timedelta(seconds=1))  # both built ahead now
     assert len(h.source.built_at) == 2
     await store.cancel_jobs("ping", 1)
-    await h.scheduler.settled()
+    await settled(h.scheduler)
     await h.advance(timedelta(days=1))
     assert h.sender.texts == ["ping 2"]
     await h.stop()

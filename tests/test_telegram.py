@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fake_telegram import TOKEN, Call, FakeTelegram, _visible, group_chat, user
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 from telegram import Update
 
 from netcoach.adapters.telegram.inbound import to_request
@@ -162,7 +162,7 @@ async def test_a_follow_up_nudges_on_time_and_snooze_reschedules_it(world: World
     fake.send(ANA, "/followup Maria in 2 hours send her the testing notes")
     [confirm] = await fake.wait_for("sendMessage", where=to(1001))
     assert "follow up with <b>Maria</b>" in confirm.params["text"]
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     clock.advance(timedelta(hours=2))
     calls = await fake.wait_for("sendMessage", 2, where=to(1001))
     nudge = calls[-1]
@@ -183,7 +183,7 @@ async def test_a_follow_up_nudges_on_time_and_snooze_reschedules_it(world: World
     assert owner is not None
     followup = await app.features.followups.repo.get(owner.id, 1)
     assert followup is not None and followup.due_at == clock.now() + timedelta(days=1)
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     clock.advance(timedelta(days=1))
     await fake.wait_for("sendMessage", 3, where=to(1001))
 
@@ -231,11 +231,11 @@ async def test_a_rate_limited_nudge_is_retried_and_delivered_once(world: World) 
     fake, clock = world.fake, world.clock
     fake.send(ANA, "/followup Maria in 1 hour")
     await fake.wait_for("sendMessage", where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     clock.advance(timedelta(hours=1))
     await fake.wait_for("sendMessage", 2, where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     assert [c.status for c in fake.called("sendMessage", ok=None)] == [200, 429, 200]
     [job] = await world.app.queue.latest("followup", 1, 10)
     assert job.state == "sent"
@@ -247,15 +247,15 @@ async def test_a_user_who_blocked_the_bot_gets_the_nudge_when_they_write_again(
     fake, clock = world.fake, world.clock
     fake.send(ANA, "/followup Maria in 1 hour")
     await fake.wait_for("sendMessage", where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     fake.blocked.add(1001)
     clock.advance(timedelta(hours=1))
     await fake.wait_for("sendMessage", ok=False, where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     [job] = await world.app.queue.latest("followup", 1, 10)
     assert job.state == "undeliverable"
     clock.advance(timedelta(days=3))  # not retried in a loop
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     assert len(fake.called("sendMessage", ok=None)) == 2
     fake.blocked.discard(1001)
     fake.send(ANA, "/followups")

@@ -226,14 +226,10 @@ class Scheduler:
             if handle is not None:
                 handle.cancel()
 
-    async def settled(self, timeout: float = 5.0) -> None:
-        """For tests: return once the loop has nothing to do until the clock moves."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not (self.is_waiting and self._wakeup is not None and not self._wakeup.done()):
-            if loop.time() > deadline:
-                raise TimeoutError("the scheduler did not settle")
-            await asyncio.sleep(0)
+    @property
+    def idle(self) -> bool:
+        """Asleep with nothing to do until the clock moves or a job changes."""
+        return self.is_waiting and self._wakeup is not None and not self._wakeup.done()
 
     async def run_due(self) -> int:
         """Deliver one batch of due jobs; returns how many were claimed."""
