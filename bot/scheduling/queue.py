@@ -67,13 +67,16 @@ class NextJob:
 class Outcomes:
     """A batch's results, recorded in one commit so a crash keeps all of it or none.
 
-    sent: (job id, message id); failed: (job id, 'failed'|'undeliverable'|'cancelled',
-    reason); retried: (job id, next try, reason); deferred: like retried, without using up
-    a try; next_jobs: what follows the finished ones.
+    sent: (job id, message id); given_up: (job id, reason), kept for a hand-over;
+    unreachable: the same, the platform said the person cannot be reached; dropped: (job id,
+    reason), stale or skipped, never to be sent; retried: (job id, next try, reason);
+    deferred: like retried, without using up a try; next_jobs: what follows the finished ones.
     """
 
     sent: Sequence[tuple[int, str]] = ()
-    failed: Sequence[tuple[int, str, str]] = ()
+    given_up: Sequence[tuple[int, str]] = ()
+    unreachable: Sequence[tuple[int, str]] = ()
+    dropped: Sequence[tuple[int, str]] = ()
     retried: Sequence[tuple[int, datetime, str]] = ()
     deferred: Sequence[tuple[int, datetime, str]] = ()
     next_jobs: Sequence[NextJob] = ()
@@ -184,10 +187,12 @@ class JobQueue:
     async def finish(self, now: datetime, outcomes: Outcomes) -> None:
         """Record a batch's outcome in one commit."""
         o = outcomes
-        for _, state, _ in o.failed:
-            if state not in ("failed", "undeliverable", "cancelled"):
-                raise ValueError(state)
-        if not (o.sent or o.failed or o.retried or o.next_jobs or o.deferred):
+        ended = [
+            *((job_id, "failed", why) for job_id, why in o.given_up),
+            *((job_id, "undeliverable", why) for job_id, why in o.unreachable),
+            *((job_id, "cancelled", why) for job_id, why in o.dropped),
+        ]
+        if not (o.sent or ended or o.retried or o.next_jobs or o.deferred):
             return
         stamp = to_unix(now)
         async with self.db.transaction() as tx:
@@ -198,7 +203,7 @@ class JobQueue:
             )
             await tx.executemany(
                 "UPDATE jobs SET state = ?, error = ? WHERE id = ? AND state = 'claimed'",
-                [(state, error, job_id) for job_id, state, error in o.failed],
+                [(state, error, job_id) for job_id, state, error in ended],
             )
             await tx.executemany(
                 "UPDATE jobs SET state = 'pending', run_at = ?, error = ? "
@@ -222,7 +227,7 @@ class JobQueue:
             )
             if o.retried or o.next_jobs or o.deferred:
                 tx.after_commit(self._changed)
-        parked = [job_id for job_id, state, _ in o.failed if state != "cancelled"]
+        parked = [job_id for job_id, _ in (*o.given_up, *o.unreachable)]
         if parked and self._parked is not None:
             rows = await self.db.all(
                 "SELECT platform, platform_user_id FROM users WHERE id IN "

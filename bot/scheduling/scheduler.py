@@ -267,13 +267,11 @@ class Scheduler:
                 continue
             replies.append(replace(out.reply, place=place, private=True))
             sent.append((job.id, "in-reply"))
-        failed = [
-            # None: stale (the follow-up is gone); missing: building failed, keep it
-            (j.id, "cancelled", "stale") if j.id in outgoing else (j.id, "failed", "build")
-            for j in jobs
-            if outgoing.get(j.id) is None
-        ]
-        await self.queue.finish(now, Outcomes(sent=sent, failed=failed))
+        # None: stale (the follow-up is gone); missing: building failed, keep it parked
+        unbuilt = [j.id for j in jobs if outgoing.get(j.id) is None]
+        dropped = [(job_id, "stale") for job_id in unbuilt if job_id in outgoing]
+        given_up = [(job_id, "build") for job_id in unbuilt if job_id not in outgoing]
+        await self.queue.finish(now, Outcomes(sent=sent, given_up=given_up, dropped=dropped))
         return replies
 
     async def _prepare(self, dues: Sequence[Due], now: datetime) -> dict[int, Outgoing | None]:
@@ -342,7 +340,9 @@ class Scheduler:
 
         tasks: list[asyncio.Task[tuple[Due, Outgoing, str | BaseException]]] = []
         sent: list[tuple[int, str]] = []
-        failed: list[tuple[int, str, str]] = []
+        given_up: list[tuple[int, str]] = []
+        unreachable_ids: list[tuple[int, str]] = []
+        dropped: list[tuple[int, str]] = []
         retried: list[tuple[int, datetime, str]] = []
         deferred: list[tuple[int, datetime, str]] = []
         skipped_next: list[NextJob] = []
@@ -352,15 +352,15 @@ class Scheduler:
                 reason = f"could not build the message: {out}"
                 if due.job.attempts >= self.max_attempts:  # not forever: park it, logged
                     log.warning("job %d parked: %s", due.job.id, reason)
-                    failed.append((due.job.id, "failed", reason))
+                    given_up.append((due.job.id, reason))
                 else:
                     retried.append(self._retry(due.job, now, reason))
                 continue
             if out is None:
-                failed.append((due.job.id, "cancelled", "stale"))
+                dropped.append((due.job.id, "stale"))
                 continue
             if out.skip:
-                failed.append((due.job.id, "cancelled", f"skipped: {out.skip}"))
+                dropped.append((due.job.id, f"skipped: {out.skip}"))
                 if out.next_due is not None:
                     skipped_next.append(_next(due.job, out.next_due, out.next_occurrence))
                 continue
@@ -382,11 +382,11 @@ class Scheduler:
                 continue
             elif isinstance(result, DeliveryError) and result.permanent:
                 log.info("job %d undeliverable: %s", job.id, result)
-                failed.append((job.id, "undeliverable", str(result)))
+                unreachable_ids.append((job.id, str(result)))
                 unreachable.append((job, str(result)))
             elif job.attempts >= self.max_attempts:
                 log.warning("job %d failed after %d tries: %s", job.id, job.attempts, result)
-                failed.append((job.id, "failed", str(result)))
+                given_up.append((job.id, str(result)))
             else:
                 retried.append(self._retry(job, done, str(result), result))
                 continue
@@ -395,7 +395,13 @@ class Scheduler:
         await self.queue.finish(
             done,
             Outcomes(
-                sent=sent, failed=failed, retried=retried, deferred=deferred, next_jobs=next_jobs
+                sent=sent,
+                given_up=given_up,
+                unreachable=unreachable_ids,
+                dropped=dropped,
+                retried=retried,
+                deferred=deferred,
+                next_jobs=next_jobs,
             ),
         )
         for job, reason in unreachable:  # e.g. the bot was removed: the source stops the cadence
