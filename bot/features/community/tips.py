@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from netcoach.bot.kernel import Segment, bold
-from netcoach.bot.review import Playbook
+from netcoach.bot.review import PlaybookSet
 from netcoach.bot.timeparse import Cadence, next_after
 from netcoach.bot.timeparse.civil import at as civil_at
 
@@ -84,7 +84,7 @@ def slots_between(start: datetime, end: datetime, c: Community, anchor: date, tz
     return count
 
 
-def builtin_tips(playbooks: Iterable[Playbook]) -> tuple[Tip, ...]:
+def builtin_tips(playbooks: PlaybookSet) -> tuple[Tip, ...]:
     return tuple(Tip(tip_key(p.id, t), t, p.title) for p in playbooks for t in p.tips)
 
 
