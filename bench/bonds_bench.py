@@ -16,21 +16,20 @@ import asyncio
 import math
 import random
 import resource
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from seed import bulk_profiles, bulk_users
 
-from bot.bonds import FIELDS  # noqa: E402
-from bot.profiles import Profiles  # noqa: E402
-from bot.review import load_playbooks  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.tags import Tags  # noqa: E402
-from bot.types import PlaceRef, Request, UserRef  # noqa: E402
+from netcoach.bot.features.followups import FollowUpRepository
+from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags
+from netcoach.bot.features.profiles.bonds import FIELDS
+from netcoach.bot.kernel import PlaceRef, Request, UserRef
+from netcoach.bot.review import load_playbooks
+from netcoach.bot.scheduling import JobQueue
+from netcoach.bot.storage import Database, Users
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PLACE = PlaceRef("discord", "chan", "group", community="guild")
@@ -52,24 +51,28 @@ async def main(members: int, tags_each: int, samples: int) -> None:
     vocabulary = [f"tag {i}" for i in range(members // 5)]
     weights = [1 / (i + 1) ** 1.1 for i in range(len(vocabulary))]  # long tail
     with tempfile.TemporaryDirectory() as tmp:
-        store = await Store.open(Path(tmp) / "bonds.sqlite3")
+        store = await Database.open(Path(tmp) / "bonds.sqlite3")
+        users = Users(store)
         start = time.perf_counter()
         refs = [UserRef("discord", str(i), f"Member {i}") for i in range(members)]
-        ids = await store.bulk_users(refs, NOW)
+        ids = await bulk_users(store, refs, NOW)
         rows = []
         for ref in refs:
             for tag in set(rng.choices(vocabulary, weights, k=tags_each)):
                 rows.append((ids[ref.id], rng.choice(fields), tag, tag))
-        await store.bulk_profiles(rows, PLACE.community_key, NOW)
+        await bulk_profiles(store, rows, PLACE.community_key, NOW)
         build_s = time.perf_counter() - start
-        profiles = Profiles(store, Clock(), Tags({}), load_playbooks())
+        contacts = FollowUpRepository(store, JobQueue(store))
+        profiles = Profiles(
+            ProfileRepository(store), users, contacts, Clock(), Tags({}), load_playbooks()
+        )
 
         async def one_bond() -> tuple[float, bool]:
             a, b = rng.sample(refs, 2)
             req = Request(a, PLACE, "bond", "", {"member": b.id, "member_name": b.name})
             t0 = time.perf_counter()
-            user = await store.find_user(a)
-            member = await store.find_user(b)
+            user = await users.find(a)
+            member = await users.find(b)
             assert user is not None and member is not None
             bonds = await profiles.member_bonds(req, user, member)
             return (time.perf_counter() - t0) * 1000, bool(bonds)

@@ -28,13 +28,12 @@ import discord
 import yarl
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake servers
 
 from fake_discord import Call, FakeDiscord  # noqa: E402
 
-from adapters.discord_adapter import DiscordAdapter  # noqa: E402
-from bot.app import build  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from netcoach.adapters.discord.platform import DiscordAdapter  # noqa: E402
+from netcoach.bot.app import build, load_config  # noqa: E402
 
 DRAFTS = [
     "Hi Ciarán, I'm also on the Dublin Bus drivers' union WhatsApp — saw your message about the "

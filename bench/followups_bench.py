@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def pct(values: list[float], p: float) -> float:
@@ -42,13 +41,15 @@ def rss_mb() -> tuple[float, float]:
 
 
 async def build_db(db: Path, followups: int, users: int) -> None:
-    from bot.store import Store
-    from bot.types import UserRef
+    from seed import bulk_followups, bulk_users
 
-    store = await Store.open(db)
+    from netcoach.bot.kernel import UserRef
+    from netcoach.bot.storage import Database
+
+    store = await Database.open(db)
     now = datetime.now(UTC)
-    ids = await store.bulk_users(
-        (UserRef("bench", f"u{i}", f"User {i}") for i in range(users)), now
+    ids = await bulk_users(
+        store, (UserRef("bench", f"u{i}", f"User {i}") for i in range(users)), now
     )
     year = 365 * 86400
     rows = (
@@ -60,19 +61,21 @@ async def build_db(db: Path, followups: int, users: int) -> None:
         )
         for i in range(followups)
     )
-    await store.bulk_followups(rows, now)
+    await bulk_followups(store, rows, now)
     await store.close()
 
 
 async def serve_phase(db: Path, t_process: float) -> dict[str, float]:
     """In a fresh process: open, start the scheduler, measure, then a same-second burst."""
     t_import = time.perf_counter()
-    from bot.clock import SystemClock
-    from bot.followups import FollowUps
-    from bot.review import load_playbooks
-    from bot.scheduler import Scheduler
-    from bot.store import Store
-    from bot.types import Reply, UserRef
+    from datetime import time as clock_time
+
+    from netcoach.bot.clock import SystemClock
+    from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Settings
+    from netcoach.bot.kernel import Reply, UserRef
+    from netcoach.bot.review import load_playbooks
+    from netcoach.bot.scheduling import JobQueue, Scheduler
+    from netcoach.bot.storage import Database, Users
 
     sent_at: list[tuple[str, float]] = []
 
@@ -83,21 +86,23 @@ async def serve_phase(db: Path, t_process: float) -> dict[str, float]:
 
     t0 = time.perf_counter()
     clock = SystemClock()
-    store = await Store.open(db)
-    followups = FollowUps(store, clock, load_playbooks())
-    scheduler = Scheduler(store, clock, recording_sender, [followups])
+    database = await Database.open(db)
+    users, queue = Users(database), JobQueue(database)
+    store = FollowUpRepository(database, queue)
+    followups = FollowUps(store, users, clock, load_playbooks(), Settings("UTC", clock_time(9)))
+    scheduler = Scheduler(queue, users, clock, recording_sender, [followups.due])
     await scheduler.start()
-    first_due = await store.next_run_at()
+    first_due = await queue.next_run_at()
     task = asyncio.create_task(scheduler.run())
     await asyncio.sleep(0)
     ready = time.perf_counter()
     assert first_due is not None
 
-    user = await store.ensure_user(UserRef("bench", "burst", "Burst"))
+    user = await users.ensure(UserRef("bench", "burst", "Burst"))
     inserts = []
     for i in range(1000):
         start = time.perf_counter()
-        await store.add_followup(
+        await store.add(
             user.id,
             f"Insert {i % 50}",
             "note",
@@ -108,23 +113,21 @@ async def serve_phase(db: Path, t_process: float) -> dict[str, float]:
     queries = []
     for _ in range(1000):
         start = time.perf_counter()
-        await store.next_run_at()
+        await queue.next_run_at()
         queries.append(time.perf_counter() - start)
 
     # 1,000 follow-ups (across 1,000 users) due at the same whole second, 3 s from now.
     due = datetime.fromtimestamp(math.floor(time.time()) + 3, UTC)
-    burst_users = [
-        await store.ensure_user(UserRef("bench", f"burst-{i}", f"B{i}")) for i in range(1000)
-    ]
+    burst_users = [await users.ensure(UserRef("bench", f"burst-{i}", f"B{i}")) for i in range(1000)]
     for i, u in enumerate(burst_users):
-        await store.add_followup(u.id, f"Friend {i}", "catch up", due, clock.now())
+        await store.add(u.id, f"Friend {i}", "catch up", due, clock.now())
     deadline = time.time() + 20
     while len(sent_at) < 1000 and time.time() < deadline:
         await asyncio.sleep(0.05)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     rss, peak = rss_mb()
-    await store.close()
+    await database.close()
     lateness = [(at - due.timestamp()) * 1000 for _, at in sent_at]
     return {
         "import_s": t0 - t_import,

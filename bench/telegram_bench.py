@@ -32,15 +32,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))  # the fake servers
 
 from fake_telegram import TOKEN, Call, FakeTelegram, user  # noqa: E402
 from telegram import ReplyParameters, Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
-from adapters.telegram_adapter import TelegramAdapter  # noqa: E402
-from bot.app import build  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from netcoach.adapters.telegram.platform import TelegramAdapter  # noqa: E402
+from netcoach.bot.app import build, load_config  # noqa: E402
 
 USERS = 50
 

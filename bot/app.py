@@ -1,12 +1,13 @@
-"""Wiring: config -> store -> playbooks -> features -> Coach -> scheduler -> adapters.
+"""The composition root: config -> database -> playbooks -> features -> Coach -> scheduler
+-> adapters. The only module that imports features and adapters.
 
 Nothing here decides anything a user sees; it only builds the parts in order, runs them
 together and takes them down cleanly (database closed, no traceback) on Ctrl-C, SIGTERM
 or /quit.
 
-Platform adapters are imported only when enabled, by convention from
-`adapters.<platform>_adapter.from_config(config) -> Adapter`, so a console session never
-loads discord or telegram.
+Each adapter is a package `netcoach.adapters.<platform>` whose light `__init__` declares its
+config section (`CONFIG`) and `from_config(config) -> Adapter`, which imports the platform's
+library only when called: a console session never loads discord or telegram.
 """
 
 from __future__ import annotations
@@ -19,26 +20,38 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from adapters.base import Adapter
-from bot.clock import Clock, SystemClock
-from bot.coach import Coach
-from bot.community import Community, CommunitySettings
-from bot.config import Config, ConfigError, load_config
-from bot.drafts import DraftReview
-from bot.followups import FollowUps, Settings, parse_clock
-from bot.logs import redact_everywhere
-from bot.profiles import Profiles
-from bot.review import PlaybookError, load_playbooks
-from bot.scheduler import HandOver, Scheduler
-from bot.store import Store, StoreError
-from bot.tags import Tags
-from bot.types import DeliveryError, PlaceRef, Reply, UserRef
-from bot.when import WhenError, resolve_timezone
+from netcoach.bot.clock import Clock, SystemClock
+from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.config import load_config as load_config_with
+from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
+from netcoach.bot.features.drafts.feature import DraftReview
+from netcoach.bot.features.drafts.repository import HistoryRepository
+from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Settings
+from netcoach.bot.features.privacy import Privacy, PrivacyRepository
+from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags
+from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, UserRef
+from netcoach.bot.logs import redact_everywhere
+from netcoach.bot.review import PlaybookError, load_playbooks
+from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
+from netcoach.bot.storage import Database, StoreError, Users
+from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
-PLATFORMS = ("telegram", "discord")
+PLATFORMS = ("telegram", "discord")  # chat platforms, started when enabled in the config
+ADAPTERS = ("console", *PLATFORMS)
+
+
+def _adapter_package(name: str) -> Any:
+    return importlib.import_module(f"netcoach.adapters.{name}")
+
+
+def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
+    """The config file with every adapter's section known (see bot/config.py)."""
+    sections = {name: _adapter_package(name).CONFIG for name in ADAPTERS}
+    return load_config_with(path, env, sections)
 
 
 class Deliverer:
@@ -58,13 +71,25 @@ class Deliverer:
         return await adapter.deliver(user, reply, key=key)
 
 
+@dataclass(frozen=True, slots=True)
+class Features:
+    drafts: DraftReview
+    followups: FollowUps
+    profiles: Profiles
+    community: Community
+    privacy: Privacy
+    handover: HandOver
+
+
 @dataclass
 class App:
     config: Config
-    store: Store
+    db: Database
+    users: Users
+    queue: JobQueue
+    features: Features
     coach: Coach
     scheduler: Scheduler
-    followups: FollowUps
     deliverer: Deliverer
     adapters: list[Any] = field(default_factory=list)
 
@@ -90,52 +115,70 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        await self.store.close()
+        await self.db.close()
 
 
 async def build(config: Config, *, clock: Clock | None = None) -> App:
     """Everything but the adapters; the caller adds those and then calls serve()."""
     clock = clock or SystemClock()
     try:
-        settings = Settings(config["timezone"], parse_clock(config["default_time"]))
+        default_time = parse_time_of_day(config["default_time"])
+    except WhenError:
+        raise ConfigError(
+            f"{config.source}: default_time must look like 09:00, not {config['default_time']!r}"
+        ) from None
+    try:
+        settings = Settings(config["timezone"], default_time)
         resolve_timezone(settings.default_timezone)
-    except (ValueError, WhenError) as exc:
+    except WhenError as exc:
         raise ConfigError(f"{config.source}: {exc}") from exc
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
-    store = await Store.open(config["database"])
+    db = await Database.open(config["database"])
     try:
-        followups = FollowUps(store, clock, playbooks, settings)
+        privacy_repo = PrivacyRepository(db)
+        if problems := await privacy_repo.audit():
+            raise StoreError(f"{config['database']}: " + "; ".join(problems))
+        users, queue = Users(db), JobQueue(db)
         deliverer = Deliverer()
+        contacts = FollowUpRepository(db, queue)
+        followups = FollowUps(contacts, users, clock, playbooks, settings)
         community = Community(
-            store,
+            CommunityRepository(db, queue),
+            users,
+            queue,
             clock,
             playbooks,
             CommunitySettings(config["timezone"], **config.section("community")),
-            deliverer.adapters,
         )
         sched = config.section("scheduler")
         scheduler = Scheduler(
-            store,
+            queue,
+            users,
             clock,
             deliverer,
-            [followups, community],
+            [followups.due, community.due],
             max_attempts=sched["max_attempts"],
             retry_seconds=sched["retry_seconds"],
         )
-        profiles = Profiles(store, clock, Tags.load(), playbooks)
-        features = [
-            DraftReview(playbooks, config.section("review")["max_chars"], profiles),
-            followups,
-            profiles,
-            community,
-            HandOver(scheduler),
-        ]
-        coach = Coach(features)
+        profiles = Profiles(ProfileRepository(db), users, contacts, clock, Tags.load(), playbooks)
+        drafts = DraftReview(
+            playbooks,
+            HistoryRepository(db),
+            users,
+            clock,
+            max_chars=config.section("review")["max_chars"],
+            recipient_finding=profiles.recipient_finding,
+        )
+        handover = HandOver(scheduler)
+        others = (drafts, followups, profiles, community, handover)
+        privacy = Privacy(privacy_repo, users, clock, others)
+        features = Features(drafts, followups, profiles, community, privacy, handover)
+        coach = Coach([drafts, followups, profiles, community, privacy, handover])
     except BaseException:
-        await store.close()
+        await db.close()
         raise
-    return App(config, store, coach, scheduler, followups, deliverer)
+    return App(config, db, users, queue, features, coach, scheduler, deliverer)
 
 
 def platform_adapters(config: Config) -> list[Adapter]:
@@ -145,10 +188,9 @@ def platform_adapters(config: Config) -> list[Adapter]:
         if not config.platform_enabled(name):  # "auto": on when its token is set
             continue
         try:
-            module = importlib.import_module(f"adapters.{name}_adapter")
+            found.append(_adapter_package(name).from_config(config))
         except ImportError as exc:
             raise ConfigError(f"{config.source}: {name} is enabled but {exc}") from exc
-        found.append(module.from_config(config))
     return found
 
 
@@ -168,9 +210,7 @@ async def _main(config: Config, mode: str) -> None:
             for adapter in platform_adapters(config):
                 app.add_adapter(adapter)
         if mode == "chat" or console_wanted(config, app.adapters):
-            from adapters.console import ConsoleAdapter
-
-            app.add_adapter(ConsoleAdapter())
+            app.add_adapter(_adapter_package("console").ConsoleAdapter())
         if not app.adapters:
             raise ConfigError(f"{config.source}: no adapter is enabled")
         loop = asyncio.get_running_loop()

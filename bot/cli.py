@@ -20,9 +20,9 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
-from bot.config import ConfigError, load_config
-from bot.review import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
-from bot.review import load_playbooks as _load_playbooks
+from netcoach.bot.config import ConfigError, load_config
+from netcoach.bot.review import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
+from netcoach.bot.review import load_playbooks as _load_playbooks
 
 USAGE_ERROR = 2
 
@@ -95,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from bot.drafts import DEFAULT_MAX_CHARS, clean_draft
-    from bot.review import ReviewError, review
+    from netcoach.bot.features.drafts import DEFAULT_MAX_CHARS, clean_draft
+    from netcoach.bot.review import ReviewError, review
 
     config = load_config(args.config) if args.config else None
     dirs = [*(config["playbooks"]["dirs"] if config else []), *args.playbooks]
@@ -121,7 +121,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        from bot.drafts import format_review
+        from netcoach.bot.features.drafts import format_review
 
         print(_render_terminal(format_review(result, text)))
     return 0
@@ -136,8 +136,8 @@ def _read_stdin() -> str:
 
 
 def _review_batch(source: str, playbooks: PlaybookSet, max_chars: int) -> int:
-    from bot.drafts import clean_draft
-    from bot.review import ReviewError, review
+    from netcoach.bot.features.drafts import clean_draft
+    from netcoach.bot.review import ReviewError, review
 
     stream: IO[bytes] = sys.stdin.buffer if source == "-" else _open(source)
     out = sys.stdout
@@ -237,13 +237,13 @@ def cmd_playbooks_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.app import chat
+    from netcoach.bot.app import chat
 
     return chat(args.config)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import run
+    from netcoach.bot.app import run
 
     return run(args.config)
 

@@ -1,18 +1,20 @@
 """Configuration: one YAML file, `${ENV}` expansion, validated against known defaults.
 
 Unknown keys are errors (naming the key and the file) because a misspelt key that is
-silently ignored is the hardest configuration bug to find.
+silently ignored is the hardest configuration bug to find. The core's keys are here; each
+adapter declares its own section (`CONFIG` in its package) and bot/app.py puts them together.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsafe import YamlError, load_yaml
+from netcoach.bot.yamlsafe import YamlError, load_yaml
 
 DEFAULTS: dict[str, Any] = {
     "database": "netcoach.sqlite3",
@@ -22,15 +24,6 @@ DEFAULTS: dict[str, Any] = {
     "review": {"max_chars": 4000},
     "playbooks": {"dirs": [], "disabled_rules": []},
     "scheduler": {"max_attempts": 5, "retry_seconds": 30},
-    "console": {"enabled": "auto"},
-    "telegram": {"enabled": "auto", "token": "${TELEGRAM_BOT_TOKEN}", "base_url": ""},
-    "discord": {
-        "enabled": "auto",
-        "token": "${DISCORD_TOKEN}",
-        "dev_guild_id": "",
-        "api_base_url": "",
-        "gateway_url": "",
-    },
     "community": {
         "min_messages_between_tips": 5,
         "intro_note_every_days": 30,
@@ -52,10 +45,11 @@ class Config:
     source: str = "(defaults)"
 
     def platform_enabled(self, name: str) -> bool:
-        """`enabled: auto` means: on when the platform's token is set."""
+        """`enabled: auto` means: on when the platform's token is set (so never for a
+        platform without one)."""
         section = self.data[name]
         if section["enabled"] == "auto":
-            return bool(section.get("token", "").strip()) if name != "console" else False
+            return bool(str(section.get("token", "")).strip())
         return bool(section["enabled"])
 
     def __getitem__(self, key: str) -> Any:
@@ -65,11 +59,17 @@ class Config:
         return dict(self.data[name])
 
 
-def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
-    """Read `path` (or defaults when None) and expand `${VAR}` from `env` (default: os.environ)."""
+def load_config(
+    path: str | Path | None,
+    env: dict[str, str] | None = None,
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Read `path` (or defaults when None) and expand `${VAR}` from `env` (default:
+    os.environ). `sections` adds the adapters' sections (name -> defaults)."""
     env = dict(os.environ) if env is None else env
+    defaults = {**DEFAULTS, **{k: dict(v) for k, v in (sections or {}).items()}}
     if path is None:
-        return Config(_expand(_merge(DEFAULTS, {}, "", ""), env, "(defaults)"))
+        return Config(_expand(_merge(defaults, {}, "", ""), env, "(defaults)"))
     path = Path(path)
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"), str(path))
@@ -81,7 +81,7 @@ def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> C
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
-    data = _expand(_merge(DEFAULTS, raw, "", str(path)), env, str(path))
+    data = _expand(_merge(defaults, raw, "", str(path)), env, str(path))
     for key in _REQUIRED:
         if not str(data[key]).strip():
             raise ConfigError(f"{path}: '{key}' must not be empty (default: {DEFAULTS[key]!r})")

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.types import DeliveryError, Reply, UserRef
+from netcoach.bot.kernel import DeliveryError, Reply, UserRef
+from netcoach.bot.scheduling import Scheduler
+
+
+async def settled(scheduler: Scheduler, timeout: float = 5.0) -> None:
+    """Return once the scheduler has nothing to do until the clock moves."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not scheduler.idle:
+        if loop.time() > deadline:
+            raise TimeoutError("the scheduler did not settle")
+        await asyncio.sleep(0)
 
 
 class FakeClock:

@@ -17,13 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot.clock import SystemClock
-from bot.followups import FollowUps
-from bot.scheduler import Scheduler
-from bot.store import Store
-from bot.types import Reply, UserRef
+from stack import Stack
+
+from netcoach.bot.clock import SystemClock
+from netcoach.bot.kernel import Reply, UserRef
 
 REPEAT_MARK = "restarted while sending"
 
@@ -58,17 +57,17 @@ async def main() -> None:
     parser.add_argument("out")
     parser.add_argument("--send-delay", type=float, default=0.01)
     args = parser.parse_args()
-    store = await Store.open(args.db)
+    stack = await Stack.open(args.db)
     try:
         clock = SystemClock()
         adapter = FileAdapter(Path(args.out), args.send_delay)
-        followups = FollowUps(store, clock)
-        scheduler = Scheduler(store, clock, adapter, [followups], batch=50, concurrency=1)
+        followups = stack.followups(clock)
+        scheduler = stack.scheduler(clock, adapter, [followups.due], batch=50, concurrency=1)
         await scheduler.start()
         while await scheduler.run_due():
             pass
     finally:
-        await store.close()
+        await stack.close()
 
 
 if __name__ == "__main__":

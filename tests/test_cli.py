@@ -8,12 +8,15 @@ import sys
 
 import pytest
 
-from bot.cli import main
+from netcoach.bot.cli import main
 
 
 def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, timeout=60
+        [sys.executable, "-m", "netcoach.bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
     )
 
 
@@ -111,7 +114,8 @@ def test_extra_playbook_folders_are_used(tmp_path, capsys):
 
 def test_review_does_not_import_a_chat_platform_library():
     code = (
-        "import sys; from bot.cli import main; main(['review', '--json', 'hi there Ana']); "
+        "import sys; from netcoach.bot.cli import main; "
+        "main(['review', '--json', 'hi there Ana']); "
         "sys.exit(any(m.split('.')[0] in ('discord', 'telegram', 'dateparser', 'aiosqlite') "
         "for m in sys.modules))"
     )

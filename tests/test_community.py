@@ -1,8 +1,9 @@
 """Community tips and intro coaching in the core: what admins, members and channels see.
 
 Time is a FakeClock: the scheduler's timers fire when a test moves the clock, never by
-sleeping. The platform is a small in-test server (`Server`) answering `where()` the way an
-adapter does; the end-to-end runs through Discord and Telegram are in test_community_*.py.
+sleeping. The platform is a small in-test server (`Server`) handing each request a Platform
+that answers `where()` the way an adapter does; the end-to-end runs through Discord and
+Telegram are in test_community_*.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,24 +19,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from followup_fakes import FakeClock, RecordingSender
+from followup_fakes import FakeClock, RecordingSender, settled
+from stack import Stack
 
-from adapters.console import ConsoleAdapter
-from bot.app import build
-from bot.coach import Coach
-from bot.community import (
-    Community,
-    CommunitySettings,
-    Where,
-    next_in_rotation,
-    next_slot,
-    parse_tips_on,
-)
-from bot.config import load_config
-from bot.review import PlaybookSet, review
-from bot.scheduler import Scheduler
-from bot.store import Store
-from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.adapters.console import ConsoleAdapter
+from netcoach.bot.app import build, load_config
+from netcoach.bot.features.community import CommunitySettings
+from netcoach.bot.features.community.grammar import parse_tips_on
+from netcoach.bot.features.community.tips import next_in_rotation, next_slot
+from netcoach.bot.kernel import Coach, DeliveryError, PlaceRef, Reply, Request, UserRef, Where
+from netcoach.bot.review import PlaybookSet, review
+from netcoach.bot.scheduling import Scheduler
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday, 10:00 in Lisbon
 OWNER = UserRef("test", "owner", "Olga")
@@ -59,7 +54,10 @@ class Server:
     locked: set[str] = field(default_factory=set)  # channels the bot may not post in
     sees_posts: bool = True
 
-    async def where(self, req: Request, channel: str = "") -> Where:
+    def asked(self, user: UserRef, place: PlaceRef) -> Asked:
+        return Asked(self, user, place)
+
+    async def where(self, req: Asked, channel: str = "") -> Where:
         if req.place.kind != "group":
             return Where()
         name = channel.lstrip("#") or req.place.id.removeprefix("c-")
@@ -76,17 +74,37 @@ class Server:
         )
 
 
+@dataclass(frozen=True)
+class Asked:
+    """The Platform of one request to the test server."""
+
+    server: Server
+    user: UserRef
+    place: PlaceRef
+
+    @property
+    def max_text(self) -> int:
+        return self.server.max_text_len
+
+    def is_channel(self, word: str) -> bool:
+        return word.startswith("#")
+
+    def mentions(self, text: str) -> bool:
+        return re.search(r"(?<![\w.])@\w|<[@#][!&]?\d+>", text) is not None
+
+    async def where(self, channel: str = "") -> Where:
+        return await self.server.where(self, channel)
+
+
 class World:
-    def __init__(self, store: Store, clock: FakeClock, playbooks: PlaybookSet, **settings):
+    def __init__(self, store: Stack, clock: FakeClock, playbooks: PlaybookSet, **settings):
         self.store, self.clock, self.playbooks = store, clock, playbooks
         self.server = Server()
         options = {"default_timezone": "Europe/Lisbon", **settings}
-        self.community = Community(
-            store,
+        self.community = store.community(
             clock,
             playbooks,
             CommunitySettings(**options),
-            {"test": self.server},
             rng=random.Random(7),
         )
         self.coach = Coach([self.community])
@@ -95,11 +113,10 @@ class World:
         self.scheduler = self.new_scheduler()
 
     def new_scheduler(self) -> Scheduler:
-        scheduler = Scheduler(
-            self.store,
+        scheduler = self.store.scheduler(
             self.clock,
             self.sender,
-            [self.community],
+            [self.community.due],
             call_later=self.clock.call_later,
             prepare_ahead=0,
             retry_seconds=60,
@@ -109,7 +126,7 @@ class World:
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.scheduler.run())
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -120,14 +137,15 @@ class World:
 
     async def restart(self) -> None:
         await self.stop()
-        self.store.listeners.clear()
+        self.store.queue.listeners.clear()
         self.scheduler = self.new_scheduler()
         await self.start()
 
     async def say(self, text: str, user: UserRef = OWNER, place: PlaceRef = GENERAL) -> str:
         command, _, rest = text.lstrip("/").partition(" ")
-        replies = await self.coach.handle(Request(user, place, command, rest))
-        await self.scheduler.settled()
+        asked = self.server.asked(user, place)
+        replies = await self.coach.handle(Request(user, place, command, rest, platform=asked))
+        await settled(self.scheduler)
         return "\n".join(r.text for r in replies)
 
     async def chat(self, count: int, place: PlaceRef = GENERAL) -> list[Reply]:
@@ -138,7 +156,7 @@ class World:
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def until(self, when: datetime) -> None:
         await self.advance(when - self.clock.now())
@@ -150,7 +168,7 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path, playbooks: PlaybookSet) -> AsyncIterator[World]:
-    store = await Store.open(tmp_path / "c.sqlite3")
+    store = await Stack.open(tmp_path / "c.sqlite3")
     w = World(store, FakeClock(T0), playbooks)
     await w.start()
     try:
@@ -188,7 +206,7 @@ async def test_an_admin_turns_tips_on_and_the_tip_appears_in_the_channel_at_loca
 async def test_a_member_who_is_not_an_admin_is_refused_and_nothing_changes(world: World) -> None:
     answer = await world.say("/tips on #general", user=MEMBER)
     assert "only members with Manage Server can change community settings" in answer
-    assert await world.store.community("test", "srv") is None
+    assert await world.store.communities.get("test", "srv") is None
     assert await world.store.count_jobs("pending") == 0
     for command in ("/tips off", "/tips status", '/tips add "x"', "/intros watch #intros"):
         assert "only members with Manage Server" in await world.say(command, user=MEMBER)
@@ -397,13 +415,14 @@ async def test_one_note_per_member_per_period_and_members_can_opt_out(world: Wor
 
 
 async def test_a_ready_intro_gets_a_wave_when_configured(tmp_path: Path, playbooks) -> None:
-    async with await Store.open(tmp_path / "w.sqlite3") as store:
-        w = World(store, FakeClock(T0), playbooks, wave_at_ready_intros=True)
-        await w.start()
-        await w.say("/intros watch #intros")
-        [wave] = await w.coach.handle(Request(MEMBER, INTROS, "", GOOD_INTRO))
-        assert wave.kind == "reaction" and wave.text == "👋" and wave.place == INTROS
-        await w.stop()
+    store = await Stack.open(tmp_path / "w.sqlite3")
+    w = World(store, FakeClock(T0), playbooks, wave_at_ready_intros=True)
+    await w.start()
+    await w.say("/intros watch #intros")
+    [wave] = await w.coach.handle(Request(MEMBER, INTROS, "", GOOD_INTRO))
+    assert wave.kind == "reaction" and wave.text == "👋" and wave.place == INTROS
+    await w.stop()
+    await store.close()
 
 
 async def test_intros_need_a_platform_that_shows_the_bot_ordinary_posts(world: World) -> None:
@@ -500,12 +519,12 @@ async def test_on_the_console_you_are_the_admin_and_tips_print_with_their_channe
     app.add_adapter(console)
     task = asyncio.create_task(app.scheduler.run())
     try:
-        await app.scheduler.settled()
+        await settled(app.scheduler)
         await console.handle_line(app.coach, "/tips on #lobby time 09:00")
         assert "Tips are on in #lobby" in out.getvalue()
         assert "Activity is not counted here" in out.getvalue()
         clock.set(lisbon(1, 9))
-        await app.scheduler.settled()
+        await settled(app.scheduler)
         assert "[#lobby] 💡 Networking tip — " in out.getvalue()
     finally:
         task.cancel()

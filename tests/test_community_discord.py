@@ -19,11 +19,10 @@ from fake_discord import (
     restore_discord_endpoints,  # noqa: F401 - autouse fixture
     user_payload,
 )
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 
-from adapters.discord_adapter import DiscordAdapter, from_config
-from bot.app import App, build
-from bot.config import load_config
+from netcoach.adapters.discord.platform import DiscordAdapter, from_config
+from netcoach.bot.app import App, build, load_config
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday; Lisbon is on UTC in winter
 SLOT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -140,7 +139,7 @@ class World:
 
     async def counted(self, n: int) -> None:
         for _ in range(500):
-            c = await self.app.store.community("discord", GUILD_ID)
+            c = await self.app.features.community.repo.get("discord", GUILD_ID)
             if c is not None and c.tips_messages >= n:
                 return
             await asyncio.sleep(0.005)
@@ -148,7 +147,7 @@ class World:
 
     async def advance_to(self, when: datetime) -> None:
         self.clock.set(when)
-        await self.app.scheduler.settled()
+        await settled(self.app.scheduler)
 
 
 @pytest.fixture
@@ -211,7 +210,7 @@ async def test_members_without_manage_server_are_refused_on_every_call(world: Wo
     assert "only members with the Manage Server permission" in await fake.answer(1)
     [ack] = [c for c in fake.find("POST", "/callback") if c.status < 300]
     assert ack.json["type"] == 5  # acknowledged at once, answered after the permission check
-    assert await world.app.store.community("discord", GUILD_ID) is None
+    assert await world.app.features.community.repo.get("discord", GUILD_ID) is None
     [sync] = fake.find("PUT", "/commands")
     tips = next(c for c in sync.json if c["name"] == "tips")
     assert int(tips["default_member_permissions"]) == MANAGE_GUILD  # hidden, and still checked
@@ -235,7 +234,7 @@ async def test_a_pitching_intro_gets_a_private_note_and_nothing_in_the_channel(
     answer = await fake.answer(1)
     assert "Intro coaching is on in **\\#introductions**" in answer
     assert "Message Content intent" in answer  # not requested until a server watches intros
-    assert await world.adapter._intros_watched()  # ...which it will from the next start
+    assert await world.app.coach.reads_posts("discord")  # ...which it will from the next start
     await fake.post(INTRO_CHANNEL, "7", PITCH, name="sam")
     dm = await fake.wait_for("POST", f"/channels/{fake.dm_channel('7')}/messages")
     assert dm.json["content"].startswith("Hi sam! I'm netcoach")
@@ -264,5 +263,5 @@ async def test_a_channel_of_another_server_cannot_be_named(world: World) -> None
     assert f"I can't find the channel <#{other_channel}>" in await fake.answer(1)
     await world.advance_to(SLOT + timedelta(days=1))
     assert not fake.channel_posts(other_channel)
-    c = await world.app.store.community("discord", GUILD_ID)
+    c = await world.app.features.community.repo.get("discord", GUILD_ID)
     assert c is not None and c.tips_state == "off" and c.tips_channel is None

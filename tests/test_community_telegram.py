@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from fake_telegram import TOKEN, FakeTelegram, _ApiError, group_chat, user
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 
-from adapters.telegram_adapter import TelegramAdapter
-from bot.app import App, build
-from bot.config import load_config
+from netcoach.adapters.telegram.platform import TelegramAdapter
+from netcoach.bot.app import App, build, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday; Lisbon is on UTC in winter
@@ -112,7 +111,7 @@ class World:
     async def messages_counted(self, n: int) -> None:
         assert self.app is not None
         for _ in range(500):
-            c = await self.app.store.community("telegram", str(GROUP["id"]))
+            c = await self.app.features.community.repo.get("telegram", str(GROUP["id"]))
             if c is not None and c.tips_messages >= n:
                 return
             await asyncio.sleep(0.005)
@@ -121,7 +120,7 @@ class World:
     async def advance_to(self, when: datetime) -> None:
         assert self.app is not None
         self.clock.set(when)
-        await self.app.scheduler.settled()
+        await settled(self.app.scheduler)
 
     def group_posts(self) -> list[str]:
         return [c.result["text"] for c in self.fake.sent_to(GROUP["id"])]
@@ -264,7 +263,7 @@ async def test_an_admin_of_one_group_cannot_aim_tips_or_intros_at_another(world:
     asked = {(int(c.params["chat_id"]), c.params["user_id"]) for c in fake.called("getChatMember")}
     assert (makers["id"], ANA["id"]) in asked  # her standing in Makers, asked of the platform
     assert world.app is not None
-    assert await world.app.store.community("telegram", str(makers["id"])) is None
+    assert await world.app.features.community.repo.get("telegram", str(makers["id"])) is None
     fake.send(BEN, "/tips off", chat=makers)
     assert "not on" in await world.dm_reply(BEN["id"])
     await world.advance_to(SLOT + timedelta(days=1))

@@ -13,13 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 
-from adapters.console import YOU, ConsoleAdapter, render, to_request
-from bot.app import App, build
-from bot.config import load_config
-from bot.markup import bold, plain
-from bot.types import Button, PlaceRef, Reply
+from netcoach.adapters.console import YOU, ConsoleAdapter, render, to_request
+from netcoach.bot.app import App, build, load_config
+from netcoach.bot.kernel import Button, PlaceRef, Reply, bold, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -77,9 +75,9 @@ async def test_a_nudge_prints_and_typing_its_number_presses_the_button(
     await console.run(built.coach)  # nothing typed yet
     await console.handle_line(built.coach, "/followup Maria in 2 hours send the notes")
     assert "Thu 26 Nov 2026, 12:00 (Europe/Lisbon)" in out.getvalue()
-    await built.scheduler.settled()
+    await settled(built.scheduler)
     clock.advance(timedelta(hours=2))
-    await built.scheduler.settled()
+    await settled(built.scheduler)
     shown = out.getvalue()
     assert "Time to follow up with Maria" in shown
     assert "[1] Done  [2] Snooze 1 day  [3] Snooze 1 week  [4] Draft" in shown
@@ -120,7 +118,14 @@ def _env() -> dict[str, str]:
 def test_netcoach_chat_can_be_scripted_through_a_pipe(tmp_path: Path) -> None:
     script = "/followup Maria in 3 days send her the testing notes\n/followups\n/nonsense\n/quit\n"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--config", str(_write_config(tmp_path))],
+        [
+            sys.executable,
+            "-m",
+            "netcoach.bot.cli",
+            "chat",
+            "--config",
+            str(_write_config(tmp_path)),
+        ],
         input=script,
         capture_output=True,
         text=True,
@@ -140,7 +145,7 @@ def test_netcoach_chat_can_be_scripted_through_a_pipe(tmp_path: Path) -> None:
 def test_netcoach_run_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     config = _write_config(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "netcoach.bot.cli", "run", "--config", str(config)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -179,11 +184,11 @@ async def test_the_interactive_prompt_takes_commands_and_nudges_until_quit(
         keys.send_text("/followup Maria tomorrow send the notes\r")
         user = None
         for _ in range(500):  # the prompt runs on the real loop: wait for it to answer
-            user = await built.store.find_user(YOU)
-            if user and await built.store.followups(user.id):
+            user = await built.users.find(YOU)
+            if user and await built.features.followups.repo.of_user(user.id):
                 break
             await asyncio.sleep(0.01)
-        assert user is not None and len(await built.store.followups(user.id)) == 1
+        assert user is not None and len(await built.features.followups.repo.of_user(user.id)) == 1
         nudge = Reply.of(PlaceRef("console", "you"), "Time to follow up with Maria")
         assert await console.deliver(YOU, nudge, key="job:1")  # arrives while the prompt waits
         keys.send_text("/quit\r")

@@ -9,17 +9,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from followup_fakes import FakeClock, RecordingSender
+from followup_fakes import FakeClock, RecordingSender, settled
+from stack import Stack
 
-from bot.coach import Coach
-from bot.drafts import DraftReview
-from bot.followups import FollowUps, Settings
-from bot.nudge import pick_opener
-from bot.review import PlaybookSet
-from bot.scheduler import HandOver, Scheduler
-from bot.store import Store
-from bot.types import PlaceRef, Reply, Request, UserRef
-from bot.when import format_local
+from netcoach.bot.features.followups import Settings, pick_opener
+from netcoach.bot.kernel import Coach, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.review import PlaybookSet
+from netcoach.bot.scheduling import HandOver
+from netcoach.bot.timeparse import format_local
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday
@@ -30,16 +27,18 @@ BEN = UserRef("console", "ben", "Ben")
 class Bot:
     """The core wired as the app wires it, with a hand-moved clock and a recording sender."""
 
-    def __init__(self, store: Store, clock: FakeClock, playbooks: PlaybookSet):
-        self.store = store
+    def __init__(self, stack: Stack, clock: FakeClock, playbooks: PlaybookSet):
+        self.stack = stack
         self.clock = clock
         self.sender = RecordingSender(clock)
-        self.followups = FollowUps(store, clock, playbooks, Settings("Europe/London", time(9, 0)))
-        self.scheduler = Scheduler(
-            store, clock, self.sender, [self.followups], call_later=clock.call_later
+        self.followups = stack.followups(clock, playbooks, Settings("Europe/London", time(9, 0)))
+        self.scheduler = stack.scheduler(
+            clock, self.sender, [self.followups.due], call_later=clock.call_later
         )
         self.scheduler.max_sleep = 10**9
-        self.coach = Coach([DraftReview(playbooks), self.followups, HandOver(self.scheduler)])
+        self.coach = Coach(
+            [stack.drafts(clock, playbooks), self.followups, HandOver(self.scheduler)]
+        )
         self.task: asyncio.Task[None] | None = None
 
     async def say(self, line: str, user: UserRef = ANA, **args: str) -> list[Reply]:
@@ -50,7 +49,7 @@ class Bot:
         else:
             req = Request(user, place, "", line, args)
         replies = await self.coach.handle(req)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return replies
 
     async def text(self, line: str, user: UserRef = ANA, **args: str) -> str:
@@ -61,12 +60,12 @@ class Bot:
     async def press(self, action: str, user: UserRef = ANA) -> str:
         req = Request(user, PlaceRef(user.platform, user.id, "dm"), "press", action)
         replies = await self.coach.handle(req)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return "\n".join(r.text for r in replies)
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def until(self, when: datetime) -> None:
         await self.advance(when - self.clock.now())
@@ -74,15 +73,15 @@ class Bot:
 
 @pytest.fixture
 async def bot(tmp_path: Path, playbooks: PlaybookSet) -> AsyncIterator[Bot]:
-    store = await Store.open(tmp_path / "fu.sqlite3")
-    b = Bot(store, FakeClock(T0), playbooks)
+    stack = await Stack.open(tmp_path / "fu.sqlite3")
+    b = Bot(stack, FakeClock(T0), playbooks)
     b.task = asyncio.create_task(b.scheduler.run())
-    await b.scheduler.settled()
+    await settled(b.scheduler)
     yield b
     b.task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await b.task
-    await store.close()
+    await stack.close()
 
 
 async def test_followup_says_what_it_understood_with_local_time_and_id(bot: Bot) -> None:
@@ -93,7 +92,7 @@ async def test_followup_says_what_it_understood_with_local_time_and_id(bot: Bot)
     assert "“in 3 days”" in out
     assert "send her the testing notes" in out
     assert "#1" in out
-    [f] = await bot.store.followups(1)
+    [f] = await bot.stack.contacts.of_user(1)
     assert (f.contact_name, f.note, f.due_at) == ("Maria", "send her the testing notes", due)
 
 
@@ -115,8 +114,8 @@ async def test_typed_slash_options_are_used_as_given(bot: Bot) -> None:
 async def test_unreadable_or_past_times_store_nothing(bot: Bot, line: str) -> None:
     out = await bot.text(line)
     assert "e.g." in out  # a message with examples, not a guess
-    user = await bot.store.ensure_user(ANA)
-    assert await bot.store.followups(user.id) == []
+    user = await bot.stack.users.ensure(ANA)
+    assert await bot.stack.contacts.of_user(user.id) == []
 
 
 async def test_huge_notes_and_names_are_refused_whole(bot: Bot) -> None:
@@ -124,8 +123,8 @@ async def test_huge_notes_and_names_are_refused_whole(bot: Bot) -> None:
     assert "at most 500" in out and "Nothing was saved" in out
     out = await bot.text("/followup", who="", when="tomorrow")
     assert "say who" in out
-    user = await bot.store.ensure_user(ANA)
-    assert await bot.store.followups(user.id) == []
+    user = await bot.stack.users.ensure(ANA)
+    assert await bot.stack.contacts.of_user(user.id) == []
 
 
 async def test_odd_unicode_names_work(bot: Bot) -> None:
@@ -141,8 +140,8 @@ async def test_someone_elses_follow_up_cannot_be_seen_or_changed(bot: Bot) -> No
     for action in ("done:1", "snz:1:1d", "draft:1"):
         assert "isn't yours" in await bot.press(action, BEN)
     assert "No open follow-ups" in await bot.text("/followups", BEN)
-    ana = await bot.store.ensure_user(ANA)
-    [f] = await bot.store.followups(ana.id)
+    ana = await bot.stack.users.ensure(ANA)
+    [f] = await bot.stack.contacts.of_user(ana.id)
     assert f.status == "active" and f.due_at == datetime(2026, 11, 27, 9, tzinfo=LONDON)
 
 
@@ -245,10 +244,10 @@ async def test_keepintouch_nudges_on_cadence_and_a_contact_restarts_it(bot: Bot)
 async def test_a_monthly_cadence_keeps_month_ends_without_drift(
     tmp_path: Path, playbooks: PlaybookSet
 ) -> None:
-    store = await Store.open(tmp_path / "m.sqlite3")
-    b = Bot(store, FakeClock(datetime(2027, 1, 31, 8, tzinfo=UTC)), playbooks)
+    stack = await Stack.open(tmp_path / "m.sqlite3")
+    b = Bot(stack, FakeClock(datetime(2027, 1, 31, 8, tzinfo=UTC)), playbooks)
     task = asyncio.create_task(b.scheduler.run())
-    await b.scheduler.settled()
+    await settled(b.scheduler)
     await b.text("/keepintouch Tom monthly")
     for month, day in ((2, 28), (3, 31), (4, 30)):
         await b.until(datetime(2027, month, day, 9, tzinfo=LONDON))
@@ -260,7 +259,7 @@ async def test_a_monthly_cadence_keeps_month_ends_without_drift(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await store.close()
+    await stack.close()
 
 
 async def test_contact_shows_notes_bonds_and_history(bot: Bot) -> None:

@@ -6,7 +6,7 @@ import html
 
 import pytest
 
-from bot.markup import Segment, bold, plain, split_markup, split_text
+from netcoach.bot.kernel import Segment, bold, plain, split_markup, split_text
 
 
 def escaped(seg: Segment) -> str:

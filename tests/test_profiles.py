@@ -7,16 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from followup_fakes import FakeClock
+from stack import Stack
 
-from bot.bonds import FIELDS, SharedTag, opener, rank
-from bot.coach import Coach
-from bot.drafts import DraftReview
-from bot.followups import FollowUps
-from bot.profiles import Profiles
-from bot.review import review
-from bot.store import Store
-from bot.tags import Tags, fold
-from bot.types import PlaceRef, Reply, Request, UserRef
+from netcoach.bot.features.profiles.bonds import FIELDS, SharedTag, opener, rank
+from netcoach.bot.features.profiles.tags import Tags, fold
+from netcoach.bot.kernel import Coach, ParamValue, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.review import review
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 GUILD = PlaceRef("discord", "chan-1", "group", community="guild-1")
@@ -30,26 +26,35 @@ def member(n: int) -> UserRef:
 ANA, BEN, CAL = member(1), member(2), member(3)
 
 
+def _params(args: dict[str, str]) -> dict[str, ParamValue]:
+    """Options as Discord sends them: a picked member is a member, not a name."""
+    params: dict[str, ParamValue] = dict(args)
+    if "member" in args:
+        params["member"] = UserRef("discord", args["member"], params.pop("member_name", ""))
+    return params
+
+
 class Community:
     """The core as the app wires it, talking to members of one Discord server."""
 
-    def __init__(self, store: Store, playbooks):
+    def __init__(self, store: Stack, playbooks):
         clock = FakeClock(T0)
         self.store = store
-        self.profiles = Profiles(store, clock, Tags.load(), playbooks)
-        followups = FollowUps(store, clock, playbooks)
-        self.coach = Coach([DraftReview(playbooks, profiles=self.profiles), followups,
-                            self.profiles])  # fmt: skip
+        self.profiles = store.profiles(clock, playbooks)
+        followups = store.followups(clock, playbooks)
+        drafts = store.drafts(clock, playbooks, self.profiles)
+        privacy = store.privacy(clock, [drafts, followups, self.profiles])
+        self.coach = Coach([drafts, followups, self.profiles, privacy])
 
     async def say(self, user: UserRef, line: str, place: PlaceRef = GUILD, **args: str) -> str:
         command, _, text = line.lstrip("/").partition(" ")
-        replies = await self.coach.handle(Request(user, place, command, text, args))
+        replies = await self.coach.handle(Request(user, place, command, text, _params(args)))
         assert all(r.private for r in replies)  # profiles are personal: never in public
         return "\n".join(r.text for r in replies)
 
     async def replies(self, user: UserRef, line: str, **args: str) -> list[Reply]:
         command, _, text = line.lstrip("/").partition(" ")
-        return await self.coach.handle(Request(user, GUILD, command, text, args))
+        return await self.coach.handle(Request(user, GUILD, command, text, _params(args)))
 
     async def join(self, user: UserRef, *fields: tuple[str, str], visibility="community"):
         for field, values in fields:
@@ -59,7 +64,7 @@ class Community:
 
 @pytest.fixture
 async def community(tmp_path, playbooks):
-    store = await Store.open(tmp_path / "bonds.sqlite3")
+    store = await Stack.open(tmp_path / "bonds.sqlite3")
     yield Community(store, playbooks)
     await store.close()
 

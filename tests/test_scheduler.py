@@ -8,17 +8,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from followup_fakes import FakeClock, RecordingSender
+from followup_fakes import FakeClock, RecordingSender, settled
+from stack import Stack
 
-from bot.scheduler import Due, HandOver, Outgoing, Scheduler
-from bot.store import Store
-from bot.types import DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.kernel import DeliveryError, PlaceRef, Reply, Request, UserRef
+from netcoach.bot.scheduling import Due, DueSource, HandOver, NextJob, Outcomes, Outgoing
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ANA = UserRef("console", "ana", "Ana")
 
 
-class Pings:
+class Pings(DueSource):
     """A minimal due source: "ping <ref>"; ref ids >= 100 repeat daily."""
 
     kind = "ping"
@@ -49,25 +49,25 @@ class Pings:
 
 
 class Harness:
-    def __init__(self, store: Store, clock: FakeClock, **kw: object):
+    def __init__(self, store: Stack, clock: FakeClock, **kw: object):
         self.store = store
         self.clock = clock
         self.sender = RecordingSender(clock)
         self.source = Pings(clock)
         kw.setdefault("prepare_ahead", 0)  # timers exactly at due times; see the prebuild tests
-        self.scheduler = Scheduler(
-            store, clock, self.sender, [self.source], call_later=clock.call_later, **kw
+        self.scheduler = store.scheduler(
+            clock, self.sender, [self.source], call_later=clock.call_later, **kw
         )
         self.scheduler.max_sleep = 10**9  # so the timers seen are exactly the due times
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self.scheduler.run())
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
 
     async def stop(self) -> None:
         if self.task:
@@ -76,21 +76,21 @@ class Harness:
                 await self.task
 
     async def add(self, ref: int, due: datetime) -> int:
-        user = await self.store.ensure_user(ANA, self.clock.now())
+        user = await self.store.users.ensure(ANA, self.clock.now())
         job_id = await self.store.add_job("ping", ref, user.id, due)
-        await self.scheduler.settled()
+        await settled(self.scheduler)
         return job_id
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "sched.sqlite3")
+async def store(tmp_path: Path) -> AsyncIterator[Stack]:
+    opened = await Stack.open(tmp_path / "sched.sqlite3")
     yield opened
     await opened.close()
 
 
 @pytest.fixture
-async def h(store: Store) -> AsyncIterator[Harness]:
+async def h(store: Stack) -> AsyncIterator[Harness]:
     harness = Harness(store, FakeClock(T0))
     await harness.start()
     yield harness
@@ -129,9 +129,9 @@ async def test_a_cancelled_item_is_not_sent(h: Harness) -> None:
 
 
 async def test_items_due_while_offline_are_delivered_at_start_marked_late_once(
-    store: Store,
+    store: Stack,
 ) -> None:
-    user = await store.ensure_user(ANA, T0)
+    user = await store.users.ensure(ANA, T0)
     await store.add_job("ping", 1, user.id, T0)
     await store.add_job("ping", 2, user.id, T0 + timedelta(hours=5))
     # netcoach was down; it starts three hours after the first item was due.
@@ -149,7 +149,7 @@ async def test_items_due_while_offline_are_delivered_at_start_marked_late_once(
 
 
 async def test_a_failing_send_is_retried_with_backoff_then_parked_and_handed_over(
-    store: Store,
+    store: Stack,
 ) -> None:
     h = Harness(store, FakeClock(T0), max_attempts=3, retry_seconds=30)
     h.sender.failures = [DeliveryError("timeout")] * 3
@@ -190,7 +190,7 @@ async def test_an_unreachable_user_is_not_retried_in_a_loop(h: Harness) -> None:
 
 
 async def test_a_reminder_for_a_platform_not_running_here_waits_without_using_its_tries(
-    store: Store,
+    store: Stack,
 ) -> None:
     """`netcoach chat` on a database shared with a Telegram deployment: Telegram users'
     reminders are not this process's to send, so they wait, however long, and are then
@@ -216,11 +216,11 @@ async def test_rate_limits_are_respected(h: Harness) -> None:
 
 
 async def test_a_send_interrupted_by_a_crash_is_resent_as_a_recognisable_repeat(
-    store: Store,
+    store: Stack,
 ) -> None:
-    user = await store.ensure_user(ANA, T0)
+    user = await store.users.ensure(ANA, T0)
     await store.add_job("ping", 1, user.id, T0)
-    claimed = await store.claim_due(T0)  # the process died after claiming, maybe after sending
+    claimed = await store.queue.claim_due(T0)  # the process died after claiming, maybe sending
     h = Harness(store, FakeClock(T0 + timedelta(seconds=5)))
     await h.start()
     assert h.sender.texts == ["ping 1 repeat"]
@@ -240,11 +240,11 @@ async def test_a_cadence_queues_its_next_occurrence_from_the_schedule(h: Harness
 
 
 async def test_a_thousand_items_due_together_all_arrive_never_early(h: Harness) -> None:
-    user = await h.store.ensure_user(ANA, T0)
+    user = await h.store.users.ensure(ANA, T0)
     due = T0 + timedelta(minutes=10)
     for ref in range(1000):
         await h.store.add_job("ping", ref % 99, user.id, due)
-    await h.scheduler.settled()
+    await settled(h.scheduler)
     await h.advance(timedelta(minutes=10) - timedelta(milliseconds=1))
     assert h.sender.sent == []
     await h.advance(timedelta(milliseconds=1))
@@ -253,7 +253,7 @@ async def test_a_thousand_items_due_together_all_arrive_never_early(h: Harness) 
     assert min(s.at for s in h.sender.sent) >= due
 
 
-async def test_messages_are_built_ahead_and_sent_exactly_on_time(store: Store) -> None:
+async def test_messages_are_built_ahead_and_sent_exactly_on_time(store: Stack) -> None:
     h = Harness(store, FakeClock(T0), prepare_ahead=1.0)
     await h.start()
     due = T0 + timedelta(hours=1)
@@ -269,7 +269,7 @@ async def test_messages_are_built_ahead_and_sent_exactly_on_time(store: Store) -
     await h.stop()
 
 
-async def test_an_item_cancelled_after_it_was_built_ahead_is_not_sent(store: Store) -> None:
+async def test_an_item_cancelled_after_it_was_built_ahead_is_not_sent(store: Stack) -> None:
     h = Harness(store, FakeClock(T0), prepare_ahead=1.0)
     await h.start()
     await h.add(1, T0 + timedelta(minutes=5))
@@ -277,7 +277,7 @@ async def test_an_item_cancelled_after_it_was_built_ahead_is_not_sent(store: Sto
     await h.advance(timedelta(minutes=5) - timedelta(seconds=1))  # both built ahead now
     assert len(h.source.built_at) == 2
     await store.cancel_jobs("ping", 1)
-    await h.scheduler.settled()
+    await settled(h.scheduler)
     await h.advance(timedelta(days=1))
     assert h.sender.texts == ["ping 2"]
     await h.stop()
@@ -316,13 +316,15 @@ async def test_a_parked_nudge_is_not_spent_on_a_group_post_the_bot_only_observes
 
 async def test_a_user_forgotten_mid_batch_does_not_undo_the_batch(h: Harness) -> None:
     """The next occurrence of a forgotten user's cadence is dropped; the rest is recorded."""
-    user = await h.store.ensure_user(ANA, h.clock.now())
+    user = await h.store.users.ensure(ANA, h.clock.now())
     job_id = await h.store.add_job("ping", 100, user.id, T0 + timedelta(hours=1))
-    claimed = await h.store.claim_jobs([job_id], h.clock.now())
-    await h.store.forget_user(user)
-    await h.store.finish_jobs(
+    claimed = await h.store.queue.claim_parked([job_id], h.clock.now())
+    await h.store.privacy_repo.forget_user(user)
+    await h.store.queue.finish(
         h.clock.now(),
-        sent=[(c.id, "m1") for c in claimed],
-        next_jobs=[("ping", 100, user.id, T0 + timedelta(days=1), 1)],
+        Outcomes(
+            sent=[(c.id, "m1") for c in claimed],
+            next_jobs=[NextJob("ping", 100, user.id, T0 + timedelta(days=1), 1)],
+        ),
     )
     assert await h.store.count_jobs("pending") == 0

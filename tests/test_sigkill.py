@@ -16,27 +16,28 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.store import Store
-from bot.types import UserRef
+from stack import Stack
+
+from netcoach.bot.kernel import UserRef
 
 WORKER = Path(__file__).resolve().parent / "sigkill_worker.py"
 ITEMS = 200
 
 
 async def _populate(db: Path) -> list[str]:
-    store = await Store.open(db)
+    store = await Stack.open(db)
     now = datetime.now(UTC)
     keys = []
     for i in range(ITEMS):
-        user = await store.ensure_user(UserRef("file", f"u{i % 20}", f"User {i % 20}"), now)
-        f = await store.add_followup(user.id, f"Contact {i}", "", now - timedelta(minutes=1), now)
+        user = await store.users.ensure(UserRef("file", f"u{i % 20}", f"User {i % 20}"), now)
+        f = await store.contacts.add(user.id, f"Contact {i}", "", now - timedelta(minutes=1), now)
         keys += [f"job:{j.id}" for j in await store.jobs_for("followup", f.id)]
     await store.close()
     return keys
 
 
 async def _states(db: Path) -> dict[str, int]:
-    store = await Store.open(db)
+    store = await Stack.open(db)
     states = {s: await store.count_jobs(s) for s in ("pending", "claimed", "sent")}
     await store.close()
     return states

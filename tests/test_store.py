@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from stack import Stack
 
-from bot.store import SCHEMA_VERSION, Store, StoreError
-from bot.types import UserRef
+from netcoach.bot.kernel import UserRef
+from netcoach.bot.storage import StoreError
+from netcoach.bot.storage.db import migrations
 
+SCHEMA_VERSION = len(migrations())
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ANA = UserRef("console", "ana", "Ana")
 BEN = UserRef("telegram", "-1001", "Ben")
@@ -18,12 +21,12 @@ BEN = UserRef("telegram", "-1001", "Ben")
 
 async def test_a_fresh_file_is_created_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "netcoach.sqlite3"
-    store = await Store.open(path)
+    store = await Stack.open(path)
     try:
-        assert await store.schema_version() == SCHEMA_VERSION
-        assert (await store._one("PRAGMA journal_mode"))[0] == "wal"
-        assert (await store._one("PRAGMA foreign_keys"))[0] == 1
-        assert (await store._one("PRAGMA busy_timeout"))[0] > 0
+        assert await store.db.schema_version() == SCHEMA_VERSION
+        assert (await store.db.one("PRAGMA journal_mode"))[0] == "wal"
+        assert (await store.db.one("PRAGMA foreign_keys"))[0] == 1
+        assert (await store.db.one("PRAGMA busy_timeout"))[0] > 0
     finally:
         await store.close()
     assert path.exists()
@@ -31,20 +34,20 @@ async def test_a_fresh_file_is_created_in_wal_mode_with_foreign_keys(tmp_path: P
 
 async def test_follow_ups_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    store = await Store.open(path)
-    user = await store.ensure_user(ANA, NOW)
-    created = await store.add_followup(user.id, "Maria", "send notes", NOW + timedelta(days=3), NOW)
+    store = await Stack.open(path)
+    user = await store.users.ensure(ANA, NOW)
+    created = await store.contacts.add(user.id, "Maria", "send notes", NOW + timedelta(days=3), NOW)
     await store.close()
 
-    store = await Store.open(path)
+    store = await Stack.open(path)
     try:
-        again = await store.ensure_user(ANA, NOW)
+        again = await store.users.ensure(ANA, NOW)
         assert again.id == user.id
-        found = await store.followup(user.id, created.id)
+        found = await store.contacts.get(user.id, created.id)
         assert found is not None
         assert (found.contact_name, found.note) == ("Maria", "send notes")
         assert found.due_at == NOW + timedelta(days=3)
-        assert await store.next_run_at() == NOW + timedelta(days=3)
+        assert await store.queue.next_run_at() == NOW + timedelta(days=3)
     finally:
         await store.close()
 
@@ -52,8 +55,8 @@ async def test_follow_ups_survive_a_restart(tmp_path: Path) -> None:
 async def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -> None:
     old = tmp_path / "old.sqlite3"
     sqlite3.connect(old).close()  # version 0: an empty file from before the first migration
-    store = await Store.open(old)
-    assert await store.schema_version() == SCHEMA_VERSION
+    store = await Stack.open(old)
+    assert await store.db.schema_version() == SCHEMA_VERSION
     await store.close()
 
     newer = tmp_path / "newer.sqlite3"
@@ -61,93 +64,94 @@ async def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: P
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     con.close()
     with pytest.raises(StoreError, match="newer netcoach"):
-        await Store.open(newer)
+        await Stack.open(newer)
     con = sqlite3.connect(newer)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     assert con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
     con.close()
 
 
-async def test_users_are_keyed_by_platform_and_id(store: Store) -> None:
-    a = await store.ensure_user(UserRef("telegram", "42", "A"), NOW)
-    b = await store.ensure_user(UserRef("discord", "42", "B"), NOW)
-    renamed = await store.ensure_user(UserRef("telegram", "42", "A2"), NOW)
+async def test_users_are_keyed_by_platform_and_id(store: Stack) -> None:
+    a = await store.users.ensure(UserRef("telegram", "42", "A"), NOW)
+    b = await store.users.ensure(UserRef("discord", "42", "B"), NOW)
+    renamed = await store.users.ensure(UserRef("telegram", "42", "A2"), NOW)
     assert a.id != b.id
     assert renamed.id == a.id and renamed.name == "A2"
 
 
-async def test_someone_elses_follow_up_is_invisible_and_unchangeable(store: Store) -> None:
-    ana = await store.ensure_user(ANA, NOW)
-    ben = await store.ensure_user(BEN, NOW)
-    fu = await store.add_followup(ana.id, "Maria", "", NOW + timedelta(days=1), NOW)
-    assert await store.followup(ben.id, fu.id) is None
-    assert not await store.close_followup(ben.id, fu.id, "done", NOW)
-    assert not await store.reschedule_followup(ben.id, fu.id, NOW + timedelta(days=9))
-    mine = await store.followup(ana.id, fu.id)
+async def test_someone_elses_follow_up_is_invisible_and_unchangeable(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    ben = await store.users.ensure(BEN, NOW)
+    fu = await store.contacts.add(ana.id, "Maria", "", NOW + timedelta(days=1), NOW)
+    assert await store.contacts.get(ben.id, fu.id) is None
+    assert not await store.contacts.close(ben.id, fu.id, "done", NOW)
+    assert not await store.contacts.reschedule(ben.id, fu.id, NOW + timedelta(days=9))
+    mine = await store.contacts.get(ana.id, fu.id)
     assert mine is not None and mine.status == "active" and mine.due_at == fu.due_at
 
 
-async def test_contacts_match_names_case_and_space_insensitively(store: Store) -> None:
-    ana = await store.ensure_user(ANA, NOW)
-    await store.add_followup(ana.id, "María  López", "", NOW + timedelta(days=1), NOW)
-    await store.add_followup(ana.id, "maría lópez", "", NOW + timedelta(days=2), NOW)
-    contacts = await store.contacts(ana.id)
+async def test_contacts_match_names_case_and_space_insensitively(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    await store.contacts.add(ana.id, "María  López", "", NOW + timedelta(days=1), NOW)
+    await store.contacts.add(ana.id, "maría lópez", "", NOW + timedelta(days=2), NOW)
+    contacts = await store.contacts.contacts(ana.id)
     assert [c.name for c in contacts] == ["María  López"]
-    assert len(await store.followups(ana.id, contact_id=contacts[0].id)) == 2
+    assert len(await store.contacts.of_user(ana.id, contact_id=contacts[0].id)) == 2
 
 
-async def test_odd_unicode_round_trips(store: Store) -> None:
-    ana = await store.ensure_user(UserRef("console", "ana", "Ana 🚀"), NOW)
+async def test_odd_unicode_round_trips(store: Stack) -> None:
+    ana = await store.users.ensure(UserRef("console", "ana", "Ana 🚀"), NOW)
     name = "Zoë 'Ž' 李 \u200d🧑‍💻"
-    fu = await store.add_followup(ana.id, name, "note ✓ \x00 end", NOW + timedelta(hours=1), NOW)
-    again = await store.followup(ana.id, fu.id)
+    fu = await store.contacts.add(ana.id, name, "note ✓ \x00 end", NOW + timedelta(hours=1), NOW)
+    again = await store.contacts.get(ana.id, fu.id)
     assert again is not None and again.contact_name == name and again.note == "note ✓ \x00 end"
 
 
-async def test_closing_or_snoozing_replaces_the_queued_job(store: Store) -> None:
-    ana = await store.ensure_user(ANA, NOW)
-    fu = await store.add_followup(ana.id, "Maria", "", NOW + timedelta(days=1), NOW)
-    assert await store.reschedule_followup(ana.id, fu.id, NOW + timedelta(days=2))
+async def test_closing_or_snoozing_replaces_the_queued_job(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    fu = await store.contacts.add(ana.id, "Maria", "", NOW + timedelta(days=1), NOW)
+    assert await store.contacts.reschedule(ana.id, fu.id, NOW + timedelta(days=2))
     jobs = await store.jobs_for("followup", fu.id)
     assert [j.state for j in jobs] == ["cancelled", "pending"]
     assert jobs[-1].due_at == NOW + timedelta(days=2)
-    assert await store.close_followup(ana.id, fu.id, "done", NOW)
+    assert await store.contacts.close(ana.id, fu.id, "done", NOW)
     assert [j.state for j in await store.jobs_for("followup", fu.id)] == ["cancelled"] * 2
-    assert await store.next_run_at() is None
+    assert await store.queue.next_run_at() is None
 
 
-async def test_claimed_jobs_are_recovered_as_possible_repeats(store: Store) -> None:
-    ana = await store.ensure_user(ANA, NOW)
-    await store.add_followup(ana.id, "Maria", "", NOW, NOW)
-    claimed = await store.claim_due(NOW)
+async def test_claimed_jobs_are_recovered_as_possible_repeats(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    await store.contacts.add(ana.id, "Maria", "", NOW, NOW)
+    claimed = await store.queue.claim_due(NOW)
     assert len(claimed) == 1 and not claimed[0].repeat
-    assert await store.claim_due(NOW) == []  # claimed once only
-    assert await store.recover_claimed() == 1
-    again = await store.claim_due(NOW)
+    assert await store.queue.claim_due(NOW) == []  # claimed once only
+    assert await store.queue.recover_claimed() == 1
+    again = await store.queue.claim_due(NOW)
     assert [j.id for j in again] == [claimed[0].id] and again[0].repeat
 
 
-async def test_export_and_forget_cover_every_user_table(store: Store) -> None:
-    ana = await store.ensure_user(ANA, NOW)
-    ben = await store.ensure_user(BEN, NOW)
-    fu = await store.add_followup(ana.id, "Maria", "notes", NOW + timedelta(days=1), NOW)
-    contact = await store.find_contact(ana.id, "maria")
+async def test_export_and_forget_cover_every_user_table(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    ben = await store.users.ensure(BEN, NOW)
+    fu = await store.contacts.add(ana.id, "Maria", "notes", NOW + timedelta(days=1), NOW)
+    contact = await store.contacts.find_contact(ana.id, "maria")
     assert contact is not None
-    await store.add_bond(ana.id, contact.id, "both ran Berlin", NOW)
-    await store.log_contact(ana.id, contact.id, NOW, "coffee", "contacted")
-    await store.add_followup(ben.id, "Maria", "", NOW + timedelta(days=1), NOW)
+    await store.contacts.add_bond(ana.id, contact.id, "both ran Berlin", NOW)
+    await store.contacts.log_contact(ana.id, contact.id, NOW, "coffee", "contacted")
+    await store.contacts.add(ben.id, "Maria", "", NOW + timedelta(days=1), NOW)
     # A table added by a later migration is found without changing export/forget.
-    await store._db.execute(
-        "CREATE TABLE profiles (id INTEGER PRIMARY KEY, "
-        "user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, bio TEXT)"
-    )
-    await store._db.execute("INSERT INTO profiles (user_id, bio) VALUES (?, 'hi')", (ana.id,))
-    await store.set_profile_field(ana.id, "interests", [("sailing", "sailing")])
-    await store.touch_membership(ana.id, "console:local", NOW)
-    await store.set_history(ana.id, True)
-    await store.add_draft(ana.id, NOW, "dm", 80, "ready", [], "Hi Maria!")
+    async with store.db.transaction() as tx:
+        await tx.execute(
+            "CREATE TABLE profiles (id INTEGER PRIMARY KEY, "
+            "user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, bio TEXT)"
+        )
+        await tx.execute("INSERT INTO profiles (user_id, bio) VALUES (?, 'hi')", (ana.id,))
+    await store.profile_repo.set_field(ana.id, "interests", [("sailing", "sailing")])
+    await store.profile_repo.touch_membership(ana.id, "console:local", NOW)
+    await store.history.set_history(ana.id, True)
+    await store.history.add(ana.id, NOW, "dm", 80, "ready", [], "Hi Maria!")
 
-    exported = await store.export_user(ana)
+    exported = await store.privacy_repo.export_user(ana)
     assert set(exported) >= {
         "users", "contacts", "bonds", "interactions", "followups", "jobs", "profiles",
         "profile_tags", "memberships", "drafts",
@@ -156,25 +160,25 @@ async def test_export_and_forget_cover_every_user_table(store: Store) -> None:
     assert exported["bonds"][0]["text"] == "both ran Berlin"
     assert all(len(exported[t]) >= 1 for t in ("followups", "bonds", "profiles", "drafts"))
 
-    counts = await store.forget_user(ana)
+    counts = await store.privacy_repo.forget_user(ana)
     assert counts["users"] == 1 and counts["followups"] == 1 and counts["profiles"] == 1
-    after = await store.export_user(ana)
+    after = await store.privacy_repo.export_user(ana)
     assert all(rows == [] for rows in after.values())
     # Ben's data is untouched.
-    assert len(await store.followups(ben.id)) == 1
-    assert await store.find_user(BEN) is not None
+    assert len(await store.contacts.of_user(ben.id)) == 1
+    assert await store.users.find(BEN) is not None
 
 
-async def test_pending_draft_expectation_is_taken_once(store: Store) -> None:
-    ana = await store.ensure_user(ANA, NOW)
-    await store.set_awaiting(ana.id, "draft:7")
-    assert await store.pop_awaiting(ANA) == "draft:7"
-    assert await store.pop_awaiting(ANA) is None
-    assert await store.pop_awaiting(UserRef("console", "nobody")) is None
+async def test_pending_draft_expectation_is_taken_once(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    await store.users.expect(ana, "draft:7")
+    assert await store.users.take_expected(ANA) == "draft:7"
+    assert await store.users.take_expected(ANA) is None
+    assert await store.users.take_expected(UserRef("console", "nobody")) is None
 
 
 @pytest.fixture
 async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path / "store.sqlite3")
+    opened = await Stack.open(tmp_path / "store.sqlite3")
     yield opened
     await opened.close()

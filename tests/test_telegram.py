@@ -15,14 +15,27 @@ from pathlib import Path
 
 import pytest
 from fake_telegram import TOKEN, Call, FakeTelegram, _visible, group_chat, user
-from followup_fakes import FakeClock
+from followup_fakes import FakeClock, settled
 from telegram import Update
 
-from adapters.telegram_adapter import TelegramAdapter, from_config, render, to_request
-from bot.app import App, build
-from bot.config import ConfigError, load_config
-from bot.markup import bold, code, mark, plain, timestamp
-from bot.types import Button, PlaceRef, Reply, Request, UserRef
+from netcoach.adapters.telegram.inbound import to_request
+from netcoach.adapters.telegram.platform import TelegramAdapter, from_config
+from netcoach.adapters.telegram.render import render
+from netcoach.bot.app import App, build, load_config
+from netcoach.bot.config import ConfigError
+from netcoach.bot.features.drafts.feature import REVIEW_PARAMS
+from netcoach.bot.kernel import (
+    Button,
+    Command,
+    PlaceRef,
+    Reply,
+    Request,
+    UserRef,
+    bold,
+    code,
+    mark,
+    plain,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -121,14 +134,15 @@ async def test_a_re_review_button_reviews_the_same_draft_in_another_context(worl
     [review] = await fake.wait_for("sendMessage", where=to(1001))
     fake.press(fake.message(review), "rr:intro")
     await fake.wait_for("answerCallbackQuery")
-    calls = await fake.wait_for("sendMessage", 2, where=to(1001))
-    again = calls[-1].params
+    [edit] = await fake.wait_for("editMessageText", where=to(1001))  # the review, replaced
+    again = edit.params
     assert "(as an intro post)" in again["text"]
-    assert again["reply_parameters"]["message_id"] == draft["message_id"]
+    assert again["message_id"] == review.result["message_id"]
+    assert review.params["reply_parameters"]["message_id"] == draft["message_id"]
     assert ("Review as first message", "rr:dm") in buttons(again["reply_markup"])
     press = seen[-1]
     assert (press.command, press.text) == ("press", "rr:intro")
-    assert press.args["draft"] == hostile  # read back from the message, exactly as written
+    assert press.params["draft"] == hostile  # read back from the message, exactly as written
 
 
 async def test_editing_a_draft_edits_its_review_instead_of_adding_one(world: World) -> None:
@@ -144,11 +158,11 @@ async def test_editing_a_draft_edits_its_review_instead_of_adding_one(world: Wor
 
 
 async def test_a_follow_up_nudges_on_time_and_snooze_reschedules_it(world: World) -> None:
-    fake, clock, store = world.fake, world.clock, world.app.store
+    fake, clock, app = world.fake, world.clock, world.app
     fake.send(ANA, "/followup Maria in 2 hours send her the testing notes")
     [confirm] = await fake.wait_for("sendMessage", where=to(1001))
     assert "follow up with <b>Maria</b>" in confirm.params["text"]
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     clock.advance(timedelta(hours=2))
     calls = await fake.wait_for("sendMessage", 2, where=to(1001))
     nudge = calls[-1]
@@ -165,11 +179,11 @@ async def test_a_follow_up_nudges_on_time_and_snooze_reschedules_it(world: World
     [edit] = await fake.wait_for("editMessageText")
     assert edit.params["message_id"] == nudge.result["message_id"]
     assert "Snoozed" in edit.params["text"] and "reply_markup" not in edit.params
-    owner = await store.find_user(UserRef("telegram", "1001", "Ana"))
+    owner = await app.users.find(UserRef("telegram", "1001", "Ana"))
     assert owner is not None
-    followup = await store.followup(owner.id, 1)
+    followup = await app.features.followups.repo.get(owner.id, 1)
     assert followup is not None and followup.due_at == clock.now() + timedelta(days=1)
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     clock.advance(timedelta(days=1))
     await fake.wait_for("sendMessage", 3, where=to(1001))
 
@@ -199,8 +213,8 @@ async def test_a_group_draft_is_reviewed_privately_or_gets_a_deep_link(world: Wo
     [review] = await fake.wait_for("sendMessage")
     assert review.params["chat_id"] == 1001 and "/100" in review.params["text"]
     fake.press(fake.message(review), "rr:intro")  # no reply link across chats: from memory
-    calls = await fake.wait_for("sendMessage", 2, where=to(1001))
-    assert "(as an intro post)" in calls[-1].params["text"]
+    [again] = await fake.wait_for("editMessageText", where=to(1001))
+    assert "(as an intro post)" in again.params["text"]
 
     ben = user(1002, "Ben")
     fake.unstarted.add(1002)
@@ -217,13 +231,13 @@ async def test_a_rate_limited_nudge_is_retried_and_delivered_once(world: World) 
     fake, clock = world.fake, world.clock
     fake.send(ANA, "/followup Maria in 1 hour")
     await fake.wait_for("sendMessage", where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     clock.advance(timedelta(hours=1))
     await fake.wait_for("sendMessage", 2, where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     assert [c.status for c in fake.called("sendMessage", ok=None)] == [200, 429, 200]
-    [job] = await world.app.store.jobs_for("followup", 1)
+    [job] = await world.app.queue.latest("followup", 1, 10)
     assert job.state == "sent"
 
 
@@ -233,15 +247,15 @@ async def test_a_user_who_blocked_the_bot_gets_the_nudge_when_they_write_again(
     fake, clock = world.fake, world.clock
     fake.send(ANA, "/followup Maria in 1 hour")
     await fake.wait_for("sendMessage", where=to(1001))
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     fake.blocked.add(1001)
     clock.advance(timedelta(hours=1))
     await fake.wait_for("sendMessage", ok=False, where=to(1001))
-    await world.app.scheduler.settled()
-    [job] = await world.app.store.jobs_for("followup", 1)
+    await settled(world.app.scheduler)
+    [job] = await world.app.queue.latest("followup", 1, 10)
     assert job.state == "undeliverable"
     clock.advance(timedelta(days=3))  # not retried in a loop
-    await world.app.scheduler.settled()
+    await settled(world.app.scheduler)
     assert len(fake.called("sendMessage", ok=None)) == 2
     fake.blocked.discard(1001)
     fake.send(ANA, "/followups")
@@ -282,7 +296,7 @@ def test_rendering_escapes_everything_and_drops_oversized_callback_data() -> Non
     html_text, markup = render(
         Reply(
             place,
-            (bold("Score"), plain(hostile), mark(hostile), code("<b>"), timestamp("Fri 09:00", 1)),
+            (bold("Score"), plain(hostile), mark(hostile), code("<b>"), plain("Fri 09:00")),
             (Button("Ok", "done:1"), Button("Too long", "x" * 65)),
         )
     )
@@ -292,6 +306,10 @@ def test_rendering_escapes_everything_and_drops_oversized_callback_data() -> Non
     assert markup is not None and [[b.text for b in row] for row in markup.inline_keyboard] == [
         ["Ok"]
     ]
+
+
+async def _unused(req: Request) -> list[Reply]:
+    return []
 
 
 def test_updates_become_neutral_requests() -> None:
@@ -322,8 +340,11 @@ def test_updates_become_neutral_requests() -> None:
     assert to_request(update("message", "just chatting", GROUP), "netcoach_bot") is None
     assert to_request(update("edited_message", "/followup Maria tomorrow"), "x") is None
     original = {"message_id": 4, "date": 0, "chat": GROUP, "from": ANA, "text": "Hi all, I'm Ana"}
-    req = to_request(update("message", "/review intro", GROUP, reply_to_message=original), "")
-    assert req is not None and dict(req.args) == {"draft": "Hi all, I'm Ana", "context": "intro"}
+    review = {"review": Command("review", "", "", "", _unused, params=REVIEW_PARAMS)}
+    replied = update("message", "/review intro", GROUP, reply_to_message=original)
+    req = to_request(replied, "", review)  # the replied-to message is the draft, natively;
+    assert req is not None and dict(req.params) == {"draft": "Hi all, I'm Ana"}
+    assert req.text == "intro"  # the typed words are the core's to parse (the context)
 
 
 async def test_start_up_sets_the_menu_and_shutdown_leaves_no_task(
@@ -379,7 +400,7 @@ def test_netcoach_run_with_a_bad_token_says_which_variable_and_exits(tmp_path: P
     config.write_text(f"database: {tmp_path / 'n.sqlite3'}\ntelegram:\n  enabled: true\n")
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": secret, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "netcoach.bot.cli", "run", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -417,14 +438,14 @@ async def test_members_find_their_rare_bond_export_their_data_and_forget_it(worl
     fake.press(fake.message(calls[-1]), "forget:yes")
     [done] = await fake.wait_for("editMessageText", where=to(1001))
     assert "I deleted all" in done.params["text"]
-    assert await world.app.store.find_user(UserRef("telegram", "1001")) is None
+    assert await world.app.users.find(UserRef("telegram", "1001")) is None
 
 
 async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:
     """Updates of one chat wait for each other, not for another chat's queue."""
     from telegram import Chat, Message
 
-    from adapters.telegram_adapter import ChatOrderedProcessor
+    from netcoach.adapters.telegram.platform import ChatOrderedProcessor
 
     def update(uid: int, chat_id: int) -> Update:
         chat = Chat(chat_id, "private")

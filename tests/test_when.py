@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.when import (
+from netcoach.bot.timeparse import (
     Cadence,
     Parsed,
     WhenError,
@@ -586,7 +586,7 @@ def test_resolve_timezone_rejects_an_empty_name() -> None:
 
 
 def test_importing_the_module_does_not_load_dateparser() -> None:
-    code = "import sys, bot.when; sys.exit('dateparser' in sys.modules)"
+    code = "import sys, netcoach.bot.timeparse; sys.exit('dateparser' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.yamlsafe import YamlError, load_yaml, node_lines
+from netcoach.bot.yamlsafe import YamlError, load_yaml, node_lines
 
 from .patterns import PatternError, Phrase, parse_phrase
 from .text import Text

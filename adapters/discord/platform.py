@@ -1,0 +1,484 @@
+"""The Discord adapter: the connection, answering interactions and DMs as the core says,
+nudges and tips, and the per-request Platform (Manage Server, channel permissions).
+
+Intents: `guilds`, `dm_messages` and `guild_messages` (none privileged): DMs to a bot carry
+their text; server posts arrive without it and only count towards a tips channel's activity.
+The privileged message-content intent is requested only while the core needs post text
+(some server has intro coaching on; read at start-up, see docs/community.md). Commands in
+servers arrive as interactions, whose payloads carry what they need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord.ext import commands
+
+from netcoach.adapters.toolkit import DraftMemory, delivering
+from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.kernel import (
+    Coach,
+    Command,
+    DeliveryError,
+    PlaceRef,
+    Reply,
+    Request,
+    UserRef,
+    Where,
+)
+
+from . import PLATFORM, TOKEN_VAR
+from .commands import MAX_MODAL_TEXT, app_commands_for
+from .inbound import interaction_request, place_ref, to_request
+from .render import MAX_CONTENT, NO_MENTIONS, ActionButton, files_of, message_kwargs, render
+
+log = logging.getLogger(__name__)
+
+MAX_RATE_LIMIT_WAIT = 60.0  # seconds
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_.\-]{20,200}")
+_MENTION = re.compile(r"(?<![\w.])@\w|<[@#][!&]?\d+>")
+_CHANNEL = re.compile(r"<#\d+>|#?\d{15,22}")
+
+
+async def _unused(req: Request) -> list[Reply]:  # /help is answered by the router itself
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordPlatform:
+    """What Discord can tell the core about one request (from its interaction, if any)."""
+
+    adapter: DiscordAdapter
+    interaction: discord.Interaction | None = None
+    max_text: int = MAX_CONTENT
+
+    def is_channel(self, word: str) -> bool:
+        return word.startswith("#") or _CHANNEL.fullmatch(word) is not None
+
+    def mentions(self, text: str) -> bool:
+        return _MENTION.search(text) is not None
+
+    async def where(self, channel: str = "") -> Where:
+        """The server of a slash command: Manage Server, read from the interaction's member
+        permissions on every call; and a channel (#name, <#id> or this one) with the
+        bot's permission to post there."""
+        interaction = self.interaction
+        if interaction is None or interaction.guild_id is None:
+            return Where()
+        guild = interaction.guild
+        here = Where(
+            community=str(interaction.guild_id),
+            community_name=guild.name if guild else "",
+            admin=interaction.permissions.manage_guild,
+            admin_rule="members with the Manage Server permission",
+            reads_text=self.adapter.reads_text,
+            note=""
+            if self.adapter.reads_text
+            else "Discord shows a bot the text of server posts only with the Message Content "
+            "intent. Enable it in the Developer Portal (Bot → Privileged Gateway Intents), "
+            "then restart netcoach: it asks for that intent only while a server watches intros",
+        )
+        wanted = channel.strip()
+        target_id = interaction.channel_id
+        if wanted:
+            m = re.fullmatch(r"<#(\d+)>|#?(\d{15,22})", wanted)
+            if m:
+                target_id = int(m[1] or m[2])
+            else:
+                name = wanted.lstrip("#").lower()
+                channels = guild.text_channels if guild is not None else []
+                found = next((c for c in channels if c.name.lower() == name), None)
+                if found is None:
+                    return replace(here, channel_name=wanted)
+                target_id = found.id
+        target = guild.get_channel_or_thread(target_id) if guild and target_id else None
+        if target is None or not isinstance(target, discord.abc.Messageable):
+            return replace(here, channel_name=wanted or "this channel")
+        if target_id == interaction.channel_id:
+            perms = interaction.app_permissions
+        else:
+            bot = self.adapter.bot
+            assert bot is not None and bot.user is not None and guild is not None
+            member = guild.me or await guild.fetch_member(bot.user.id)
+            perms = target.permissions_for(member)
+        missing = [
+            label
+            for flag, label in (
+                ("view_channel", "View Channel"),
+                ("send_messages", "Send Messages"),
+            )
+            if not getattr(perms, flag)
+        ]
+        return replace(
+            here,
+            channel=place_ref(target_id, interaction.guild_id),
+            channel_name=f"#{getattr(target, 'name', target_id)}",
+            cannot_post=f"missing permission: {', '.join(missing)}" if missing else "",
+        )
+
+
+class NetcoachBot(commands.Bot):
+    """commands.Bot that knows its adapter, so buttons and the modal can reach the coach."""
+
+    def __init__(self, adapter: DiscordAdapter, **kwargs: Any):
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, **kwargs)
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup(self)
+
+    async def on_message(self, message: discord.Message) -> None:  # no prefix commands
+        await self.adapter.on_message(message)
+
+
+class DiscordAdapter:
+    platform = PLATFORM
+    reads_text = False  # whether this connection asked for the message-content intent
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        dev_guild_id: int | None = None,
+        api_base_url: str = "",
+        gateway_url: str = "",
+        sync_state: Path | None = None,
+        max_draft: int = MAX_MODAL_TEXT,
+        guild_ready_timeout: float = 2.0,
+    ):
+        self.token = token
+        self.dev_guild_id = dev_guild_id
+        self.api_base_url = api_base_url.rstrip("/")
+        self.gateway_url = gateway_url
+        self.sync_state = sync_state
+        self.max_draft = max(1, min(max_draft, MAX_MODAL_TEXT))
+        self.guild_ready_timeout = guild_ready_timeout
+        self.coach: Coach | None = None
+        self.bot: NetcoachBot | None = None
+        self.synced = False  # whether the last start-up pushed commands to Discord
+        # Drafts behind reviews that cannot be read back (ephemeral ones, answers to a typed
+        # /review): memory only, bounded, gone on restart.
+        self._drafts = DraftMemory()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"DiscordAdapter(dev_guild_id={self.dev_guild_id!r})"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def make_bot(self) -> NetcoachBot:
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
+        intents = discord.Intents.none()
+        intents.guilds = True  # guild metadata for interactions in servers
+        intents.dm_messages = True  # DMs are drafts; their text needs no privileged intent
+        intents.guild_messages = True  # server posts: tips wait for activity (no text needed)
+        intents.message_content = self.reads_text  # only while a server watches intros
+        return NetcoachBot(
+            self,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            guild_ready_timeout=self.guild_ready_timeout,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_messages=None,
+            # discord.py waits out rate limits; a longer wait becomes RateLimited, so a nudge
+            # is rescheduled by the scheduler instead of holding a task for minutes.
+            max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
+        )
+
+    def _apply_endpoints(self) -> None:
+        """discord.py reads these class attributes process-wide (REST and gateway proxies)."""
+        if self.api_base_url:
+            discord.http.Route.BASE = self.api_base_url
+        if self.gateway_url:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+
+    async def run(self, coach: Coach) -> None:
+        """Log in, sync commands if they changed, and serve until cancelled."""
+        self.coach = coach
+        self._apply_endpoints()
+        self.reads_text = await coach.reads_posts(PLATFORM)
+        bot = self.make_bot()
+        self.bot = bot
+        try:
+            try:
+                await bot.login(self.token)
+            except discord.LoginFailure:
+                raise ConfigError(
+                    f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
+                    "Developer Portal (Bot → Reset Token) and set it again."
+                ) from None
+            try:
+                await bot.connect(reconnect=True)
+            except discord.PrivilegedIntentsRequired:
+                if self.reads_text:
+                    raise ConfigError(
+                        "Discord refused the Message Content intent, which netcoach asks for "
+                        "because a server watches intros (/intros watch). Enable it in the "
+                        "Developer Portal (Bot → Privileged Gateway Intents), or stop intro "
+                        "coaching with /intros off."
+                    ) from None
+                raise ConfigError(
+                    "Discord refused the gateway intents; netcoach needs no privileged intent, "
+                    "so check the application in the Developer Portal."
+                ) from None
+        finally:
+            await bot.close()
+            self.bot = None
+
+    async def setup(self, bot: NetcoachBot) -> None:
+        """Runs after login, before the gateway: buttons, commands, and the sync if needed."""
+        bot.add_dynamic_items(ActionButton)
+        assert self.coach is not None
+        help_command = Command("help", "", "what netcoach can do", "help", _unused)
+        for command in app_commands_for([*self.coach.commands.values(), help_command], self):
+            bot.tree.add_command(command)
+        await self.sync_commands(bot)
+
+    async def sync_commands(self, bot: NetcoachBot) -> None:
+        """Push the command set only when it changed (Discord rate-limits command updates)."""
+        guild = discord.Object(self.dev_guild_id) if self.dev_guild_id else None
+        if guild is not None:
+            bot.tree.copy_global_to(guild=guild)
+        payload = [c.to_dict(bot.tree) for c in bot.tree.get_commands(guild=guild)]
+        scope = f"guild:{self.dev_guild_id}" if guild else "global"
+        digest = hashlib.sha256(
+            json.dumps([bot.application_id, scope, payload], sort_keys=True).encode()
+        ).hexdigest()
+        stored = ""
+        if self.sync_state is not None and self.sync_state.exists():
+            stored = self.sync_state.read_text(encoding="utf-8").strip()
+        if stored == digest:
+            log.info("Discord commands unchanged; not syncing")
+            self.synced = False
+            return
+        await bot.tree.sync(guild=guild)
+        self.synced = True
+        log.info("synced %d Discord commands (%s)", len(payload), scope)
+        if self.sync_state is not None:
+            try:
+                self.sync_state.write_text(digest + "\n", encoding="utf-8")
+            except OSError as exc:  # not fatal: the next start-up syncs again
+                log.warning("could not record the command hash in %s: %s", self.sync_state, exc)
+
+    # -- answering ------------------------------------------------------------------------
+
+    def request(
+        self,
+        interaction: discord.Interaction,
+        command: str,
+        values: Mapping[str, Any],
+        text: str = "",
+    ) -> Request:
+        platform = DiscordPlatform(self, interaction)
+        return interaction_request(interaction, command, values, platform, text)
+
+    async def answer(self, interaction: discord.Interaction, req: Request) -> None:
+        assert self.coach is not None
+        await self.respond(interaction, await self.coach.handle(req))
+
+    async def on_press(self, interaction: discord.Interaction, action: str) -> None:
+        """A button: the coach gets the action, and the draft a review's buttons refer to."""
+        assert self.coach is not None
+        draft = await self._draft_behind(interaction.message)
+        req = self.request(interaction, "press", {"draft": draft}, text=action)
+        await self.respond(interaction, await self.coach.handle(req), pressed=True)
+
+    async def respond(
+        self, interaction: discord.Interaction, replies: Iterable[Reply], *, pressed: bool = False
+    ) -> None:
+        """Replies to an interaction: the first answers it (in place of the pressed message
+        when the core says so), the rest follow; private ones are ephemeral in servers (in a
+        DM only the user sees them anyway); dm_only ones go to the user's DMs."""
+        in_guild = interaction.guild_id is not None
+        first = True
+        for reply in replies:
+            if reply.dm_only:
+                await self._dm(interaction.user, reply)
+                continue
+            ephemeral = reply.private and in_guild
+            pages = render(reply)
+            in_place = pressed and reply.edit_pressed and interaction.message is not None
+            for number, page in enumerate(pages, start=1):
+                message_id: int | None = None
+                files = files_of(reply) if number == len(pages) else []
+                if first and in_place and interaction.message is not None:
+                    await interaction.response.edit_message(**message_kwargs(page, editing=True))
+                    message_id = interaction.message.id
+                elif not interaction.response.is_done():
+                    sent = await interaction.response.send_message(
+                        ephemeral=ephemeral, files=files, **message_kwargs(page)
+                    )
+                    message_id = sent.message_id
+                else:
+                    msg = await interaction.followup.send(
+                        ephemeral=ephemeral, wait=True, files=files, **message_kwargs(page)
+                    )
+                    message_id = msg.id
+                first = False
+                if page.view is not None and message_id is not None:
+                    self._drafts.keep("", str(message_id), reply.draft)
+        if first and not interaction.response.is_done():
+            await interaction.response.defer()
+
+    async def _dm(self, user: discord.User | discord.Member, reply: Reply) -> None:
+        try:
+            for page in render(reply):
+                await user.send(**message_kwargs(page))
+        except discord.HTTPException as exc:  # DMs closed: let it be
+            log.info("could not send a private note: %s", exc)
+
+    async def _draft_behind(self, message: discord.Message | None) -> str:
+        """The draft a review message answered: kept, or the DM it replied to."""
+        if message is None:
+            return ""
+        if kept := self._drafts.recall("", str(message.id)):
+            return kept
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return ""
+        if isinstance(ref.resolved, discord.Message):
+            return ref.resolved.content
+        try:
+            return (await message.channel.fetch_message(ref.message_id)).content
+        except discord.HTTPException:
+            return ""
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A DM (a draft, or a typed /command) or a server post the core only observes.
+        Answers to a DM reply to it, so its "review as…" buttons can find the draft again,
+        even after a restart; a server post is never answered in the channel."""
+        if self.coach is None:
+            return
+        req = to_request(message, DiscordPlatform(self))
+        if req is None:
+            return
+        replies = await self.coach.handle(req)
+        if message.guild is not None:
+            await self._answer_observed(message, replies)
+            return
+        reference = message.to_reference(fail_if_not_exists=False)
+        for reply in replies:
+            for page in render(reply):
+                sent = await message.channel.send(reference=reference, **message_kwargs(page))
+                if page.view is not None and reply.draft != message.content:
+                    self._drafts.keep("", str(sent.id), reply.draft)  # typed /review: not a draft
+
+    async def _answer_observed(self, message: discord.Message, replies: Iterable[Reply]) -> None:
+        for reply in replies:
+            try:
+                if reply.kind == "reaction":
+                    await message.add_reaction(reply.text)
+                elif reply.dm_only:
+                    for page in render(reply):
+                        await message.author.send(**message_kwargs(page))
+            except discord.HTTPException as exc:  # DMs closed, no reaction right: let it be
+                log.info("could not answer a server post privately: %s", exc)
+
+    async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
+        """A post into a server channel (a community tip). Forbidden or gone: permanent, so
+        the schedule stops instead of failing every day."""
+
+        async def channel(bot: NetcoachBot) -> Any:
+            found = bot.get_channel(int(place.id)) or await bot.fetch_channel(int(place.id))
+            if not isinstance(found, discord.abc.Messageable):
+                raise DeliveryError(f"channel {place.id} cannot hold messages", permanent=True)
+            return found
+
+        return await self._send_pages(
+            channel,
+            reply,
+            key,
+            refused="Discord refused the post (code {code}): missing permission to send "
+            "messages there, or netcoach was removed from the server",
+            missing="the channel is gone (code {code}), or netcoach was removed from the server",
+        )
+
+    # -- nudges -----------------------------------------------------------------------------
+
+    async def deliver(self, user: UserRef, reply: Reply, key: str = "") -> str:
+        """A nudge by DM. DMs closed (50007) or an unknown user: permanent, never retried."""
+        return await self._send_pages(
+            lambda bot: bot.create_dm(discord.Object(int(user.id))),
+            reply,
+            key,
+            refused="Discord refused the DM (code {code}): DMs closed or bot blocked",
+            missing="Discord user not found (code {code})",
+        )
+
+    async def _send_pages(
+        self,
+        channel_of: Callable[[NetcoachBot], Awaitable[Any]],
+        reply: Reply,
+        key: str,
+        *,
+        refused: str,
+        missing: str,
+    ) -> str:
+        """Send a reply's pages where `channel_of` says; Discord's refusals become
+        DeliveryErrors (permanent when retrying cannot help). `key` becomes the nonce,
+        so Discord drops a repeated delivery itself."""
+        bot = self.bot
+        if bot is None or bot.is_closed() or bot.user is None:
+            raise DeliveryError("not connected to Discord yet", retry_after=30)
+
+        def classify(exc: Exception) -> DeliveryError | None:
+            if isinstance(exc, discord.Forbidden):
+                return DeliveryError(refused.format(code=exc.code), permanent=True)
+            if isinstance(exc, discord.NotFound):
+                return DeliveryError(missing.format(code=exc.code), permanent=True)
+            if isinstance(exc, discord.RateLimited):
+                return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
+            if isinstance(exc, discord.HTTPException):
+                return DeliveryError(f"Discord error {exc.status} (code {exc.code})")
+            if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
+                return DeliveryError(f"could not reach Discord: {type(exc).__name__}")
+            return None
+
+        last: discord.Message | None = None
+        async with delivering(classify):
+            channel = await channel_of(bot)
+            for i, page in enumerate(render(reply)):
+                nonce = f"{key}.{i}"[-25:] if key else None  # Discord keeps nonces 25 long
+                last = await channel.send(nonce=nonce, **message_kwargs(page))
+        return str(last.id) if last is not None else ""
+
+
+def from_config(config: Config) -> DiscordAdapter:
+    """Checks the token's presence and shape here, so start-up fails before any connection."""
+    section = config.section("discord")
+    token = str(section.get("token") or "").strip()
+    if token.lower().startswith("bot "):
+        token = token[4:].strip()
+    if not token:
+        raise ConfigError(
+            f"{config.source}: Discord is enabled but {TOKEN_VAR} is not set. Put the bot token "
+            f"from the Developer Portal in the {TOKEN_VAR} environment variable."
+        )
+    if not _TOKEN_SHAPE.fullmatch(token):
+        raise ConfigError(
+            f"{config.source}: {TOKEN_VAR} does not look like a Discord bot token (copy it "
+            "again from Developer Portal → Bot → Reset Token)."
+        )
+    raw_guild = str(section.get("dev_guild_id") or "").strip()
+    if raw_guild and not raw_guild.isdigit():
+        raise ConfigError(f"{config.source}: discord.dev_guild_id must be a server id (digits)")
+    database = str(config["database"])
+    sync_state = None if database == ":memory:" else Path(database + ".discord-commands")
+    return DiscordAdapter(
+        token,
+        dev_guild_id=int(raw_guild) if raw_guild else None,
+        api_base_url=str(section.get("api_base_url") or ""),
+        gateway_url=str(section.get("gateway_url") or ""),
+        sync_state=sync_state,
+        max_draft=int(config.section("review")["max_chars"]),
+    )

@@ -1,0 +1,207 @@
+"""The database connection, its unit of work and its migrations.
+
+One aiosqlite connection; writes go through `transaction()`, which serialises them so
+transactions never interleave, commits or rolls back as a whole, and runs what was
+registered with `after_commit` only once the commit is durable (the scheduler's wake-up).
+
+Migrations are numbered SQL files in `migrations/` (0001_….sql, 0002_….sql): each moves the
+schema from version n-1 to n; append a file, never edit a released one. The version lives in
+`PRAGMA user_version`: an older file is upgraded at start, a newer one refused untouched.
+
+Times are stored as Unix seconds (UTC) and handed out as aware datetimes. SQL here and in
+the repositories stays dialect-neutral where that costs nothing (RETURNING, ON CONFLICT),
+so the repositories can later run on PostgreSQL; SQLite specifics (PRAGMA, sqlite_master)
+stay in this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence, Sized
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class StoreError(Exception):
+    """The database cannot be used as it is; the message says what to do."""
+
+
+def to_unix(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware one")
+    return int(dt.timestamp())
+
+
+def from_unix(value: int) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def maybe_from_unix(value: int | None) -> datetime | None:
+    return None if value is None else from_unix(value)
+
+
+def marks(values: Sized) -> str:
+    """Placeholders for an IN (…) list."""
+    return ",".join("?" * len(values))
+
+
+def migrations(folder: Path = MIGRATIONS_DIR) -> list[str]:
+    """The migration scripts in order; a gap or a stray name is an error, not a skipped step."""
+    found: dict[int, Path] = {}
+    for path in folder.glob("*.sql"):
+        m = _MIGRATION_NAME.match(path.name)
+        if m is None:
+            raise StoreError(f"{path}: migrations are named NNNN_words.sql")
+        found[int(m[1])] = path
+    numbers = sorted(found)
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise StoreError(f"{folder}: migrations must be numbered 1, 2, 3… without gaps")
+    return [found[n].read_text(encoding="utf-8") for n in numbers]
+
+
+def statements(script: str) -> list[str]:
+    """A script's statements (migrations hold no semicolons inside literals)."""
+    body = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+class Transaction:
+    """One unit of work: statements run inside BEGIN … COMMIT on the shared connection."""
+
+    def __init__(self, conn: aiosqlite.Connection):
+        self._conn = conn
+        self._after: list[Callable[[], None]] = []
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        async with self._conn.execute(sql, params) as cur:
+            return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return next(iter(await self._conn.execute_fetchall(sql, params)), None)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this transaction has committed (never after a rollback)."""
+        if callback not in self._after:
+            self._after.append(callback)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    references: str | None  # the table a foreign key on this column points at
+
+
+class Database:
+    """The connection; repositories share it and each owns the SQL of its tables."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str):
+        self._conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, *, busy_timeout_ms: int = 5000, scripts: Sequence[str] | None = None
+    ) -> Database:
+        import aiosqlite  # here, so `netcoach review` never loads the database driver
+
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            db = cls(conn, path)
+            await db._migrate(migrations() if scripts is None else list(scripts))
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._conn)
+            try:
+                yield tx
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+        for callback in tx._after:
+            callback()
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self._conn.execute_fetchall(sql, params)  # one trip to the db thread
+        return next(iter(rows), None)
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        async with self._conn.execute(sql, params) as cur:
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+
+    # -- the schema ------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        version: int = (await self.one("PRAGMA user_version"))[0]
+        return version
+
+    async def tables(self) -> list[str]:
+        rows = await self.all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        return [r[0] for r in rows]
+
+    async def columns(self, table: str) -> list[Column]:
+        """A table's columns with the table each foreign key points at."""
+        refs = {k[3]: k[2] for k in await self.all(f"PRAGMA foreign_key_list({quote(table)})")}
+        cols = await self.all(f"PRAGMA table_info({quote(table)})")
+        return [Column(c[1], refs.get(c[1])) for c in cols]
+
+    async def _migrate(self, scripts: Sequence[str]) -> None:
+        version, latest = await self.schema_version(), len(scripts)
+        if version > latest:
+            raise StoreError(
+                f"{self.path} was written by a newer netcoach (schema version {version}; "
+                f"this one knows up to {latest}). Upgrade netcoach, or point "
+                "'database' in the config at another file; the file was left untouched."
+            )
+        for number in range(version, latest):
+            async with self.transaction() as tx:
+                for statement in statements(scripts[number]):
+                    await tx.execute(statement)
+                await tx.execute(f"PRAGMA user_version = {number + 1}")
+
+
+def quote(name: str) -> str:
+    """An identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
