@@ -20,7 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from bot.review import CONTEXTS, builtin_playbooks, review
+from netcoach.bot.review import CONTEXTS, builtin_playbooks, review
 
 OPENERS = ["Hi Ana,", "Hey Tom —", "Hello Dr. Okafor,", "Hi all!", "Dear Sir/Madam,", "Hey"]
 FRAGMENTS = [

@@ -212,7 +212,13 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
 def cmd_playbooks_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.review.evaluate import LabelError, evaluate, fit_weights, read_labelled, render
+    from netcoach.bot.review.evaluate import (
+        LabelError,
+        evaluate,
+        fit_weights,
+        read_labelled,
+        render,
+    )
 
     playbooks = _load_playbooks(args.playbooks)
     rows = []

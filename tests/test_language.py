@@ -6,8 +6,8 @@ import json
 
 from labelled import REAL_LOCKED, REAL_TRAIN, ROOT, SYNTHETIC, read_jsonl
 
-from bot.review import review
-from bot.review.language import NAMES
+from netcoach.bot.review import review
+from netcoach.bot.review.language import NAMES
 
 SAMPLES = ROOT / "tests" / "data" / "languages.jsonl"
 

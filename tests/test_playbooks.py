@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.review import (
+from netcoach.bot.cli import main
+from netcoach.bot.review import (
     BUILTIN_DIR,
     PlaybookError,
     PlaybookSet,

@@ -12,9 +12,9 @@ import json
 import pytest
 from labelled import REAL_LOCKED, REAL_TRAIN, SYNTHETIC, read_jsonl
 
-from bot.cli import main
-from bot.review import CONTEXTS, builtin_playbooks
-from bot.review.evaluate import LabelError, evaluate, read_labelled
+from netcoach.bot.cli import main
+from netcoach.bot.review import CONTEXTS, builtin_playbooks
+from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
 # Round 5 of tests/data/real/FIGURES.md, rounded down.
 LOCKED_FLOOR = {"verdict": 0.69, "kept": 0.74, "caught": 0.63}
@@ -99,7 +99,7 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
     ],
 )
 def test_concepts_not_topic_words_decide(text, verdict, signal, value):
-    from bot.review import review
+    from netcoach.bot.review import review
 
     result = review(text)
     assert result.verdict == verdict
@@ -107,7 +107,7 @@ def test_concepts_not_topic_words_decide(text, verdict, signal, value):
 
 
 def test_introductions_accept_consent_in_ordinary_words():
-    from bot.review import review
+    from netcoach.bot.review import review
 
     for consent in ("As agreed, ", "As promised, ", "You both said yes when I asked, so "):
         text = (

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from labelled import BLIND, CORPUS, DEV_SET, DEVSTYLE, FRESH, HOLDOUT, read_jsonl
 
-from bot.review import CONTEXTS, ReviewError, review
+from netcoach.bot.review import CONTEXTS, ReviewError, review
 
 LABELS = ("pitch", "shared_bond", "about_them", "ask")
 REQUIRED_ACCURACY = 0.9

@@ -316,9 +316,9 @@ class Engine:
                 return _first_sentence_with(text, FIRST_PERSON)
             return None
         if kind == "only":
-            counts = text.word_counts
-            others = sum(n for w, n in counts.items() if w not in check.words)
-            if counts and others <= check.max_other:
+            word_counts = text.word_counts
+            others = sum(n for w, n in word_counts.items() if w not in check.words)
+            if word_counts and others <= check.max_other:
                 return _whole(text)
             return None
         if kind == "require":

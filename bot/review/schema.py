@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netcoach.bot.yamlsafe import YamlError, load_yaml, node_lines
-
+from ..yamlsafe import YamlError, load_yaml, node_lines
 from .patterns import PatternError, Phrase, parse_phrase
 from .text import Text
 
@@ -409,7 +408,7 @@ def _parse_check(
 
     kind = item.get("kind")
     kinds = RULE_KINDS if is_rule else DETECTOR_KINDS
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         err(f"'kind' must be one of {', '.join(kinds)} (got {kind!r})")
         return None
     allowed = (_RULE_COMMON if is_rule else _COMMON) | _KIND_KEYS[kind]
