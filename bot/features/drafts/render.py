@@ -19,10 +19,20 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
     icon = "✅" if result.verdict == "ready" else "✏️"
     verdict = "ready to send" if result.verdict == "ready" else "worth a revision"
     parts: list[Segment] = [
-        bold(f"{icon} {result.score}/100 — {verdict}"),
+        bold(f"{icon} {result.score}/100 — {verdict}")
+        if result.english
+        else bold(f"🌐 A draft in {result.language_name}"),
         plain(f" (as {_ARTICLE[result.context]} {CONTEXT_LABELS[result.context]})"),
     ]
-    if not result.findings:
+    if not result.english:
+        parts.append(
+            plain(
+                "\n\nFor now I review English drafts only, so I checked just what does not "
+                "depend on the language: length, links, capitals, exclamation marks and emoji"
+                + (" — nothing to fix there." if not result.findings else ".")
+            )
+        )
+    elif not result.findings:
         parts.append(plain("\n\nNothing to fix: it's about them, it gives before it takes."))
     for finding in result.findings:
         parts += [
