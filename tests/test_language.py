@@ -77,5 +77,5 @@ def test_the_reply_to_a_non_english_draft_says_what_was_and_was_not_checked():
         "Bonjour Claire, j'ai adoré ta présentation sur les jardins partagés. Comment as-tu fait ?"
     )
     reply = "".join(seg.text for seg in format_review(review(text), text))
-    assert "looks like French" in reply and "English drafts only" in reply
-    assert "Nothing to fix" not in reply
+    assert reply.startswith("🌐 A draft in French") and "English drafts only" in reply
+    assert "ready to send" not in reply and "100/100" not in reply
