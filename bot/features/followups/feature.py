@@ -46,6 +46,7 @@ from netcoach.bot.timeparse import (
     format_local,
     matching_zones,
     occurrence,
+    on_weekday,
     parse_cadence,
     parse_duration,
     parse_when,
@@ -370,7 +371,7 @@ class FollowUps(Feature):
                 if old.cadence:
                     await self.repo.close(user.id, old.id, "cancelled", now)
                     replaced = f" (this replaces keeping in touch {old.cadence}, #{old.id})"
-        anchor = self._anchor_today(tz, now)
+        anchor = on_weekday(self._anchor_today(tz, now), cadence, first=True)
         first = occurrence(anchor, cadence, 1)
         followup = await self.repo.add(
             user.id,
@@ -465,8 +466,9 @@ class FollowUps(Feature):
         for f in await self.repo.of_user(user.id, contact_id=contact_id):
             if not f.cadence:
                 continue
-            anchor = self._anchor_today(tz, now)
-            nxt = occurrence(anchor, parse_cadence(f.cadence), 1)
+            cadence = parse_cadence(f.cadence)
+            anchor = on_weekday(self._anchor_today(tz, now), cadence, first=False)
+            nxt = occurrence(anchor, cadence, 1)
             await self.repo.reschedule(user.id, f.id, nxt, anchor=anchor, occurrence=1)
             notes.append(f" Keeping in touch {f.cadence}: next nudge {format_local(nxt, tz)}.")
         return "".join(notes)
