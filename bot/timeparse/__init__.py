@@ -7,7 +7,7 @@ timeofday   "9am", "18:30" on their own
 humanize    "in about 3 weeks", "Fri 27 Nov 2026, 09:00 (Europe/London)"
 """
 
-from .civil import WhenError
+from .civil import WhenError, plural
 from .humanize import describe_delta, format_local
 from .recurrence import Cadence, index_of, next_after, occurrence, on_weekday
 from .timeofday import is_time_of_day, parse_time_of_day
@@ -30,6 +30,7 @@ __all__ = [
     "parse_duration",
     "parse_time_of_day",
     "parse_when",
+    "plural",
     "resolve_timezone",
     "split_when",
     "zone_or",

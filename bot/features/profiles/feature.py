@@ -407,13 +407,37 @@ class Profiles(Feature):
         parts += ["\n\nMention it in your first line, then ask about them."]
         return _say(req, *parts)
 
+    def _unknown_recipient(self, name: str) -> Finding:
+        return Finding(
+            rule="unknown-recipient",
+            playbook="shared-bond",
+            principle=self.titles.get("shared-bond", "Mention the shared bond"),
+            severity="tip",
+            message=f"I don't know anyone called “{name}” among your contacts, so I "
+            "couldn't look for a bond you noted with them.",
+            suggestion=f"Check the name with /contacts, or note what you share: "
+            f"/contact {name} bond we both …",
+            span=(0, 0),
+            excerpt="",
+        )
+
     async def recipient_finding(self, req: Request, result: Review) -> Finding | None:
-        """For a review with a known recipient: name the bond the draft leaves out."""
+        """For a review with a known recipient: name the bond the draft leaves out; for a
+        contact name nobody has, say so."""
         ref, name = req.member("member"), req.arg("recipient")
-        if result.signals.get("shared_bond") or not (ref or name):
+        if not (ref or name):
             return None
         user = await self.users.find(req.user)
-        if user is None:
+        contact = None
+        if ref is None and name:
+            if user is not None:
+                contact = await self.contacts.find_contact(user.id, name)
+                if contact is None:
+                    like = await self.contacts.contacts_named_like(user.id, name, limit=2)
+                    contact = like[0] if len(like) == 1 else None
+            if contact is None:
+                return self._unknown_recipient(name)
+        if result.signals.get("shared_bond") or user is None:
             return None
         bond_text = ""
         if ref is not None:
@@ -425,9 +449,8 @@ class Profiles(Feature):
                 except TooOften:
                     bonds = []  # the review itself goes on, without the bond
                 bond_text = f"{bonds[0].display} ({bonds[0].rarity})" if bonds else ""
-        elif name:
-            contact = await self.contacts.find_contact(user.id, name)
-            bond_text = contact.bonds[0] if contact and contact.bonds else ""
+        elif contact is not None:
+            bond_text = contact.bonds[0] if contact.bonds else ""
         if not bond_text:
             return None
         return Finding(
@@ -439,6 +462,7 @@ class Profiles(Feature):
             suggestion="Name it in your first line — a rare common bond is the best opener.",
             span=(0, 0),
             excerpt="",
+            weight=5,
         )
 
 
