@@ -23,6 +23,7 @@ from netcoach.bot.kernel import (
     Request,
     UserRef,
     Where,
+    plain,
 )
 
 from .inbound import QUIT, YOU, press_request, to_request
@@ -31,6 +32,7 @@ from .render import render
 log = logging.getLogger(__name__)
 COMMUNITY = "console"
 MAX_NUMBERED = 1000  # buttons whose numbers still work
+EXPORTS = "netcoach-data-*.json"  # what /mydata saves (the privacy feature names it so)
 NO_TERMINAL = (
     "netcoach: the console chat needs a terminal or typed lines, and stdin had none (it is "
     "not a terminal: /dev/null, or Docker without -it). Run it in a terminal "
@@ -114,11 +116,41 @@ class ConsoleAdapter:
             for i, button in enumerate(reply.buttons):
                 self._numbered.put(first + i, (button, message_id))
             self._next_number += len(reply.buttons)
+        if reply.kind == "forget-asked" and (saved := self._exports()):
+            note = (
+                f"\nThe {_files(len(saved))} /mydata saved in {self.files_dir} will be deleted too."
+            )
+            reply = replace(reply, body=(*reply.body, plain(note)))
         text = render(reply, color=self.interactive, first_choice=first)
         for attachment in reply.attachments:
             text += f"\nSaved to {self._save(attachment)}"
+        if reply.kind == "forgotten":
+            text += self._delete_exports()
         self._write(text)
         return message_id
+
+    def _exports(self) -> list[Path]:
+        """The data exports /mydata saved here (netcoach-data-*.json)."""
+        try:
+            return sorted(self.files_dir.glob(EXPORTS))
+        except OSError:
+            return []
+
+    def _delete_exports(self) -> str:
+        """After /forget: the exports saved here go too; say what was deleted."""
+        deleted, kept = [], []
+        for path in self._exports():
+            try:
+                path.unlink()
+                deleted.append(path.name)
+            except OSError as exc:
+                kept.append(f"{path} ({exc.strerror})")
+        said = ""
+        if deleted:
+            said += f"\nDeleted the {_files(len(deleted))} /mydata saved: {', '.join(deleted)}."
+        if kept:
+            said += f"\nCould not delete {', '.join(kept)}; please delete it yourself."
+        return said
 
     def _save(self, attachment: Attachment) -> Path:
         """Write an attachment next to where netcoach runs, never over an existing file."""
@@ -237,6 +269,10 @@ class ConsoleAdapter:
                     return  # ...and on an empty line leaves, as Ctrl-D does
                 if not await self.handle_line(coach, line):
                     return
+
+
+def _files(n: int) -> str:
+    return "file" if n == 1 else f"{n} files"
 
 
 def readable(line: str) -> str:
