@@ -13,7 +13,7 @@ from followup_fakes import FakeClock
 
 from netcoach.adapters.console import ConsoleAdapter
 from netcoach.bot.app import App, build, load_config
-from netcoach.bot.features.drafts import nothing_to_fix, whole_words
+from netcoach.bot.features.drafts import format_review, nothing_to_fix, whole_words
 from netcoach.bot.review import Finding, review
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -152,3 +152,14 @@ async def test_plurals(chat: Chat) -> None:
     await chat.say("/history on")
     await chat.say("Hi Ana, loved your talk on soil health — how did you get started?")
     assert "I deleted 1 stored draft." in await chat.say("/history off")
+
+
+def test_a_draft_in_another_language_says_reviews_are_english_only() -> None:
+    draft = (
+        "Bonjour Marie, j'ai adoré ta conférence sur la santé des sols. Comment as-tu commencé ?"
+    )
+    result = review(draft, "dm")
+    assert not result.english
+    text = "".join(s.text for s in format_review(result, draft))
+    assert "I review English only: this looks like French" in text
+    assert "asks for nothing" not in text and "it's about them" not in text

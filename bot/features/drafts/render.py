@@ -42,6 +42,8 @@ _STRENGTHS: dict[str, tuple[tuple[str, str], ...]] = {
 
 def nothing_to_fix(result: Review) -> str:
     """The line under a draft with no findings: only what is true of it, in its context."""
+    if not result.english:
+        return "Nothing to fix in its length and form."
     said = [words for signal, words in _STRENGTHS[result.context] if result.signals.get(signal)]
     asks = result.signals.get("ask") or "it gives before it takes" in said
     if result.context in ("dm", "follow-up") and not asks:
@@ -59,6 +61,13 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
         bold(f"{icon} {result.score}/100 — {verdict}"),
         plain(f" (as {_ARTICLE[result.context]} {CONTEXT_LABELS[result.context]})"),
     ]
+    if not result.english:
+        parts.append(
+            plain(
+                f"\n\nI review English only: this looks like {result.language_name}, so I "
+                "checked its length, links and formatting, not what it says."
+            )
+        )
     if not result.findings:
         parts.append(plain(f"\n\n{nothing_to_fix(result)}"))
     for finding in (whole_words(f, text) for f in result.findings):
