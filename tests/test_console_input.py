@@ -167,6 +167,19 @@ async def test_yes_and_no_answer_the_forget_question(
     assert await built.users.find(YOU) is None
 
 
+async def test_a_typed_label_answers_only_the_message_just_shown(
+    app: tuple[App, FakeClock],
+) -> None:
+    built, _ = app
+    console, out = _console(built)
+    await console.handle_line(built.coach, "/followup Maria tomorrow")
+    await console.handle_line(built.coach, "/forget")
+    await console.handle_line(built.coach, "/followups")  # something else came in between
+    await console.handle_line(built.coach, "yes")
+    assert "Done: I deleted" not in out.getvalue()
+    assert await built.users.find(YOU) is not None
+
+
 async def test_a_typed_word_that_names_no_single_button_is_a_message(
     app: tuple[App, FakeClock],
 ) -> None:

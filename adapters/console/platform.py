@@ -92,6 +92,7 @@ class ConsoleAdapter:
         # later replies (a nudge arriving as you type) print theirs: number -> (button, id).
         self._numbered: Recent[int, tuple[Button, str]] = Recent(MAX_NUMBERED)
         self._next_number = 1
+        self._latest = ""  # the id of the last message shown
         self._drafts = DraftMemory()
         self._sent_keys = SentKeys()
         self._shown = 0
@@ -109,6 +110,7 @@ class ConsoleAdapter:
         edit what it printed, so replacing intents (edit_pressed…) print anew."""
         self._shown += 1
         message_id = f"console-{self._shown}"
+        self._latest = message_id
         first = self._next_number
         if reply.buttons:
             self.choices, self._choices_from = list(reply.buttons), message_id
@@ -215,7 +217,8 @@ class ConsoleAdapter:
 
     def _pressed(self, line: str) -> Request | str | None:
         """A typed number presses the button shown with it; a typed label ("yes", "done")
-        presses the one button of the latest choices it names. A number no button has
+        presses the one button it names on the message just shown (not on an older one:
+        "yes" typed later must not answer a question asked long ago). A number no button has
         gets an explanation (a str); anything else is not a press (None)."""
         text = line.strip()
         if text.isdigit() and len(text) <= 4:
@@ -225,8 +228,8 @@ class ConsoleAdapter:
             button, message_id = found
             return press_request(button, self._drafts.recall("console", message_id), self.facts)
         word = text.lower().rstrip(".!")
-        if not word or len(word) > 40 or not self.choices:
-            return None
+        if not word or len(word) > 40 or not self.choices or self._choices_from != self._latest:
+            return None  # a typed label answers only the message just shown
         named = [
             b
             for b in self.choices
