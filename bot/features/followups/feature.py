@@ -58,6 +58,7 @@ from netcoach.bot.timeparse import (
 
 from .due import Nudges
 from .model import Contact, FollowUp
+from .nudge import note_opener, sendable
 from .repository import FollowUpRepository
 
 MAX_NOTE = 500
@@ -383,6 +384,7 @@ class FollowUps(Feature):
                 " changes its note.",
             )
         followup = await self.repo.add(user.id, who, note, when, now)
+        self._prepare_opener(note)
         parts: list[Segment | str] = [
             "Got it. I'll remind you to follow up with ",
             bold(who),
@@ -395,6 +397,12 @@ class FollowUps(Feature):
         parts += ["\nId ", code(f"#{followup.id}"), " — ", code(f"/snooze {followup.id} <when>")]
         parts += [" or ", code(f"/cancel {followup.id}"), " to change it."]
         return self._say(req, *parts)
+
+    def _prepare_opener(self, note: str) -> None:
+        """Review the note's opener now, while the user waits a moment anyway, so a burst
+        of nudges later finds it reviewed."""
+        if (template := note_opener(note, "{name}")) is not None:
+            sendable(template, self.playbooks)
 
     async def _same_time(self, user: User, who: str, when: datetime) -> FollowUp | None:
         """An open one-off follow-up with the same person at the same moment."""
@@ -441,6 +449,7 @@ class FollowUps(Feature):
             if problem := self._check_note(value):
                 return self._say(req, problem)
             await self.repo.set_note(user.id, f.id, value)
+            self._prepare_opener(value)
             if not value:
                 return self._say(req, "Removed the note of ", code(f"#{f.id}"), ".")
             return self._say(req, "The note of ", code(f"#{f.id}"), " is now ", italic(value), ".")

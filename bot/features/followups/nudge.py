@@ -141,7 +141,7 @@ def note_opener(note: str, name: str) -> str | None:
             x = _second_person(m["x"]).strip()
             if len(x.split()) > 12:
                 return None
-            return template.format(name=name, x=x)
+            return template.replace("{x}", x).replace("{name}", name)  # x has no braces
     return None
 
 
@@ -163,14 +163,39 @@ def bond_opener(bond: str, name: str) -> str | None:
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _sendable(text: str, playbooks: PlaybookSet | None) -> bool:
-    """Passes the follow-up review: ready, and nothing to warn about."""
+_STAND_IN = "Maria"  # the name an opener is reviewed with, so one review serves every name
+
+
+def sendable(template: str, playbooks: PlaybookSet | None) -> bool:
+    """Whether an opener passes the follow-up review (ready, nothing to warn about).
+    `template` has "{name}" still in it: a contact's name does not change the verdict, so
+    one review serves every contact, and the scheduler sending a burst of nudges reviews
+    each template and each note once."""
+    return _reviewed(template.format(name=_STAND_IN), playbooks)
+
+
+_REVIEWED: dict[tuple[int, str], bool] = {}  # (id of the playbooks, text) -> sendable
+_KEPT: dict[int, PlaybookSet | None] = {}  # keeps those playbooks alive, so ids stay theirs
+MAX_REVIEWED = 20_000
+
+
+def _reviewed(text: str, playbooks: PlaybookSet | None) -> bool:
+    """Cached by the playbooks' identity: hashing a PlaybookSet would cost more than the
+    review."""
+    key = (id(playbooks), text)
+    found = _REVIEWED.get(key)
+    if found is not None:
+        return found
     try:
         result = review(text, "follow-up", playbooks)
+        ok = result.verdict == "ready" and all(f.severity == "tip" for f in result.findings)
     except ReviewError:
-        return False
-    return result.verdict == "ready" and all(f.severity == "tip" for f in result.findings)
+        ok = False
+    if len(_REVIEWED) >= MAX_REVIEWED:
+        _REVIEWED.clear()
+    _KEPT.setdefault(id(playbooks), playbooks)
+    _REVIEWED[key] = ok
+    return ok
 
 
 def _playbook_openers(playbooks: PlaybookSet | None, since: timedelta | None) -> list[str]:
@@ -206,15 +231,16 @@ def pick_opener(
     and every opener offered passes the follow-up review.
     """
     turn = followup_id * 7919 + occurrence
-    own = [o for o in (note_opener(note, name),) if o]
-    own += [o for b in bonds if (o := bond_opener(b, name))]
-    generic = [t.format(name=name) for t in (*_playbook_openers(playbooks, since), *PLAIN_OPENERS)]
+    name_slot = "{name}"  # filled last: templates are reviewed once, whoever they are for
+    own = [o for o in (note_opener(note, name_slot),) if o]
+    own += [o for b in bonds if (o := bond_opener(b, name_slot))]
+    generic = list((*_playbook_openers(playbooks, since), *PLAIN_OPENERS))
     ordered = own[:1] if occurrence == 0 else []  # a one-off's note comes first
     pool = own + generic
     ordered += pool[turn % len(pool) :] + pool[: turn % len(pool)]
-    for text in ordered:
-        if _sendable(text, playbooks):
-            return text
+    for template in ordered:
+        if sendable(template, playbooks):
+            return template.format(name=name)
     return PLAIN_OPENERS[0].format(name=name)
 
 
