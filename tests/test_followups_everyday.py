@@ -124,3 +124,16 @@ async def test_tonight_late_in_the_evening_is_soon(chat: Chat) -> None:
     chat.clock.set(datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
     said = await chat.say("/followup Maria tonight")
     assert "Thu 26 Nov 2026, 23:00" in said
+
+
+async def test_a_short_reply_after_draft_leaves_draft_waiting(chat: Chat) -> None:
+    from netcoach.adapters.console.inbound import press_request
+    from netcoach.bot.kernel import Button
+
+    await chat.say("/followup Maria tomorrow")
+    for reply in await chat.app.coach.handle(press_request(Button("Draft", "draft:1"))):
+        chat.console.show(reply)
+    assert "Send me your message to Maria" in chat.out.getvalue()
+    assert "Send me a draft whenever you're ready" in await chat.say("ok")
+    said = await chat.say("Hi Maria, here's the article I mentioned — hope it helps!")
+    assert "(as a follow-up)" in said

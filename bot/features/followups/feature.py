@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from netcoach.bot.clock import Clock
+from netcoach.bot.features.drafts import clean_draft, short_reply
 from netcoach.bot.kernel import (
     Action,
     Command,
@@ -832,8 +833,9 @@ class FollowUps(Feature):
         )
 
     async def intercept(self, req: Request) -> str | None:
-        """After Draft, the user's next plain message is reviewed as a follow-up."""
-        if req.command or not req.text.strip():
+        """After Draft, the user's next plain message is reviewed as a follow-up; a short
+        reply ("ok") is answered as such and leaves Draft waiting for the message."""
+        if req.command or not req.text.strip() or short_reply(clean_draft(req.text)):
             return None
         awaiting = await self.users.take_expected(req.user)
         return "follow-up" if awaiting and awaiting.startswith("draft:") else None
