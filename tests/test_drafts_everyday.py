@@ -50,8 +50,8 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
     [
         ("ok", "Send me a draft whenever you're ready"),
         ("Thanks!", "Send me a draft whenever you're ready"),
-        ("yes", "“yes” to what? Nothing is waiting for an answer."),
-        ("no", "“no” to what? Nothing is waiting for an answer."),
+        ("yes", "“yes” to what? To answer a question of mine, use its buttons"),
+        ("no", "“no” to what? To answer a question of mine, use its buttons"),
         ("help", "Type /help to see what I can do."),
         ("asdf", "“asdf” is too short for me to review."),
         ("a" * 4000, "That is 4,000 characters without the words of a message"),

@@ -72,8 +72,8 @@ def short_reply(text: str) -> tuple[str, ...] | None:
         )
     if said in _ANSWERS:
         return (
-            f"“{text.strip()}” to what? Nothing is waiting for an answer. Send me a draft to "
-            "review, or type /help.",
+            f"“{text.strip()}” to what? To answer a question of mine, use its buttons; to "
+            "have a message reviewed, send me the whole draft, or type /help.",
         )
     if said in _THANKS:
         return ("👍 Send me a draft whenever you're ready, or type /help.",)
