@@ -125,6 +125,7 @@ def _second_person(text: str) -> str:
     return "".join(_POSSESSIVE.get(w.lower(), w) for w in _WORD.findall(text))
 
 
+@functools.lru_cache(maxsize=4096)
 def note_opener(note: str, name: str) -> str | None:
     """The note as an opener a person would send, when it has a shape that can be turned
     into one ("send her the testing notes" -> "I'm sending over the testing notes"); None
@@ -145,6 +146,7 @@ def note_opener(note: str, name: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def bond_opener(bond: str, name: str) -> str | None:
     """A bond noted for the contact, said as what you have in common."""
     text = " ".join(bond.split()).rstrip(".!;:,")
@@ -198,20 +200,32 @@ def _reviewed(text: str, playbooks: PlaybookSet | None) -> bool:
     return ok
 
 
-def _playbook_openers(playbooks: PlaybookSet | None, since: timedelta | None) -> list[str]:
-    """The playbooks' openers that need only a name and claim nothing untrue."""
+_USABLE: dict[tuple[int, bool], tuple[str, ...]] = {}  # (id of the playbooks, a while) -> openers
+
+
+def _playbook_openers(playbooks: PlaybookSet | None, since: timedelta | None) -> tuple[str, ...]:
+    """The playbooks' openers that need only a name and claim nothing untrue (worked out
+    once per set of playbooks: a burst of nudges asks for them a thousand times)."""
+    a_while = since is not None and since >= A_WHILE
+    key = (id(playbooks), a_while)
+    if (known := _USABLE.get(key)) is None:
+        known = _USABLE[key] = _usable_openers(playbooks, a_while)
+        _KEPT.setdefault(id(playbooks), playbooks)
+    return known
+
+
+def _usable_openers(playbooks: PlaybookSet | None, a_while: bool) -> tuple[str, ...]:
     found: list[str] = []
     for playbook_id in (STAY_IN_TOUCH, SHARED_BOND):
         try:
             found += playbooks.get(playbook_id).openers if playbooks else ()
         except KeyError:
             continue
-    a_while = since is not None and since >= A_WHILE
-    return [
+    return tuple(
         t
         for t in found
         if _fields(t) <= {"name"} and not _CLAIMS.search(t) and (a_while or not _SINCE.search(t))
-    ]
+    )
 
 
 def pick_opener(
@@ -234,7 +248,7 @@ def pick_opener(
     name_slot = "{name}"  # filled last: templates are reviewed once, whoever they are for
     own = [o for o in (note_opener(note, name_slot),) if o]
     own += [o for b in bonds if (o := bond_opener(b, name_slot))]
-    generic = list((*_playbook_openers(playbooks, since), *PLAIN_OPENERS))
+    generic = [*_playbook_openers(playbooks, since), *PLAIN_OPENERS]
     ordered = own[:1] if occurrence == 0 else []  # a one-off's note comes first
     pool = own + generic
     ordered += pool[turn % len(pool) :] + pool[: turn % len(pool)]
