@@ -203,6 +203,17 @@ def _reviewed(text: str, playbooks: PlaybookSet | None) -> bool:
 _USABLE: dict[tuple[int, bool], tuple[str, ...]] = {}  # (id of the playbooks, a while) -> openers
 
 
+def warm_openers(playbooks: PlaybookSet | None) -> None:
+    """Review every opener that needs only a name, once: the first review builds the review
+    engine (a few hundred ms), which a burst of nudges should not wait for."""
+    for template in (*_playbook_openers(playbooks, A_WHILE), *PLAIN_OPENERS):
+        sendable(template, playbooks)
+
+
+def is_warm(playbooks: PlaybookSet | None) -> bool:
+    return (id(playbooks), PLAIN_OPENERS[0].format(name=_STAND_IN)) in _REVIEWED
+
+
 def _playbook_openers(playbooks: PlaybookSet | None, since: timedelta | None) -> tuple[str, ...]:
     """The playbooks' openers that need only a name and claim nothing untrue (worked out
     once per set of playbooks: a burst of nudges asks for them a thousand times)."""
