@@ -82,7 +82,7 @@ def test_batch_reviews_each_line_and_reports_bad_lines_without_stopping(tmp_path
             ]
         )
     )
-    assert main(["review", "--batch", str(path)]) == 0
+    assert main(["review", "--batch", str(path)]) == 1  # some lines failed (issue 14)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line.get("id") for line in lines] == ["a", None, "c", "d", 5]
     assert lines[0]["verdict"] == "revise" and lines[0]["signals"]["bare_greeting"] is True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from netcoach.bot.kernel import Segment, bold, italic, mark, plain
-from netcoach.bot.review import Review
+from netcoach.bot.review import Finding, Review
 
 CONTEXT_LABELS = {
     "dm": "first message",
@@ -15,26 +17,60 @@ _ARTICLE = {"dm": "a", "intro": "an", "follow-up": "a", "introduction": "an"}
 SEVERITY_ICONS = {"problem": "✖", "warn": "⚠", "tip": "💡"}
 
 
+# What a ready draft does well, per context, each said only when its signal is set.
+_STRENGTHS: dict[str, tuple[tuple[str, str], ...]] = {
+    "dm": (
+        ("shared_bond", "it names what you have in common"),
+        ("about_them", "it's about them"),
+        ("offers_help", "it gives before it takes"),
+    ),
+    "follow-up": (
+        ("about_them", "it's about them"),
+        ("offers_help", "it brings something useful"),
+        ("shared_bond", "it recalls what you share"),
+    ),
+    "intro": (
+        ("offers_help", "it offers help to others"),
+        ("about_them", "it invites others in"),
+    ),
+    "introduction": (
+        ("shared_bond", "it says what the two have in common"),
+        ("offers_help", "it says what each can give the other"),
+    ),
+}
+
+
+def nothing_to_fix(result: Review) -> str:
+    """The line under a draft with no findings: only what is true of it, in its context."""
+    if not result.english:
+        return "Nothing to fix in its length and form."
+    said = [words for signal, words in _STRENGTHS[result.context] if result.signals.get(signal)]
+    asks = result.signals.get("ask") or "it gives before it takes" in said
+    if result.context in ("dm", "follow-up") and not asks:
+        said.append("it asks for nothing")
+    if not said:
+        return "Nothing to fix."
+    listed = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return f"Nothing to fix: {listed}."
+
+
 def format_review(result: Review, text: str) -> tuple[Segment, ...]:
     icon = "✅" if result.verdict == "ready" else "✏️"
     verdict = "ready to send" if result.verdict == "ready" else "worth a revision"
     parts: list[Segment] = [
-        bold(f"{icon} {result.score}/100 — {verdict}")
-        if result.english
-        else bold(f"🌐 A draft in {result.language_name}"),
+        bold(f"{icon} {result.score}/100 — {verdict}"),
         plain(f" (as {_ARTICLE[result.context]} {CONTEXT_LABELS[result.context]})"),
     ]
     if not result.english:
         parts.append(
             plain(
-                "\n\nFor now I review English drafts only, so I checked just what does not "
-                "depend on the language: length, links, capitals, exclamation marks and emoji"
-                + (" — nothing to fix there." if not result.findings else ".")
+                f"\n\nI review English only: this looks like {result.language_name}, so I "
+                "checked its length, links and formatting, not what it says."
             )
         )
-    elif not result.findings:
-        parts.append(plain("\n\nNothing to fix: it's about them, it gives before it takes."))
-    for finding in result.findings:
+    if not result.findings:
+        parts.append(plain(f"\n\n{nothing_to_fix(result)}"))
+    for finding in (whole_words(f, text) for f in result.findings):
         parts += [
             plain(f"\n\n{SEVERITY_ICONS[finding.severity]} "),
             bold(finding.principle),
@@ -54,3 +90,54 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
             parts.append(plain(finding.message))
         parts += [plain("\n→ "), italic(finding.suggestion)]
     return tuple(parts)
+
+
+# A quote starting mid-sentence keeps the subject and modal it hangs on ("I'd like to…").
+_LEADS = frozenset(
+    {"i", "we", "i'd", "we'd", "i'm", "we're", "i'll", "we'll", "i've", "we've", "would",
+     "i’d", "we’d", "i’m", "we’re", "i’ll", "we’ll", "i’ve", "we’ve"}
+)  # fmt: skip
+_JOINED = "-'’"
+_WORD_BEFORE = re.compile(r"(\S+)\s+$")
+_CAPS_BEFORE = re.compile(r"(?:\b[A-Z]{1,3}[!?,.]*\s+)+$")
+
+
+def whole_words(finding: Finding, text: str) -> Finding:
+    """The finding with its quote widened to whole words: never "minute survey" for
+    "3-minute survey", "like to add you" without its "I'd", capitals without "HI"."""
+    start, end = finding.span
+    quote = finding.excerpt
+    if not quote or text[start:end] != quote or (start == 0 and end >= len(text.rstrip())):
+        return finding  # clipped by the engine, or about the whole draft
+    while start > 0 and (
+        text[start - 1].isalnum()
+        or (text[start - 1] in _JOINED and start > 1 and text[start - 2].isalnum())
+    ):
+        start -= 1
+    while end < len(text) and (
+        text[end].isalnum()
+        or (text[end] in _JOINED and end + 1 < len(text) and text[end + 1].isalnum())
+    ):
+        end += 1
+    for _ in range(2):  # "I would like to…"
+        m = _WORD_BEFORE.search(text[:start])
+        if m is None or m[1].lower() not in _LEADS:
+            break
+        start = m.start(1)
+    if quote.isupper() and (m := _CAPS_BEFORE.search(text[:start])) is not None:
+        start = m.start()
+    widened = text[start:end]
+    if widened == quote:
+        return finding
+    message = finding.message.replace(f"'{quote}'", f"'{widened}'", 1)
+    return Finding(
+        finding.rule,
+        finding.playbook,
+        finding.principle,
+        finding.severity,
+        message,
+        finding.suggestion,
+        (start, end),
+        widened,
+        finding.weight,
+    )
