@@ -161,5 +161,6 @@ def test_a_draft_in_another_language_says_reviews_are_english_only() -> None:
     result = review(draft, "dm")
     assert not result.english
     text = "".join(s.text for s in format_review(result, draft))
-    assert "I review English only: this looks like French" in text
+    assert text.startswith("🌐 A draft in French") and "I review English drafts only" in text
     assert "asks for nothing" not in text and "it's about them" not in text
+    assert "ready to send" not in text and "/100" not in text

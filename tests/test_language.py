@@ -78,4 +78,5 @@ def test_the_reply_to_a_non_english_draft_says_what_was_and_was_not_checked():
     )
     reply = "".join(seg.text for seg in format_review(review(text), text))
     assert reply.startswith("🌐 A draft in French") and "English drafts only" in reply
+    assert "not what it says" in reply
     assert "ready to send" not in reply and "100/100" not in reply

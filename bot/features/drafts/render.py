@@ -58,14 +58,16 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
     icon = "✅" if result.verdict == "ready" else "✏️"
     verdict = "ready to send" if result.verdict == "ready" else "worth a revision"
     parts: list[Segment] = [
-        bold(f"{icon} {result.score}/100 — {verdict}"),
+        bold(f"{icon} {result.score}/100 — {verdict}")
+        if result.english
+        else bold(f"🌐 A draft in {result.language_name}"),
         plain(f" (as {_ARTICLE[result.context]} {CONTEXT_LABELS[result.context]})"),
     ]
     if not result.english:
         parts.append(
             plain(
-                f"\n\nI review English only: this looks like {result.language_name}, so I "
-                "checked its length, links and formatting, not what it says."
+                "\n\nI review English drafts only for now, so I checked its length, links "
+                "and formatting, not what it says."
             )
         )
     if not result.findings:
