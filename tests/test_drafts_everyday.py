@@ -13,8 +13,8 @@ from followup_fakes import FakeClock
 
 from netcoach.adapters.console import ConsoleAdapter
 from netcoach.bot.app import App, build, load_config
-from netcoach.bot.features.drafts import format_review, nothing_to_fix, whole_words
-from netcoach.bot.review import Finding, review
+from netcoach.bot.features.drafts import format_review, nothing_to_fix
+from netcoach.bot.review import review
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 GREETING_ONLY = "is only a greeting"
@@ -114,29 +114,6 @@ async def test_review_to_an_unknown_contact_says_so(chat: Chat) -> None:
     said = await chat.say("/review to Nobody: Hi Sam, loved your talk on soil. How did you start?")
     assert "I don't know anyone called “Nobody” among your contacts" in said
     assert "/100" in said  # the review itself is still there
-
-
-def _finding(text: str, start: int, end: int, message: str = "'{m}' x") -> Finding:
-    quote = text[start:end]
-    return Finding("r", "p", "P", "warn", message.replace("{m}", quote), "s", (start, end), quote)
-
-
-@pytest.mark.parametrize(
-    ("text", "quoted", "whole"),
-    [
-        ("Hi Anna, I'd like to add you to my network.", "like to add you", "I'd like to add you"),
-        ("Would you fill in my 3-minute survey?", "minute survey", "3-minute survey"),
-        ("HI THERE TOM, I LOVED IT", "THERE TOM, I LOVED IT", "HI THERE TOM, I LOVED IT"),
-        ("Hello, I would love to pick your brain.", "love to pick", "I would love to pick"),
-        ("Check out my newsletter today", "news", "newsletter"),
-    ],
-)
-def test_quotes_are_never_clipped_mid_word(text: str, quoted: str, whole: str) -> None:
-    start = text.index(quoted)
-    widened = whole_words(_finding(text, start, start + len(quoted)), text)
-    assert widened.excerpt == whole
-    assert widened.message == f"'{whole}' x"
-    assert text[widened.span[0] : widened.span[1]] == whole
 
 
 async def test_the_length_refusal_uses_the_configured_limit(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ is `.feature.DraftReview`, its table `.repository.HistoryRepository`.
 """
 
 from .grammar import CONTEXT_ALIASES, DEFAULT_MAX_CHARS, clean_draft, short_reply, split_review
-from .render import CONTEXT_LABELS, format_review, nothing_to_fix, whole_words
+from .render import CONTEXT_LABELS, format_review, nothing_to_fix
 
 __all__ = [
     "CONTEXT_ALIASES",
@@ -17,5 +17,4 @@ __all__ = [
     "nothing_to_fix",
     "short_reply",
     "split_review",
-    "whole_words",
 ]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from netcoach.bot.kernel import Segment, bold, italic, mark, plain
-from netcoach.bot.review import Finding, Review
+from netcoach.bot.review import Review
 
 CONTEXT_LABELS = {
     "dm": "first message",
@@ -72,7 +70,7 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
         )
     if not result.findings:
         parts.append(plain(f"\n\n{nothing_to_fix(result)}"))
-    for finding in (whole_words(f, text) for f in result.findings):
+    for finding in result.findings:
         parts += [
             plain(f"\n\n{SEVERITY_ICONS[finding.severity]} "),
             bold(finding.principle),
@@ -92,54 +90,3 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
             parts.append(plain(finding.message))
         parts += [plain("\n→ "), italic(finding.suggestion)]
     return tuple(parts)
-
-
-# A quote starting mid-sentence keeps the subject and modal it hangs on ("I'd like to…").
-_LEADS = frozenset(
-    {"i", "we", "i'd", "we'd", "i'm", "we're", "i'll", "we'll", "i've", "we've", "would",
-     "i’d", "we’d", "i’m", "we’re", "i’ll", "we’ll", "i’ve", "we’ve"}
-)  # fmt: skip
-_JOINED = "-'’"
-_WORD_BEFORE = re.compile(r"(\S+)\s+$")
-_CAPS_BEFORE = re.compile(r"(?:\b[A-Z]{1,3}[!?,.]*\s+)+$")
-
-
-def whole_words(finding: Finding, text: str) -> Finding:
-    """The finding with its quote widened to whole words: never "minute survey" for
-    "3-minute survey", "like to add you" without its "I'd", capitals without "HI"."""
-    start, end = finding.span
-    quote = finding.excerpt
-    if not quote or text[start:end] != quote or (start == 0 and end >= len(text.rstrip())):
-        return finding  # clipped by the engine, or about the whole draft
-    while start > 0 and (
-        text[start - 1].isalnum()
-        or (text[start - 1] in _JOINED and start > 1 and text[start - 2].isalnum())
-    ):
-        start -= 1
-    while end < len(text) and (
-        text[end].isalnum()
-        or (text[end] in _JOINED and end + 1 < len(text) and text[end + 1].isalnum())
-    ):
-        end += 1
-    for _ in range(2):  # "I would like to…"
-        m = _WORD_BEFORE.search(text[:start])
-        if m is None or m[1].lower() not in _LEADS:
-            break
-        start = m.start(1)
-    if quote.isupper() and (m := _CAPS_BEFORE.search(text[:start])) is not None:
-        start = m.start()
-    widened = text[start:end]
-    if widened == quote:
-        return finding
-    message = finding.message.replace(f"'{quote}'", f"'{widened}'", 1)
-    return Finding(
-        finding.rule,
-        finding.playbook,
-        finding.principle,
-        finding.severity,
-        message,
-        finding.suggestion,
-        (start, end),
-        widened,
-        finding.weight,
-    )
