@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(metavar="COMMAND")
 
     rv = sub.add_parser("review", help="review a draft message")
-    rv.add_argument("text", nargs="?", help="the draft, or - to read it from stdin")
+    rv.add_argument("text", nargs="?", help="the draft, or - (or nothing, when piped) to read it from stdin")
     rv.add_argument(
         "--context",
         "-c",
@@ -154,9 +154,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.text:
             raise UsageError("give either a draft or --batch, not both")
         return _review_batch(args.batch, playbooks, max_chars)
-    if args.text is None:
+    piped = args.text is None and not sys.stdin.isatty()  # echo "…" | netcoach review
+    if args.text is None and not piped:
         raise UsageError('give a draft to review, e.g. netcoach review "Hi Ana, …", or - for stdin')
-    text = _read_stdin() if args.text == "-" else args.text
+    text = _read_stdin() if piped or args.text == "-" else args.text
     text = clean_draft(text)
     if len(text) > max_chars:
         raise UsageError(f"the draft is {len(text):,} characters; the limit is {max_chars:,}")
