@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(metavar="COMMAND")
 
     rv = sub.add_parser("review", help="review a draft message")
-    rv.add_argument("text", nargs="?", help="the draft, or - (or nothing, when piped) to read it from stdin")
+    rv.add_argument("text", nargs="?", help="the draft; - or a pipe reads it from stdin")
     rv.add_argument(
         "--context",
         "-c",
