@@ -36,7 +36,7 @@ from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, 
 from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
-from netcoach.bot.storage import Database, StoreError, Users
+from netcoach.bot.storage import Database, InstanceLock, StoreError, Users
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class App:
     scheduler: Scheduler
     deliverer: Deliverer
     adapters: list[Any] = field(default_factory=list)
+    lock: InstanceLock | None = None
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters.append(adapter)
@@ -115,7 +116,11 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        await self.db.close()
+        try:
+            await self.db.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
 
 async def build(config: Config, *, clock: Clock | None = None) -> App:
@@ -134,12 +139,21 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         raise ConfigError(f"{config.source}: {exc}") from exc
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
-    db = await Database.open(config["database"])
+    database = str(config["database"])
+    # One process per SQLite file: a second one is refused before it can send anything.
+    lock = None if database == ":memory:" else InstanceLock.acquire(database)
+    try:
+        db = await Database.open(database)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     try:
         privacy_repo = PrivacyRepository(db)
         if problems := await privacy_repo.audit():
             raise StoreError(f"{config['database']}: " + "; ".join(problems))
-        users, queue = Users(db), JobQueue(db)
+        sched = config.section("scheduler")
+        users, queue = Users(db), JobQueue(db, lease_seconds=sched["lease_seconds"])
         deliverer = Deliverer()
         contacts = FollowUpRepository(db, queue)
         followups = FollowUps(contacts, users, clock, playbooks, settings)
@@ -151,7 +165,6 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             playbooks,
             CommunitySettings(config["timezone"], **config.section("community")),
         )
-        sched = config.section("scheduler")
         scheduler = Scheduler(
             queue,
             users,
@@ -160,6 +173,9 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             [followups.due, community.due],
             max_attempts=sched["max_attempts"],
             retry_seconds=sched["retry_seconds"],
+            outage_retry_max=sched["outage_retry_max_seconds"],
+            concurrency=max(1, sched["concurrency"]),
+            exclusive=lock is not None or database == ":memory:",
         )
         profiles = Profiles(ProfileRepository(db), users, contacts, clock, Tags.load(), playbooks)
         drafts = DraftReview(
@@ -177,8 +193,10 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         coach = Coach([drafts, followups, profiles, community, privacy, handover])
     except BaseException:
         await db.close()
+        if lock is not None:
+            lock.release()
         raise
-    return App(config, db, users, queue, features, coach, scheduler, deliverer)
+    return App(config, db, users, queue, features, coach, scheduler, deliverer, lock=lock)
 
 
 def platform_adapters(config: Config) -> list[Adapter]:

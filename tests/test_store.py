@@ -10,6 +10,7 @@ import pytest
 from stack import Stack
 
 from netcoach.bot.kernel import UserRef
+from netcoach.bot.scheduling import JobQueue, Outcomes
 from netcoach.bot.storage import StoreError
 from netcoach.bot.storage.db import migrations
 
@@ -119,15 +120,31 @@ async def test_closing_or_snoozing_replaces_the_queued_job(store: Stack) -> None
     assert await store.queue.next_run_at() is None
 
 
-async def test_claimed_jobs_are_recovered_as_possible_repeats(store: Stack) -> None:
+async def test_only_expired_leases_are_taken_back_as_possible_repeats(store: Stack) -> None:
     ana = await store.users.ensure(ANA, NOW)
     await store.contacts.add(ana.id, "Maria", "", NOW, NOW)
-    claimed = await store.queue.claim_due(NOW)
+    worker = JobQueue(store.db, owner="worker-1", lease_seconds=60)
+    claimed = await worker.claim_due(NOW)
     assert len(claimed) == 1 and not claimed[0].repeat
     assert await store.queue.claim_due(NOW) == []  # claimed once only
-    assert await store.queue.recover_claimed() == 1
-    again = await store.queue.claim_due(NOW)
+    assert await store.queue.take_back(NOW + timedelta(seconds=59)) == 0  # a live lease
+    assert await worker.renew(NOW + timedelta(seconds=50)) == 1  # its owner renews it
+    assert await store.queue.take_back(NOW + timedelta(seconds=100)) == 0
+    assert await store.queue.take_back(NOW + timedelta(seconds=111)) == 1  # expired
+    again = await store.queue.claim_due(NOW + timedelta(seconds=111))
     assert [j.id for j in again] == [claimed[0].id] and again[0].repeat
+    # The first owner's late outcome no longer applies: the job is someone else's now.
+    await worker.finish(NOW, Outcomes(sent=[(claimed[0].id, "late")]))
+    [job] = await store.queue.by_ids([claimed[0].id])
+    assert job.state == "claimed"
+
+
+async def test_a_process_starting_alone_on_its_store_takes_back_every_claim(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    await store.contacts.add(ana.id, "Maria", "", NOW, NOW)
+    await JobQueue(store.db, owner="died", lease_seconds=3600).claim_due(NOW)
+    assert await store.queue.take_back(NOW) == 0
+    assert await store.queue.take_back(NOW, everything=True) == 1
 
 
 async def test_export_and_forget_cover_every_user_table(store: Stack) -> None:

@@ -234,11 +234,37 @@ async def test_a_rate_limited_nudge_is_retried_and_delivered_once(world: World) 
     await settled(world.app.scheduler)
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     clock.advance(timedelta(hours=1))
+    await fake.wait_for("sendMessage", 1, ok=False, where=to(1001))
+    await settled(world.app.scheduler)
+    [job] = await world.app.queue.latest("followup", 1, 10)
+    assert job.state == "pending" and job.run_at == clock.now() + timedelta(seconds=1)
+    clock.advance(timedelta(seconds=1))  # the scheduler, not the sender, waited it out
     await fake.wait_for("sendMessage", 2, where=to(1001))
     await settled(world.app.scheduler)
     assert [c.status for c in fake.called("sendMessage", ok=None)] == [200, 429, 200]
     [job] = await world.app.queue.latest("followup", 1, 10)
-    assert job.state == "sent"
+    assert job.state == "sent" and job.attempts == 1  # the 429 did not use up a try
+
+
+async def test_a_nudges_429_never_holds_up_a_reply_to_someone_waiting(world: World) -> None:
+    """Issue 11: two 429s with retry_after=8 on a nudge made an unrelated /help wait 16 s.
+    The nudge goes back to the scheduler with its due time moved; /help is answered now."""
+    fake, clock = world.fake, world.clock
+    fake.send(ANA, "/followup Maria in 1 hour")
+    await fake.wait_for("sendMessage", where=to(1001))
+    await settled(world.app.scheduler)
+    fake.fail("sendMessage", 429, "Too Many Requests: retry after 8", retry_after=8)
+    clock.advance(timedelta(hours=1))
+    await fake.wait_for("sendMessage", 1, ok=False, where=to(1001))
+    fake.send(BEN, "/help")
+    await fake.wait_for("sendMessage", 1, where=to(1002), timeout=20)
+    await settled(world.app.scheduler)
+    # Before the fix the sender slept out retry_after holding every other call, so the
+    # nudge's own retry went out first and /help came 8 s later.
+    order = [(c.params["chat_id"], c.status) for c in fake.called("sendMessage", ok=None)]
+    assert order == [(1001, 200), (1001, 429), (1002, 200)]
+    [job] = await world.app.queue.latest("followup", 1, 10)
+    assert job.state == "pending" and job.run_at >= clock.now() + timedelta(seconds=8)
 
 
 async def test_a_user_who_blocked_the_bot_gets_the_nudge_when_they_write_again(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from netcoach.adapters.toolkit import DraftMemory, SentKeys
+from netcoach.adapters.toolkit import DraftMemory, SentKeys, confirm
 from netcoach.bot.kernel import Attachment, Button, Coach, PlaceRef, Reply, UserRef, Where
 
 from .inbound import QUIT, YOU, to_request
@@ -135,7 +135,7 @@ class ConsoleAdapter:
         if req is None:
             return True
         for reply in await coach.handle(req):
-            self.show(reply)
+            await confirm(reply, self.show(reply))
         return True
 
     async def _run_interactive(self, coach: Coach) -> None:

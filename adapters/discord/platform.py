@@ -24,7 +24,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from netcoach.adapters.toolkit import DraftMemory, delivering
+from netcoach.adapters.toolkit import DraftMemory, confirm, delivering, refuse
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
     Coach,
@@ -305,11 +305,12 @@ class DiscordAdapter:
             if reply.dm_only:
                 await self._dm(interaction.user, reply)
                 continue
+            message_id: int | None = None
             ephemeral = reply.private and in_guild
             pages = render(reply)
             in_place = pressed and reply.edit_pressed and interaction.message is not None
             for number, page in enumerate(pages, start=1):
-                message_id: int | None = None
+                message_id = None
                 files = files_of(reply) if number == len(pages) else []
                 if first and in_place and interaction.message is not None:
                     await interaction.response.edit_message(**message_kwargs(page, editing=True))
@@ -327,15 +328,20 @@ class DiscordAdapter:
                 first = False
                 if page.view is not None and message_id is not None:
                     self._drafts.keep("", str(message_id), reply.draft)
+            await confirm(reply, message_id if message_id is not None else interaction.id)
         if first and not interaction.response.is_done():
             await interaction.response.defer()
 
     async def _dm(self, user: discord.User | discord.Member, reply: Reply) -> None:
         try:
+            sent = None
             for page in render(reply):
-                await user.send(**message_kwargs(page))
+                sent = await user.send(**message_kwargs(page))
         except discord.HTTPException as exc:  # DMs closed: let it be
             log.info("could not send a private note: %s", exc)
+            await refuse(reply, f"Discord refused the DM (code {exc.code})")
+            return
+        await confirm(reply, sent.id if sent is not None else "")
 
     async def _draft_behind(self, message: discord.Message | None) -> str:
         """The draft a review message answered: kept, or the DM it replied to."""
@@ -372,6 +378,7 @@ class DiscordAdapter:
                 sent = await message.channel.send(reference=reference, **message_kwargs(page))
                 if page.view is not None and reply.draft != message.content:
                     self._drafts.keep("", str(sent.id), reply.draft)  # typed /review: not a draft
+            await confirm(reply, sent.id)
 
     async def _answer_observed(self, message: discord.Message, replies: Iterable[Reply]) -> None:
         for reply in replies:
@@ -429,7 +436,7 @@ class DiscordAdapter:
         so Discord drops a repeated delivery itself."""
         bot = self.bot
         if bot is None or bot.is_closed() or bot.user is None:
-            raise DeliveryError("not connected to Discord yet", retry_after=30)
+            raise DeliveryError("not connected to Discord yet", outage=True)
 
         def classify(exc: Exception) -> DeliveryError | None:
             if isinstance(exc, discord.Forbidden):
@@ -439,9 +446,14 @@ class DiscordAdapter:
             if isinstance(exc, discord.RateLimited):
                 return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
             if isinstance(exc, discord.HTTPException):
-                return DeliveryError(f"Discord error {exc.status} (code {exc.code})")
-            if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
-                return DeliveryError(f"could not reach Discord: {type(exc).__name__}")
+                down = exc.status >= 500  # Discord is having trouble, not this message
+                return DeliveryError(f"Discord error {exc.status} (code {exc.code})", outage=down)
+            if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+                # The request left and no answer came: it may have gone through.
+                reason = f"no answer from Discord: {type(exc).__name__}"
+                return DeliveryError(reason, uncertain=True)
+            if isinstance(exc, aiohttp.ClientError | OSError):  # refused, DNS, reset
+                return DeliveryError(f"could not reach Discord: {type(exc).__name__}", outage=True)
             return None
 
         last: discord.Message | None = None

@@ -44,7 +44,7 @@ from telegram.ext import (
     filters,
 )
 
-from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, delivering
+from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, confirm, delivering, refuse
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
     OFFLINE,
@@ -222,6 +222,44 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+SCHEDULED = -1  # rate_limit_args of a scheduled send: one try, a 429 goes back to the scheduler
+
+
+class ReplyFirstRateLimiter(AIORateLimiter):
+    """AIORateLimiter, except for scheduled sends (nudges, tips): a 429 there is raised at
+    once instead of waited out. Waiting it out would pause every other request behind it
+    (AIORateLimiter holds all calls while it sleeps), so one nudge's back-off would make
+    people waiting for a reply wait too; the scheduler moves the nudge's due time instead."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Any],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if rate_limit_args != SCHEDULED:
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        group: int | str | bool = False
+        if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str):
+            group = chat_id
+        return await self._run_request(
+            chat=chat_id is not None,
+            group=group,
+            allow_paid_broadcast=data.get("allow_paid_broadcast", False),
+            callback=callback,
+            args=args,
+            kwargs=kwargs,
+        )
+
+
 def _retry_is_safe(exc: BaseException) -> bool:
     """A network error after which the request surely did not take effect (so a retry
     cannot send twice): connection failures, pool time-outs, 5xx from the server."""
@@ -279,7 +317,7 @@ class TelegramAdapter:
             ApplicationBuilder()
             .token(self.token)
             .rate_limiter(
-                AIORateLimiter(
+                ReplyFirstRateLimiter(
                     overall_max_rate=overall,
                     group_max_rate=per_group,
                     max_retries=self.max_rate_retries,
@@ -400,7 +438,7 @@ class TelegramAdapter:
             try:
                 await asyncio.wait_for(self.ready.wait(), self.ready_timeout)
             except TimeoutError:
-                raise DeliveryError("telegram is not connected yet", retry_after=60) from None
+                raise DeliveryError("telegram is not connected yet", outage=True) from None
         assert self.application is not None
         return self.application.bot
 
@@ -417,8 +455,11 @@ class TelegramAdapter:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _send(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> list[Message]:
+    async def _send(
+        self, chat_id: int, reply: Reply, reply_to: int | None = None, *, scheduled: bool = False
+    ) -> list[Message]:
         bot = await self._bot()
+        limits = {"rate_limit_args": SCHEDULED} if scheduled else {}
         sent: list[Message] = []
         for text, markup in render_pages(reply):
             params = (
@@ -432,11 +473,12 @@ class TelegramAdapter:
                 reply_markup=markup,
                 reply_parameters=params,
                 link_preview_options=_NO_PREVIEW,
+                **limits,
             )
             sent.append(await self._call(send))
         for attachment in reply.attachments:  # a data export: a document in the same chat
             upload = partial(
-                bot.send_document, chat_id, attachment.data, filename=attachment.filename
+                bot.send_document, chat_id, attachment.data, filename=attachment.filename, **limits
             )
             sent.append(await self._call(upload))
         return sent
@@ -495,12 +537,17 @@ class TelegramAdapter:
                 wait = exc.retry_after
                 seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
                 return DeliveryError("telegram: rate limited", retry_after=float(seconds))
+            if isinstance(exc, TimedOut) and not _retry_is_safe(exc):
+                # The request left and no answer came: it may have gone through.
+                return DeliveryError(f"telegram: {exc.message}", uncertain=True)
+            if isinstance(exc, NetworkError):  # 5xx, refused connection, DNS: Telegram is down
+                return DeliveryError(f"telegram: {self._redact(str(exc))}", outage=True)
             if isinstance(exc, TelegramError):
                 return DeliveryError(f"telegram: {self._redact(str(exc))}")
             return None
 
         async with delivering(classify):
-            sent = await self._send(chat_id, reply)
+            sent = await self._send(chat_id, reply, scheduled=True)
         message_id = str(sent[-1].message_id)
         self._sent_keys.record(key, message_id)
         return message_id
@@ -580,18 +627,21 @@ class TelegramAdapter:
             if reply.dm_only or (reply.private and req.place.kind == "group"):
                 try:
                     sent = await self._send(int(req.user.id), reply)
-                except Forbidden:
+                except Forbidden as exc:
+                    await refuse(reply, f"telegram: {exc.message}")
                     if not reply.dm_only and not fallback_sent:
                         link = start_privately(req, self.username)
                         await self._send(message.chat_id, link, message.message_id)
                         fallback_sent = True
                     continue
+                await confirm(reply, sent[-1].message_id)
                 self._keep_draft(sent[-1], reply)  # no reply link there to read it back from
                 continue
             chat_id = int(reply.place.id)
             same_chat = chat_id == message.chat_id
             in_place = reply.edit_pressed and pressed is not None and same_chat
             if in_place and pressed and await self._edit(chat_id, pressed.message_id, reply):
+                await confirm(reply, pressed.message_id)
                 if not draft_of(pressed.reply_to_message, self.username):
                     self._keep_draft(pressed, reply)
                 continue
@@ -599,13 +649,16 @@ class TelegramAdapter:
                 key = (chat_id, message.message_id)
                 earlier = self._answers.get(key)
                 if edited and earlier is not None and await self._edit(chat_id, earlier, reply):
+                    await confirm(reply, earlier)
                     continue
                 sent = await self._send(chat_id, reply, message.message_id)
+                await confirm(reply, sent[-1].message_id)
                 self._answers.put(key, sent[-1].message_id)
                 if not draft_of(message, self.username):  # no reply link to read it from
                     self._keep_draft(sent[-1], reply)
                 continue
-            await self._send(chat_id, reply, message.message_id if same_chat else None)
+            sent = await self._send(chat_id, reply, message.message_id if same_chat else None)
+            await confirm(reply, sent[-1].message_id)
 
     def _keep_draft(self, sent: Message, reply: Reply) -> None:
         if reply.draft and reply.buttons:

@@ -15,11 +15,13 @@ from .db import (
     quote,
     to_unix,
 )
+from .instance import InstanceLock
 from .users import User, Users
 
 __all__ = [
     "Column",
     "Database",
+    "InstanceLock",
     "StoreError",
     "Transaction",
     "User",

@@ -103,6 +103,23 @@ class Transaction:
 
 
 @dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few statements that differ between SQLite and PostgreSQL, named and kept here."""
+
+    name: str
+    # The ids of due pending jobs to claim (params: now, limit). PostgreSQL locks them
+    # with SKIP LOCKED so concurrent workers never claim the same row.
+    due_ids: str
+
+
+SQLITE = Dialect(
+    "sqlite",
+    due_ids="SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ? "
+    "ORDER BY run_at, id LIMIT ?",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     name: str
     references: str | None  # the table a foreign key on this column points at
@@ -110,6 +127,8 @@ class Column:
 
 class Database:
     """The connection; repositories share it and each owns the SQL of its tables."""
+
+    dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection, path: str):
         self._conn = conn

@@ -19,6 +19,7 @@ from netcoach.bot.timeparse import describe_delta, format_local
 
 from .model import FollowUp
 
+REPEAT_NOTE = "This may be a repeat: I was interrupted while sending it"
 STAY_IN_TOUCH = "stay-in-touch"
 SHARED_BOND = "shared-bond"
 # Used only when the playbooks in force have no openers at all (all disabled or replaced).
@@ -103,9 +104,7 @@ def build_nudge(
     elif handed_over:
         parts += [plain(f"It was due {format_local(followup.due_at, tz)}.\n")]
     if repeat:
-        parts += [
-            plain("(I was restarted while sending this; if you already have it, ignore this.)\n")
-        ]
+        parts += [plain(f"({REPEAT_NOTE}; if you already have it, ignore this.)\n")]
     opener = pick_opener(playbooks, followup.id, occurrence, name, bonds, followup.note)
     parts += [plain("\nA way to open: "), italic(opener), plain("\n\n")]
     parts += [
