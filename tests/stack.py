@@ -36,7 +36,10 @@ class Stack:
 
     @classmethod
     async def open(cls, path: str | Path) -> Stack:
-        db = await Database.open(path)
+        return cls.wrap(await Database.open(path))
+
+    @classmethod
+    def wrap(cls, db: Database) -> Stack:
         users, queue = Users(db), JobQueue(db)
         return cls(
             db,

@@ -11,7 +11,7 @@ from stack import Stack
 
 from netcoach.bot.kernel import UserRef
 from netcoach.bot.scheduling import JobQueue, Outcomes
-from netcoach.bot.storage import StoreError
+from netcoach.bot.storage import Database, StoreError
 from netcoach.bot.storage.db import migrations
 
 SCHEMA_VERSION = len(migrations())
@@ -199,3 +199,27 @@ async def store(tmp_path: Path):
     opened = await Stack.open(tmp_path / "store.sqlite3")
     yield opened
     await opened.close()
+
+
+async def test_forgotten_text_leaves_no_readable_bytes_in_the_file(tmp_path: Path) -> None:
+    """Issue 11: with SQLite's default build, text deleted by /forget stayed readable in the
+    file. secure_delete is per connection, so it is checked with a build where it is off by
+    default (pysqlite3-binary's; Debian's own is built with it on)."""
+    sqlite_off = pytest.importorskip("pysqlite3.dbapi2", reason="pysqlite3-binary not installed")
+    probe = sqlite_off.connect(":memory:")
+    assert probe.execute("PRAGMA secure_delete").fetchone()[0] == 0  # off by default there
+    probe.close()
+    path = tmp_path / "forget.sqlite3"
+    db = await Database.open(path, driver=sqlite_off)
+    store = Stack.wrap(db)
+    try:
+        assert (await db.one("PRAGMA secure_delete"))[0] == 1
+        ana = await store.users.ensure(ANA, NOW)
+        secret = "Zephyrine-Quolliberry-7731 wants the Lisbon contract"
+        await store.contacts.add(ana.id, "Maria", secret, NOW + timedelta(days=1), NOW)
+        await store.privacy_repo.forget_user(ana)
+        await db.one("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await store.close()
+    for file in tmp_path.iterdir():
+        assert b"Zephyrine-Quolliberry" not in file.read_bytes(), file.name
