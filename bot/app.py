@@ -36,7 +36,15 @@ from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, 
 from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
-from netcoach.bot.storage import Database, InstanceLock, StoreError, Users
+from netcoach.bot.storage import (
+    Database,
+    InstanceLock,
+    PgDatabase,
+    StoreError,
+    Users,
+    is_url,
+    open_database,
+)
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -140,10 +148,11 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
     database = str(config["database"])
+    shared = is_url(database)  # PostgreSQL: several workers may share it
     # One process per SQLite file: a second one is refused before it can send anything.
-    lock = None if database == ":memory:" else InstanceLock.acquire(database)
+    lock = None if shared or database == ":memory:" else InstanceLock.acquire(database)
     try:
-        db = await Database.open(database)
+        db: Database = await open_database(database)
     except BaseException:
         if lock is not None:
             lock.release()
@@ -151,7 +160,7 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
     try:
         privacy_repo = PrivacyRepository(db)
         if problems := await privacy_repo.audit():
-            raise StoreError(f"{config['database']}: " + "; ".join(problems))
+            raise StoreError(f"{db.path}: " + "; ".join(problems))
         sched = config.section("scheduler")
         users, queue = Users(db), JobQueue(db, lease_seconds=sched["lease_seconds"])
         deliverer = Deliverer()
@@ -175,8 +184,10 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             retry_seconds=sched["retry_seconds"],
             outage_retry_max=sched["outage_retry_max_seconds"],
             concurrency=max(1, sched["concurrency"]),
-            exclusive=lock is not None or database == ":memory:",
+            exclusive=not shared,
         )
+        if isinstance(db, PgDatabase):  # another worker added or moved a job: look again
+            await db.listen(scheduler.wake)
         profiles = Profiles(ProfileRepository(db), users, contacts, clock, Tags.load(), playbooks)
         drafts = DraftReview(
             playbooks,

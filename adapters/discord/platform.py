@@ -485,7 +485,10 @@ def from_config(config: Config) -> DiscordAdapter:
     if raw_guild and not raw_guild.isdigit():
         raise ConfigError(f"{config.source}: discord.dev_guild_id must be a server id (digits)")
     database = str(config["database"])
-    sync_state = None if database == ":memory:" else Path(database + ".discord-commands")
+    # The hash of the last command sync, next to an SQLite file; with a shared database
+    # (PostgreSQL, several workers) none is kept and each start-up syncs.
+    on_file = database != ":memory:" and "://" not in database
+    sync_state = Path(database + ".discord-commands") if on_file else None
     return DiscordAdapter(
         token,
         dev_guild_id=int(raw_guild) if raw_guild else None,

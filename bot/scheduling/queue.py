@@ -315,9 +315,11 @@ class JobQueue:
             # was forgotten meanwhile.
             await tx.executemany(
                 "INSERT INTO jobs (kind, ref_id, user_id, occurrence, due_at, run_at) "
-                "SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM jobs "
+                "SELECT CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), "
+                "CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) "
+                "WHERE NOT EXISTS (SELECT 1 FROM jobs "
                 "WHERE kind = ? AND ref_id = ? AND state IN ('pending', 'claimed')) "
-                "AND (? IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?))",
+                "AND (CAST(? AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?))",
                 [_successor(n) for n in o.next_jobs],
             )
             if o.retried or o.next_jobs or o.deferred or o.uncertain:

@@ -16,19 +16,31 @@ from .db import (
     to_unix,
 )
 from .instance import InstanceLock
+from .postgres import PgDatabase, is_url, redact
 from .users import User, Users
 
 __all__ = [
     "Column",
     "Database",
     "InstanceLock",
+    "PgDatabase",
     "StoreError",
     "Transaction",
     "User",
     "Users",
     "from_unix",
+    "is_url",
     "marks",
     "maybe_from_unix",
+    "open_database",
     "quote",
+    "redact",
     "to_unix",
 ]
+
+
+async def open_database(database: str) -> Database:
+    """A PostgreSQL URL (postgresql://…) or an SQLite file (':memory:' for none)."""
+    if is_url(database):
+        return await PgDatabase.open(database)
+    return await Database.open(database)

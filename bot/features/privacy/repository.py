@@ -74,7 +74,8 @@ class PrivacyRepository:
         out = {"users": await self.db.dicts("SELECT * FROM users WHERE id = ?", (user.id,))}
         for table in await self.user_tables():
             out[table] = await self.db.dicts(
-                f"SELECT * FROM {quote(table)} WHERE {PERSONAL_COLUMN} = ? ORDER BY rowid",
+                # ORDER BY 1: the id, i.e. insertion order (rowid is SQLite's only)
+                f"SELECT * FROM {quote(table)} WHERE {PERSONAL_COLUMN} = ? ORDER BY 1",
                 (user.id,),
             )
         return out
