@@ -20,6 +20,7 @@ ANA = UserRef("console", "ana", "Ana")
 BEN = UserRef("telegram", "-1001", "Ben")
 
 
+@pytest.mark.sqlite_only
 async def test_a_fresh_file_is_created_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "netcoach.sqlite3"
     store = await Stack.open(path)
@@ -53,6 +54,7 @@ async def test_follow_ups_survive_a_restart(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.mark.sqlite_only
 async def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -> None:
     old = tmp_path / "old.sqlite3"
     sqlite3.connect(old).close()  # version 0: an empty file from before the first migration
@@ -100,6 +102,7 @@ async def test_contacts_match_names_case_and_space_insensitively(store: Stack) -
     assert len(await store.contacts.of_user(ana.id, contact_id=contacts[0].id)) == 2
 
 
+@pytest.mark.sqlite_only
 async def test_odd_unicode_round_trips(store: Stack) -> None:
     ana = await store.users.ensure(UserRef("console", "ana", "Ana 🚀"), NOW)
     name = "Zoë 'Ž' 李 \u200d🧑‍💻"
@@ -147,6 +150,7 @@ async def test_a_process_starting_alone_on_its_store_takes_back_every_claim(stor
     assert await store.queue.take_back(NOW, everything=True) == 1
 
 
+@pytest.mark.sqlite_only
 async def test_export_and_forget_cover_every_user_table(store: Stack) -> None:
     ana = await store.users.ensure(ANA, NOW)
     ben = await store.users.ensure(BEN, NOW)

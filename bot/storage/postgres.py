@@ -67,6 +67,20 @@ def pg_script(script: str) -> str:
     return re.sub(r"\bINTEGER\b", "BIGINT", script)
 
 
+def _param(value: Any) -> Any:
+    """A parameter as PostgreSQL takes it: booleans are stored as 0/1 (the schema's INTEGER
+    flags, as in SQLite), and text cannot hold NUL, so it becomes U+FFFD."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _params(values: Sequence[Any]) -> list[Any]:
+    return [_param(v) for v in values]
+
+
 def _count(status: str) -> int:
     """Rows changed, from asyncpg's status line ("UPDATE 3", "INSERT 0 1")."""
     last = status.rsplit(" ", 1)[-1]
@@ -79,18 +93,18 @@ class PgTransaction(Transaction):
         self._after: list[Callable[[], None]] = []
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return _count(await self._pg.execute(numbered(sql), *params))
+        return _count(await self._pg.execute(numbered(sql), *_params(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if rows:
-            await self._pg.executemany(numbered(sql), rows)
+            await self._pg.executemany(numbered(sql), [_params(r) for r in rows])
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self._pg.fetch(numbered(sql), *params))
+        return list(await self._pg.fetch(numbered(sql), *_params(params)))
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await self._pg.fetchrow(numbered(sql), *params)
+        return await self._pg.fetchrow(numbered(sql), *_params(params))
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         if callback not in self._after:
@@ -144,13 +158,13 @@ class PgDatabase(Database):
             callback()
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await self._pool.fetchrow(numbered(sql), *params)
+        return await self._pool.fetchrow(numbered(sql), *_params(params))
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self._pool.fetch(numbered(sql), *params))
+        return list(await self._pool.fetch(numbered(sql), *_params(params)))
 
     async def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return [dict(r) for r in await self._pool.fetch(numbered(sql), *params)]
+        return [dict(r) for r in await self._pool.fetch(numbered(sql), *_params(params))]
 
     async def listen(self, callback: Callable[[], None]) -> None:
         """Call `callback` whenever any worker commits a change to the jobs."""

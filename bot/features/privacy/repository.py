@@ -21,6 +21,9 @@ NOT_PERSONAL = {
     "communities": "a server's or group's settings; no member is named",
     "community_tips": "a community's own tips, stored without their author",
     "tip_rotations": "which tips a channel was shown",
+    "handled_updates": "ids of platform updates already handled (several workers)",
+    "shards": "which worker runs which Discord shard",
+    "send_pace": "when the next scheduled send may leave, per platform",
 }
 
 
