@@ -37,6 +37,7 @@ from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
 from netcoach.bot.storage import (
+    Coordination,
     Database,
     InstanceLock,
     PgDatabase,
@@ -101,10 +102,13 @@ class App:
     deliverer: Deliverer
     adapters: list[Any] = field(default_factory=list)
     lock: InstanceLock | None = None
+    workers: Coordination | None = None
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters.append(adapter)
         self.deliverer.adapters[adapter.platform] = adapter
+        if self.workers is not None and hasattr(adapter, "workers"):
+            adapter.workers = self.workers  # who polls, updates handled, shards
 
     async def serve(self) -> None:
         """Run the scheduler and every adapter until one adapter ends (/quit) or cancelled."""
@@ -125,6 +129,8 @@ class App:
 
     async def close(self) -> None:
         try:
+            if self.workers is not None:
+                await self.workers.close()
             await self.db.close()
         finally:
             if self.lock is not None:
@@ -163,6 +169,13 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             raise StoreError(f"{db.path}: " + "; ".join(problems))
         sched = config.section("scheduler")
         users, queue = Users(db), JobQueue(db, lease_seconds=sched["lease_seconds"])
+        workers = Coordination(db, queue.owner, shared=shared, lease_seconds=sched["lease_seconds"])
+        rates = sched["rate_limits"]
+
+        async def pace(platform: str) -> None:  # one rate for every worker's scheduled sends
+            if wait := await workers.pace(platform, rates.get(platform, 0)):
+                await asyncio.sleep(wait)
+
         deliverer = Deliverer()
         contacts = FollowUpRepository(db, queue)
         followups = FollowUps(contacts, users, clock, playbooks, settings)
@@ -185,6 +198,7 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             outage_retry_max=sched["outage_retry_max_seconds"],
             concurrency=max(1, sched["concurrency"]),
             exclusive=not shared,
+            pace=pace if shared else None,
         )
         if isinstance(db, PgDatabase):  # another worker added or moved a job: look again
             await db.listen(scheduler.wake)
@@ -207,7 +221,9 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         if lock is not None:
             lock.release()
         raise
-    return App(config, db, users, queue, features, coach, scheduler, deliverer, lock=lock)
+    return App(
+        config, db, users, queue, features, coach, scheduler, deliverer, lock=lock, workers=workers
+    )
 
 
 def platform_adapters(config: Config) -> list[Adapter]:

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
         "outage_retry_max_seconds": 60,
         "concurrency": 32,
         "lease_seconds": 60,
+        # Scheduled sends per second, shared by every worker (PostgreSQL), per platform.
+        "rate_limits": {"telegram": 25, "discord": 40},
     },
     "community": {
         "min_messages_between_tips": 5,

@@ -86,6 +86,7 @@ class FakeTelegram:
         self.chats: dict[int, Json] = {}
         self.on_call: Callable[[Call], None] | None = None
         self._updates: list[Json] = []
+        self.pushed: list[Json] = []  # every update ever pushed
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
@@ -174,7 +175,15 @@ class FakeTelegram:
         return query_id
 
     def push(self, update: Json) -> None:
-        self._updates.append({"update_id": next(self._update_ids), **update})
+        full = {"update_id": next(self._update_ids), **update}
+        self.pushed.append(full)
+        self._updates.append(full)
+        self._wake_pollers()
+
+    def redeliver(self, updates: list[Json]) -> None:
+        """Hand out these updates again, as Telegram does with updates a poller fetched but
+        never confirmed (it died before its next getUpdates)."""
+        self._updates = sorted([*self._updates, *updates], key=lambda u: int(u["update_id"]))
         self._wake_pollers()
 
     def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None):

@@ -8,16 +8,20 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import TOKEN, Call, FakeTelegram
+from fake_discord import FakeDiscord
+from fake_discord import restore_discord_endpoints as restore_discord_endpoints
+from fake_telegram import TOKEN, Call, FakeTelegram, user
 from stack import Stack
 from test_sigkill import _FOLLOWUP, _nudges
 
+from netcoach.bot.app import build, load_config, platform_adapters
 from netcoach.bot.clock import SystemClock
 from netcoach.bot.features.followups.nudge import REPEAT_NOTE
 from netcoach.bot.kernel import UserRef
@@ -263,3 +267,144 @@ async def test_a_worker_killed_mid_backlog_loses_nothing_and_repeats_only_its_in
     for texts in copies.values():
         assert all(REPEAT_NOTE in t for t in texts[1:])
     print(f"\n3 workers, one SIGKILLed: {repeats} repeats, {flagged} flagged")
+
+
+class Lines:
+    """A worker's stderr, collected as it comes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process):
+        self.lines: list[str] = []
+        self.task = asyncio.create_task(self._read(proc))
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stderr is not None
+        async for raw in proc.stderr:
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+    def says(self, words: str) -> bool:
+        return any(words in line for line in self.lines)
+
+
+async def test_the_polling_worker_dies_another_polls_within_10_s_no_update_handled_twice(
+    tmp_path: Path, pg_url: str
+) -> None:
+    async with FakeTelegram() as fake:
+        config = tmp_path / "worker.yaml"
+        config.write_text(
+            f"database: {pg_url}\nlog_level: INFO\nconsole: {{enabled: false}}\n"
+            f"telegram: {{enabled: true, base_url: '{fake.base_url}'}}\n"
+        )
+        workers = [await _start_worker(config) for _ in range(2)]
+        logs = [Lines(p) for p in workers]
+        try:
+            async with asyncio.timeout(30):
+                while not any(log.says("this worker polls") for log in logs):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(1)  # the other one is standing by, not polling
+            assert sum(log.says("this worker polls") for log in logs) == 1
+            poller = next(p for p, log in zip(workers, logs, strict=True) if log.says("polls"))
+            other = next(p for p in workers if p is not poller)
+
+            users = [user(7000 + i, f"U{i}") for i in range(20)]
+            first_batch = [fake.send(u, "/help") for u in users]
+            killed_at: list[float] = []
+
+            def kill_at_first_reply(call: Call) -> None:
+                if not killed_at and call.method == "sendMessage" and call.status == 200:
+                    os.kill(poller.pid, signal.SIGKILL)  # mid-batch: fetched, not confirmed
+                    killed_at.append(time.perf_counter())
+
+            fake.on_call = kill_at_first_reply
+            async with asyncio.timeout(60):
+                while not killed_at:
+                    await asyncio.sleep(0.01)
+                await poller.wait()
+                fake.on_call = None
+                polls_after = [
+                    c for c in fake.calls if c.method == "getUpdates" and c.at > killed_at[0]
+                ]
+                while not polls_after:
+                    await asyncio.sleep(0.05)
+                    polls_after = [
+                        c for c in fake.calls if c.method == "getUpdates" and c.at > killed_at[0]
+                    ]
+            takeover = polls_after[0].at - killed_at[0]
+            assert takeover <= 10, takeover
+            # PTB confirms a batch with its next getUpdates, right after fetching it; a
+            # poller killed in between leaves it unconfirmed and Telegram hands it out again.
+            fake.redeliver([u for u in fake.pushed if u["message"] in first_batch])
+            second_batch = [fake.send(u, "/help") for u in users[:5]]
+            for message in second_batch:
+                await fake.wait_for(
+                    "sendMessage", where=lambda c, m=message: _replies_to(c, m), timeout=20
+                )
+            await asyncio.sleep(1)  # anything handled twice would have been answered by now
+            other_log = logs[workers.index(other)]
+            assert other_log.says("already handled; skipped")  # the dead poller's batch again
+        finally:
+            fake.on_call = None
+            for proc in workers:
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+                await proc.wait()
+        assert other.returncode == 0
+    for message in first_batch:  # fetched by the dead poller: at most once, never twice
+        assert len([c for c in fake.calls if _replies_to(c, message)]) <= 1
+    for message in second_batch:
+        assert len([c for c in fake.calls if _replies_to(c, message)]) == 1
+    print(f"\ntakeover after {takeover:.1f} s")
+
+
+def _replies_to(call: Call, message: dict[str, Any]) -> bool:
+    reply = (call.params.get("reply_parameters") or {}).get("message_id")
+    return (
+        call.method == "sendMessage"
+        and call.status == 200
+        and call.params.get("chat_id") == message["chat"]["id"]
+        and reply == message["message_id"]
+    )
+
+
+async def test_two_workers_identify_with_disjoint_shards_and_take_over_a_dead_ones(
+    tmp_path: Path, pg_url: str
+) -> None:
+    fake = await FakeDiscord().start()
+    config_file = tmp_path / "discord.yaml"
+    config_file.write_text(
+        f"database: {pg_url}\nscheduler: {{lease_seconds: 3}}\n"
+        f"discord: {{enabled: true, shards: 2, api_base_url: '{fake.api_url}', "
+        f"gateway_url: '{fake.gateway_url}'}}\n"
+    )
+    config = load_config(config_file, env={"DISCORD_TOKEN": FakeDiscord.token_expected})
+    apps, adapters, tasks = [], [], []
+    try:
+        for _ in range(2):
+            app = await build(config)
+            [adapter] = platform_adapters(config)
+            adapter.shard_renew_seconds, adapter.identify_spacing = 1.0, 0.05
+            adapter.guild_ready_timeout = 0.1
+            app.add_adapter(adapter)
+            apps.append(app)
+            adapters.append(adapter)
+        tasks = [
+            asyncio.create_task(a.run(app.coach)) for a, app in zip(adapters, apps, strict=True)
+        ]
+        async with asyncio.timeout(30):
+            while sorted(map(str, fake.live_shards())) != ["[0, 2]", "[1, 2]"]:
+                await asyncio.sleep(0.05)
+        assert sorted(a.shard_ids[0] for a in adapters) == [0, 1]  # one shard each
+        assert all(len(a.shard_ids) == 1 for a in adapters)
+
+        tasks[0].cancel()  # a worker dies: its shard's lease runs out, the other takes it
+        await asyncio.gather(tasks[0], return_exceptions=True)
+        async with asyncio.timeout(30):
+            while adapters[1].shard_ids != [0, 1] or len(fake.live_shards()) != 2:
+                await asyncio.sleep(0.05)
+        assert sorted(map(str, fake.live_shards())) == ["[0, 2]", "[1, 2]"]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for app in apps:
+            await app.close()
+        await fake.stop()

@@ -37,16 +37,19 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, confirm, delivering, refuse
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
+    ALONE,
     OFFLINE,
     Coach,
     DeliveryError,
@@ -56,6 +59,7 @@ from netcoach.bot.kernel import (
     Request,
     UserRef,
     Where,
+    Workers,
 )
 
 from . import PLATFORM, TOKEN_VAR
@@ -305,6 +309,10 @@ class TelegramAdapter:
         self._answers: Recent[tuple[int, int], int] = Recent(memory)  # (chat, trigger) -> answer
         self._drafts = DraftMemory(memory)  # drafts behind reviews that cannot read them back
         self._sent_keys = SentKeys(memory)
+        # Several workers on one database: one polls at a time, and an update a dead poller
+        # fetched but did not confirm is not handled again (set by the app).
+        self.workers: Workers = ALONE
+        self.polling = False
         httpx_log = logging.getLogger("httpx")
         if httpx_log.getEffectiveLevel() < logging.WARNING:
             httpx_log.setLevel(logging.WARNING)  # httpx logs URLs, and URLs hold the token
@@ -331,6 +339,7 @@ class TelegramAdapter:
             if self.base_url.endswith("/bot"):
                 builder = builder.base_file_url(self.base_url[: -len("bot")] + "file/bot")
         app = builder.build()
+        app.add_handler(TypeHandler(Update, self._first_time), group=-1)
         app.add_handler(
             MessageHandler(filters.UpdateType.MESSAGES & filters.TEXT, self._on_message)
         )
@@ -339,34 +348,49 @@ class TelegramAdapter:
         return app
 
     async def run(self, coach: Coach) -> None:
-        """Poll Telegram until cancelled; every connection is closed in `finally`."""
+        """Poll Telegram until cancelled; every connection is closed in `finally`. Sending
+        (nudges, tips) works at once; polling starts once this worker leads (one getUpdates
+        consumer per bot: the others stand by and take over when it dies)."""
         self._coach = coach
         app = self.application = self._build()
         try:
-            await self._connect(app)
+            await self._retrying(app.initialize)
             await app.start()
             self.username = app.bot.username
             await self._set_commands(app, coach)
             self.ready.set()
-            log.info("telegram: serving as @%s", self.username)
+            await self.workers.lead("telegram:getUpdates")
+            await self._retrying(lambda: self._start_polling(app))
+            self.polling = True
+            log.info("telegram: serving as @%s; this worker polls for updates", self.username)
             await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
             self.ready.clear()
+            self.polling = False
             await self._stop(app)
 
-    async def _connect(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """getMe and start polling; network trouble is retried with backoff, a bad token is not."""
+    async def _start_polling(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await app.updater.start_polling(  # type: ignore[union-attr]
+            poll_interval=0,
+            timeout=int(self.poll_timeout),
+            allowed_updates=["message", "edited_message", "callback_query"],
+            error_callback=self._on_poll_error,
+        )
+
+    async def _first_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Drop an update another poller (or this one before a restart) already handled."""
+        if not await self.workers.first_time(PLATFORM, update.update_id):
+            log.info("telegram: update %d was already handled; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
+        """getMe, or start polling: network trouble is retried with backoff, a bad token
+        is not."""
         first, cap = self.startup_backoff
         attempt = 0
         while True:
             try:
-                await app.initialize()
-                await app.updater.start_polling(  # type: ignore[union-attr]
-                    poll_interval=0,
-                    timeout=int(self.poll_timeout),
-                    allowed_updates=["message", "edited_message", "callback_query"],
-                    error_callback=self._on_poll_error,
-                )
+                await step()
                 return
             except InvalidToken:
                 raise ConfigError(

@@ -8,7 +8,7 @@ from .commands import Action, Command, Completer, Grammar, Handler, Param, Param
 from .errors import DeliveryError, UserError
 from .feature import Feature
 from .markup import Markup, Segment, bold, code, italic, mark, plain, split_markup, split_text
-from .platform import OFFLINE, Adapter, Offline, Platform, Where
+from .platform import ALONE, OFFLINE, Adapter, Alone, Offline, Platform, Where, Workers
 from .router import Coach
 from .types import (
     Attachment,
@@ -24,9 +24,11 @@ from .types import (
 )
 
 __all__ = [
+    "ALONE",
     "OFFLINE",
     "Action",
     "Adapter",
+    "Alone",
     "Attachment",
     "Button",
     "Coach",
@@ -51,6 +53,7 @@ __all__ = [
     "UserError",
     "UserRef",
     "Where",
+    "Workers",
     "answer_privately",
     "bold",
     "choices",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -161,6 +161,7 @@ class Scheduler:
         max_sleep: float = 3600.0,  # re-read the queue hourly, in case the wall clock jumped
         prepare_ahead: float = 1.0,  # build messages this many seconds before they are due
         exclusive: bool = True,  # the only process on this store (SQLite's instance lock)
+        pace: Callable[[str], Awaitable[None]] | None = None,  # a shared rate, per platform
     ):
         self.queue = queue
         self.users = users
@@ -180,6 +181,7 @@ class Scheduler:
         self.max_sleep = max_sleep
         self.prepare_ahead = prepare_ahead
         self.exclusive = exclusive
+        self.pace = pace
         self._prebuilt: dict[int, tuple[int, Outgoing | None]] = {}
         self._prebuilt_for: datetime | None = None
         self.started_at: datetime | None = None
@@ -497,6 +499,8 @@ class Scheduler:
             return
         if outage is not None:
             outage.probing = True  # this send is the probe; the others wait for it
+        if self.pace is not None:
+            await self.pace(platform)  # the platform's rate, shared with the other workers
         try:
             result: str | Exception = await self.sender(out.user, out.reply, delivery_key(job))
         except Exception as exc:  # one bad send must not stop the others

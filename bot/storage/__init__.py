@@ -4,6 +4,7 @@ Each feature owns the repository of its own tables (bot/features/<f>/repository.
 the scheduling package owns the job queue; all of them share one `Database`.
 """
 
+from .coordination import Coordination
 from .db import (
     Column,
     Database,
@@ -21,6 +22,7 @@ from .users import User, Users
 
 __all__ = [
     "Column",
+    "Coordination",
     "Database",
     "InstanceLock",
     "PgDatabase",
