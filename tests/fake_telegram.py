@@ -87,6 +87,7 @@ class FakeTelegram:
         self.on_call: Callable[[Call], None] | None = None
         self._updates: list[Json] = []
         self.pushed: list[Json] = []  # every update ever pushed
+        self.webhook: Json | None = None  # what setWebhook was last given
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
@@ -173,6 +174,12 @@ class FakeTelegram:
         }
         self.push({"callback_query": query})
         return query_id
+
+    def update(self, sender: Json, text: str) -> Json:
+        """An update carrying `text` from `sender`, not queued (for a webhook post)."""
+        self.send(sender, text)
+        self._updates.pop()  # not for getUpdates: the test posts it
+        return self.pushed[-1]
 
     def push(self, update: Json) -> None:
         full = {"update_id": next(self._update_ids), **update}
@@ -282,6 +289,11 @@ class FakeTelegram:
         return self.me
 
     async def _api_deleteWebhook(self, params: Json) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: Json) -> bool:
+        self.webhook = params  # url, secret_token, allowed_updates
         return True
 
     async def _api_setMyCommands(self, params: Json) -> bool:

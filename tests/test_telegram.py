@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -495,3 +496,56 @@ async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:
     release.set()
     await asyncio.wait_for(asyncio.gather(*busy), 2)
     assert done == [99, 0, 1, 2, 3, 4, 5]  # chat 1 in arrival order
+
+
+async def test_webhook_mode_takes_posted_updates_once_and_refuses_a_wrong_secret(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """Several workers behind a load balancer: each takes the updates posted to it; a post
+    without Telegram's secret token is refused; an update Telegram posts again (it retries
+    when it got no answer in time) is handled once."""
+    import aiohttp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config_file = tmp_path / "netcoach.yaml"
+    config_file.write_text(
+        f"database: {tmp_path / 't.sqlite3'}\n"
+        "telegram:\n"
+        "  enabled: true\n"
+        f"  base_url: {fake.base_url}\n"
+        f"  webhook: {{url: 'http://127.0.0.1:{port}/tg-hook', listen: 127.0.0.1, port: {port},"
+        " secret_token: s3cret}\n"
+    )
+    config = load_config(config_file, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    app = await build(config)
+    adapter = from_config(config)
+    app.add_adapter(adapter)
+    running = asyncio.create_task(adapter.run(app.coach))
+    try:
+        async with asyncio.timeout(10):
+            while fake.webhook is None:
+                await asyncio.sleep(0.01)
+        assert fake.webhook["url"] == f"http://127.0.0.1:{port}/tg-hook"
+        assert fake.webhook["secret_token"] == "s3cret"
+        update = fake.update(ANA, "/help")
+        hook = f"http://127.0.0.1:{port}/tg-hook"
+        async with aiohttp.ClientSession() as http:
+            forged = await http.post(
+                hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            )
+            assert forged.status == 403
+            for _ in range(2):  # posted, then posted again
+                ok = await http.post(
+                    hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+                )
+                assert ok.status == 200
+        await fake.wait_for("sendMessage", where=to(1001))
+        await asyncio.sleep(0.5)  # a second answer would have been sent by now
+        assert len(fake.called("sendMessage")) == 1
+        assert not fake.called("getUpdates")  # no polling in webhook mode
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await app.close()

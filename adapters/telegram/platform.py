@@ -93,10 +93,44 @@ def check_token(token: str) -> str:
     return token
 
 
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Telegram posts updates to `url`; netcoach listens on listen:port at url's path."""
+
+    url: str
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    secret_token: str = ""
+
+    @property
+    def path(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.url).path.lstrip("/")
+
+
 def from_config(config: Config) -> TelegramAdapter:
     """The adapter for `netcoach run`; fails fast on a missing or malformed token."""
     section = config.section("telegram")
-    return TelegramAdapter(check_token(section.get("token", "")), base_url=section["base_url"])
+    hook = section["webhook"]
+    webhook = None
+    if str(hook["url"]).strip():
+        url, secret = str(hook["url"]).strip(), str(hook["secret_token"]).strip()
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{config.source}: telegram.webhook.url must be an https:// URL")
+        if not secret or not _SECRET.match(secret):
+            raise ConfigError(
+                f"{config.source}: telegram.webhook.secret_token must be set (1-256 letters, "
+                "digits, _ or -), e.g. ${TELEGRAM_WEBHOOK_SECRET}: it is how netcoach knows "
+                "a post came from Telegram"
+            )
+        webhook = Webhook(url, str(hook["listen"]), int(hook["port"]), secret)
+    return TelegramAdapter(
+        check_token(section.get("token", "")), base_url=section["base_url"], webhook=webhook
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +326,7 @@ class TelegramAdapter:
         ready_timeout: float = 30.0,
         memory: int = 1000,
         concurrency: int = 4,
+        webhook: Webhook | None = None,
     ):
         self.token = check_token(token)
         self.base_url = base_url.strip()
@@ -302,6 +337,7 @@ class TelegramAdapter:
         self.max_rate_retries = max_rate_retries
         self.ready_timeout = ready_timeout
         self.concurrency = concurrency  # updates in flight at once, from different chats
+        self.webhook = webhook
         self.username = ""
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.ready = asyncio.Event()
@@ -359,10 +395,14 @@ class TelegramAdapter:
             self.username = app.bot.username
             await self._set_commands(app, coach)
             self.ready.set()
-            await self.workers.lead("telegram:getUpdates")
-            await self._retrying(lambda: self._start_polling(app))
-            self.polling = True
-            log.info("telegram: serving as @%s; this worker polls for updates", self.username)
+            if self.webhook is not None:  # every worker takes the updates posted to it
+                await self._retrying(lambda: self._start_webhook(app))
+                log.info("telegram: serving as @%s; updates by webhook", self.username)
+            else:
+                await self.workers.lead("telegram:getUpdates")
+                await self._retrying(lambda: self._start_polling(app))
+                self.polling = True
+                log.info("telegram: serving as @%s; this worker polls for updates", self.username)
             await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
             self.ready.clear()
@@ -375,6 +415,18 @@ class TelegramAdapter:
             timeout=int(self.poll_timeout),
             allowed_updates=["message", "edited_message", "callback_query"],
             error_callback=self._on_poll_error,
+        )
+
+    async def _start_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        hook = self.webhook
+        assert hook is not None
+        await app.updater.start_webhook(  # type: ignore[union-attr]
+            listen=hook.listen,
+            port=hook.port,
+            url_path=hook.path,
+            webhook_url=hook.url,
+            secret_token=hook.secret_token,
+            allowed_updates=["message", "edited_message", "callback_query"],
         )
 
     async def _first_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
