@@ -7,6 +7,8 @@
     netcoach playbooks eval labelled.jsonl [--playbooks DIR] [--fit]
     netcoach chat [--config FILE]               # the console chat
     netcoach run  [--config FILE]               # every adapter enabled in config
+    netcoach db migrate [--config FILE]         # create or upgrade the database schema
+    netcoach db copy SQLITE_FILE POSTGRES_URL   # move an SQLite install to PostgreSQL
 
 `review` and `playbooks` never import a chat platform library, so they start fast.
 Exit status: 0 on success, 2 on usage or input errors (one line on stderr); --batch
@@ -129,6 +131,18 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--fit", action="store_true", help="also suggest each rule's weight")
     ev.add_argument("--worst", type=int, default=5, metavar="N", help="false alarms to show")
     ev.set_defaults(func=cmd_playbooks_eval)
+
+    db = sub.add_parser("db", help="the database: migrate, or copy SQLite to PostgreSQL")
+    db_sub = db.add_subparsers(metavar="ACTION")
+    mg = db_sub.add_parser(
+        "migrate", help="create or upgrade the schema of the configured database"
+    )
+    mg.add_argument("--config", metavar="FILE", help="config file (default: none)")
+    mg.set_defaults(func=cmd_db_migrate)
+    cp = db_sub.add_parser("copy", help="copy an SQLite file into an empty PostgreSQL database")
+    cp.add_argument("sqlite_file", metavar="SQLITE_FILE")
+    cp.add_argument("url", metavar="POSTGRES_URL", help="postgresql://user@host:5432/netcoach")
+    cp.set_defaults(func=cmd_db_copy)
 
     for name, helptext in (
         ("chat", "chat with netcoach in this terminal"),
@@ -321,6 +335,41 @@ def cmd_playbooks_eval(args: argparse.Namespace) -> int:
         print("\nsuggested weights (a draft is to revise above 40 points):")
         for rule, weight in sorted(fit_weights(rows, playbooks).items(), key=lambda kv: -kv[1]):
             print(f"  {rule:38} {current[rule]:3} -> {weight:3}")
+    return 0
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from netcoach.bot.storage import StoreError
+    from netcoach.bot.storage.transfer import migrate
+
+    config = load_config(args.config)
+    try:
+        print(asyncio.run(migrate(str(config["database"]))))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from netcoach.bot.storage import StoreError
+    from netcoach.bot.storage.transfer import copy
+
+    if not os.path.exists(args.sqlite_file):
+        raise UsageError(f"{args.sqlite_file}: no such file")
+    url = os.path.expandvars(args.url)  # a password may come from ${VAR}
+    try:
+        counts = asyncio.run(copy(args.sqlite_file, url))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    total = sum(counts.values())
+    print(f"copied {total} rows in {len(counts)} tables; every table's row count matches")
+    for table, n in counts.items():
+        print(f"  {table:16} {n}")
     return 0
 
 

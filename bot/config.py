@@ -23,7 +23,15 @@ DEFAULTS: dict[str, Any] = {
     "log_level": "INFO",
     "review": {"max_chars": 4000},
     "playbooks": {"dirs": [], "disabled_rules": []},
-    "scheduler": {"max_attempts": 5, "retry_seconds": 30},
+    "scheduler": {
+        "max_attempts": 5,
+        "retry_seconds": 30,
+        "outage_retry_max_seconds": 60,
+        "concurrency": 32,
+        "lease_seconds": 60,
+        # Scheduled sends per second, shared by every worker (PostgreSQL), per platform.
+        "rate_limits": {"telegram": 25, "discord": 40},
+    },
     "community": {
         "min_messages_between_tips": 5,
         "intro_note_every_days": 30,

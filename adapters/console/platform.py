@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys
+from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, confirm
 from netcoach.bot.kernel import (
     Attachment,
     Button,
@@ -212,7 +212,7 @@ class ConsoleAdapter:
         if req is None:
             return True
         for reply in await coach.handle(req):
-            self.show(reply)
+            await confirm(reply, self.show(reply))
         return True
 
     def _pressed(self, line: str) -> Request | str | None:

@@ -37,6 +37,7 @@ CONFIG: dict[str, Any] = {
     "dev_guild_id": "",
     "api_base_url": "",
     "gateway_url": "",
+    "shards": "",
 }
 
 

@@ -10,6 +10,7 @@ servers arrive as interactions, whose payloads carry what they need.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -24,9 +25,10 @@ import discord
 import yarl
 from discord.ext import commands
 
-from netcoach.adapters.toolkit import DraftMemory, delivering
+from netcoach.adapters.toolkit import DraftMemory, confirm, delivering, refuse
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
+    ALONE,
     Coach,
     Command,
     DeliveryError,
@@ -35,6 +37,7 @@ from netcoach.bot.kernel import (
     Request,
     UserRef,
     Where,
+    Workers,
 )
 
 from . import PLATFORM, TOKEN_VAR
@@ -141,6 +144,24 @@ class NetcoachBot(commands.Bot):
         await self.adapter.on_message(message)
 
 
+class NetcoachShardedBot(commands.AutoShardedBot):
+    """The same bot running a subset of the shards (`shard_ids` of `shard_count`)."""
+
+    def __init__(self, adapter: DiscordAdapter, **kwargs: Any):
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, **kwargs)
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup(self)  # type: ignore[arg-type]
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:  # Discord allows one IDENTIFY per 5 s (max_concurrency 1)
+            await asyncio.sleep(self.adapter.identify_spacing)
+
+
 class DiscordAdapter:
     platform = PLATFORM
     reads_text = False  # whether this connection asked for the message-content intent
@@ -155,6 +176,8 @@ class DiscordAdapter:
         sync_state: Path | None = None,
         max_draft: int = MAX_MODAL_TEXT,
         guild_ready_timeout: float = 2.0,
+        shards: int | str | None = None,  # None: unsharded; "auto": Discord's recommendation
+        identify_spacing: float = 5.0,
     ):
         self.token = token
         self.dev_guild_id = dev_guild_id
@@ -163,6 +186,12 @@ class DiscordAdapter:
         self.sync_state = sync_state
         self.max_draft = max(1, min(max_draft, MAX_MODAL_TEXT))
         self.guild_ready_timeout = guild_ready_timeout
+        self.shards = shards
+        self.identify_spacing = identify_spacing
+        self.shard_ids: list[int] = []  # the shards this worker runs now (sharded only)
+        # Several workers on one database hand the shards out through it (set by the app).
+        self.workers: Workers = ALONE
+        self.shard_renew_seconds = 10.0
         self.coach: Coach | None = None
         self.bot: NetcoachBot | None = None
         self.synced = False  # whether the last start-up pushed commands to Discord
@@ -175,14 +204,15 @@ class DiscordAdapter:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def make_bot(self) -> NetcoachBot:
+    def make_bot(self, sharded: bool = False) -> NetcoachBot:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True  # guild metadata for interactions in servers
         intents.dm_messages = True  # DMs are drafts; their text needs no privileged intent
         intents.guild_messages = True  # server posts: tips wait for activity (no text needed)
         intents.message_content = self.reads_text  # only while a server watches intros
-        return NetcoachBot(
+        kind: Any = NetcoachShardedBot if sharded else NetcoachBot
+        return kind(
             self,
             intents=intents,
             allowed_mentions=NO_MENTIONS,
@@ -203,20 +233,64 @@ class DiscordAdapter:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
 
     async def run(self, coach: Coach) -> None:
-        """Log in, sync commands if they changed, and serve until cancelled."""
+        """Log in, sync commands if they changed, and serve until cancelled. Sharded, this
+        worker runs the shards the database hands it, and reconnects with a new set when
+        that changes (a worker joined, or one died and its shards were taken over)."""
         self.coach = coach
         self._apply_endpoints()
         self.reads_text = await coach.reads_posts(PLATFORM)
-        bot = self.make_bot()
+        if self.shards is None:
+            await self._serve(self.make_bot())
+            return
+        while True:
+            bot = self.make_bot(sharded=True)
+            await self._login(bot)
+            total = int(self.shards) if str(self.shards).isdigit() else 0
+            if not total:  # "auto": Discord says how many
+                total, _, _ = await bot.http.get_bot_gateway()
+            await self.workers.shard_ids(PLATFORM, total)  # announce this worker first
+            await asyncio.sleep(self.shard_renew_seconds / 2)  # so workers starting together share
+            ids = await self.workers.shard_ids(PLATFORM, total)
+            while not ids:  # every shard is someone else's: stand by
+                await bot.close()
+                await asyncio.sleep(self.shard_renew_seconds)
+                ids = await self.workers.shard_ids(PLATFORM, total)
+                bot = self.make_bot(sharded=True)
+                await self._login(bot)
+            bot.shard_ids, bot.shard_count = ids, total  # type: ignore[attr-defined]
+            self.shard_ids = ids
+            log.info("discord: running shards %s of %d", ids, total)
+            serving = asyncio.create_task(self._serve(bot, logged_in=True))
+            try:
+                while not serving.done():
+                    done, _ = await asyncio.wait({serving}, timeout=self.shard_renew_seconds)
+                    if done:
+                        break
+                    if await self.workers.shard_ids(PLATFORM, total) != ids:
+                        log.info("discord: the shards were handed out anew; reconnecting")
+                        break
+            finally:
+                if not serving.done():
+                    serving.cancel()
+                await asyncio.gather(serving, return_exceptions=True)
+            if serving.done() and not serving.cancelled() and serving.exception() is not None:
+                raise serving.exception()  # type: ignore[misc]
+
+    async def _login(self, bot: NetcoachBot) -> None:
+        try:
+            await bot.login(self.token)
+        except discord.LoginFailure:
+            await bot.close()
+            raise ConfigError(
+                f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
+                "Developer Portal (Bot → Reset Token) and set it again."
+            ) from None
+
+    async def _serve(self, bot: NetcoachBot, *, logged_in: bool = False) -> None:
         self.bot = bot
         try:
-            try:
-                await bot.login(self.token)
-            except discord.LoginFailure:
-                raise ConfigError(
-                    f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
-                    "Developer Portal (Bot → Reset Token) and set it again."
-                ) from None
+            if not logged_in:
+                await self._login(bot)
             try:
                 await bot.connect(reconnect=True)
             except discord.PrivilegedIntentsRequired:
@@ -233,7 +307,8 @@ class DiscordAdapter:
                 ) from None
         finally:
             await bot.close()
-            self.bot = None
+            if self.bot is bot:
+                self.bot = None
 
     async def setup(self, bot: NetcoachBot) -> None:
         """Runs after login, before the gateway: buttons, commands, and the sync if needed."""
@@ -305,11 +380,12 @@ class DiscordAdapter:
             if reply.dm_only:
                 await self._dm(interaction.user, reply)
                 continue
+            message_id: int | None = None
             ephemeral = reply.private and in_guild
             pages = render(reply)
             in_place = pressed and reply.edit_pressed and interaction.message is not None
             for number, page in enumerate(pages, start=1):
-                message_id: int | None = None
+                message_id = None
                 files = files_of(reply) if number == len(pages) else []
                 if first and in_place and interaction.message is not None:
                     await interaction.response.edit_message(**message_kwargs(page, editing=True))
@@ -327,15 +403,20 @@ class DiscordAdapter:
                 first = False
                 if page.view is not None and message_id is not None:
                     self._drafts.keep("", str(message_id), reply.draft)
+            await confirm(reply, message_id if message_id is not None else interaction.id)
         if first and not interaction.response.is_done():
             await interaction.response.defer()
 
     async def _dm(self, user: discord.User | discord.Member, reply: Reply) -> None:
         try:
+            sent = None
             for page in render(reply):
-                await user.send(**message_kwargs(page))
+                sent = await user.send(**message_kwargs(page))
         except discord.HTTPException as exc:  # DMs closed: let it be
             log.info("could not send a private note: %s", exc)
+            await refuse(reply, f"Discord refused the DM (code {exc.code})")
+            return
+        await confirm(reply, sent.id if sent is not None else "")
 
     async def _draft_behind(self, message: discord.Message | None) -> str:
         """The draft a review message answered: kept, or the DM it replied to."""
@@ -372,6 +453,7 @@ class DiscordAdapter:
                 sent = await message.channel.send(reference=reference, **message_kwargs(page))
                 if page.view is not None and reply.draft != message.content:
                     self._drafts.keep("", str(sent.id), reply.draft)  # typed /review: not a draft
+            await confirm(reply, sent.id)
 
     async def _answer_observed(self, message: discord.Message, replies: Iterable[Reply]) -> None:
         for reply in replies:
@@ -429,7 +511,7 @@ class DiscordAdapter:
         so Discord drops a repeated delivery itself."""
         bot = self.bot
         if bot is None or bot.is_closed() or bot.user is None:
-            raise DeliveryError("not connected to Discord yet", retry_after=30)
+            raise DeliveryError("not connected to Discord yet", outage=True)
 
         def classify(exc: Exception) -> DeliveryError | None:
             if isinstance(exc, discord.Forbidden):
@@ -439,9 +521,14 @@ class DiscordAdapter:
             if isinstance(exc, discord.RateLimited):
                 return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
             if isinstance(exc, discord.HTTPException):
-                return DeliveryError(f"Discord error {exc.status} (code {exc.code})")
-            if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
-                return DeliveryError(f"could not reach Discord: {type(exc).__name__}")
+                down = exc.status >= 500  # Discord is having trouble, not this message
+                return DeliveryError(f"Discord error {exc.status} (code {exc.code})", outage=down)
+            if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+                # The request left and no answer came: it may have gone through.
+                reason = f"no answer from Discord: {type(exc).__name__}"
+                return DeliveryError(reason, uncertain=True)
+            if isinstance(exc, aiohttp.ClientError | OSError):  # refused, DNS, reset
+                return DeliveryError(f"could not reach Discord: {type(exc).__name__}", outage=True)
             return None
 
         last: discord.Message | None = None
@@ -469,11 +556,17 @@ def from_config(config: Config) -> DiscordAdapter:
             f"{config.source}: {TOKEN_VAR} does not look like a Discord bot token (copy it "
             "again from Developer Portal → Bot → Reset Token)."
         )
+    raw_shards = str(section.get("shards") or "").strip().lower()
+    if raw_shards not in ("", "auto") and not (raw_shards.isdigit() and int(raw_shards) > 0):
+        raise ConfigError(f"{config.source}: discord.shards must be auto or a number of shards")
     raw_guild = str(section.get("dev_guild_id") or "").strip()
     if raw_guild and not raw_guild.isdigit():
         raise ConfigError(f"{config.source}: discord.dev_guild_id must be a server id (digits)")
     database = str(config["database"])
-    sync_state = None if database == ":memory:" else Path(database + ".discord-commands")
+    # The hash of the last command sync, next to an SQLite file; with a shared database
+    # (PostgreSQL, several workers) none is kept and each start-up syncs.
+    on_file = database != ":memory:" and "://" not in database
+    sync_state = Path(database + ".discord-commands") if on_file else None
     return DiscordAdapter(
         token,
         dev_guild_id=int(raw_guild) if raw_guild else None,
@@ -481,4 +574,5 @@ def from_config(config: Config) -> DiscordAdapter:
         gateway_url=str(section.get("gateway_url") or ""),
         sync_state=sync_state,
         max_draft=int(config.section("review")["max_chars"]),
+        shards=(int(raw_shards) if raw_shards.isdigit() else raw_shards) or None,
     )

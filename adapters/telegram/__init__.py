@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
 PLATFORM = "telegram"
 TOKEN_VAR = "TELEGRAM_BOT_TOKEN"
-CONFIG: dict[str, Any] = {"enabled": "auto", "token": f"${{{TOKEN_VAR}}}", "base_url": ""}
+CONFIG: dict[str, Any] = {
+    "enabled": "auto",
+    "token": f"${{{TOKEN_VAR}}}",
+    "base_url": "",
+    # Webhook mode instead of polling (any number of workers behind a load balancer):
+    # url = the public HTTPS address Telegram posts to; netcoach listens on listen:port.
+    "webhook": {"url": "", "listen": "0.0.0.0", "port": 8443, "secret_token": ""},
+}
 
 
 def from_config(config: Config) -> TelegramAdapter:

@@ -5,5 +5,6 @@ to the scheduler's DeliveryError."""
 from .errors import delivering
 from .memory import DraftMemory, Recent, SentKeys
 from .pages import pages
+from .receipts import confirm, refuse
 
-__all__ = ["DraftMemory", "Recent", "SentKeys", "delivering", "pages"]
+__all__ = ["DraftMemory", "Recent", "SentKeys", "confirm", "delivering", "pages", "refuse"]

@@ -103,6 +103,23 @@ class Transaction:
 
 
 @dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few statements that differ between SQLite and PostgreSQL, named and kept here."""
+
+    name: str
+    # The ids of due pending jobs to claim (params: now, limit). PostgreSQL locks them
+    # with SKIP LOCKED so concurrent workers never claim the same row.
+    due_ids: str
+
+
+SQLITE = Dialect(
+    "sqlite",
+    due_ids="SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ? "
+    "ORDER BY run_at, id LIMIT ?",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     name: str
     references: str | None  # the table a foreign key on this column points at
@@ -111,6 +128,8 @@ class Column:
 class Database:
     """The connection; repositories share it and each owns the SQL of its tables."""
 
+    dialect = SQLITE
+
     def __init__(self, conn: aiosqlite.Connection, path: str):
         self._conn = conn
         self.path = path
@@ -118,15 +137,30 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, busy_timeout_ms: int = 5000, scripts: Sequence[str] | None = None
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        scripts: Sequence[str] | None = None,
+        driver: Any = None,
     ) -> Database:
+        """Open (creating and migrating) the SQLite file. `driver` is a DB-API module with
+        sqlite3's `connect` (default: the standard library's)."""
         import aiosqlite  # here, so `netcoach review` never loads the database driver
 
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        if driver is None:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        else:
+            conn = await aiosqlite.Connection(
+                lambda: driver.connect(path, isolation_level=None, check_same_thread=False), 64
+            )
         try:
+            # Deleted rows are overwritten, not left readable in free pages (/forget means
+            # gone). Per connection: many SQLite builds have it off by default.
+            await conn.execute("PRAGMA secure_delete = ON")
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")

@@ -20,6 +20,7 @@ from netcoach.bot.timeparse import describe_delta, format_local
 
 from .model import FollowUp
 
+REPEAT_NOTE = "This may be a repeat: I was interrupted while sending it"
 STAY_IN_TOUCH = "stay-in-touch"
 SHARED_BOND = "shared-bond"
 # Openers that claim nothing the bot cannot know (no "I saw your news", no "our chat"):
@@ -301,9 +302,7 @@ def build_nudge(
     elif handed_over:
         parts += [plain(f"It was due {format_local(followup.due_at, tz)}.\n")]
     if repeat:
-        parts += [
-            plain("(I was restarted while sending this; if you already have it, ignore this.)\n")
-        ]
+        parts += [plain(f"({REPEAT_NOTE}; if you already have it, ignore this.)\n")]
     quiet = None if followup.last_contacted is None else now - followup.last_contacted
     opener = pick_opener(playbooks, followup.id, occurrence, name, bonds, followup.note, quiet)
     parts += [plain("\nA way to open: "), italic(opener), plain("\n\n")]

@@ -157,9 +157,9 @@ class FollowUpRepository:
                 (to_unix(at), note, source, contact_id, user_id),
             )
             await tx.execute(
-                "UPDATE contacts SET last_contacted = max(coalesce(last_contacted, 0), ?) "
-                "WHERE id = ? AND user_id = ?",
-                (to_unix(at), contact_id, user_id),
+                "UPDATE contacts SET last_contacted = CASE WHEN coalesce(last_contacted, 0) > ? "
+                "THEN last_contacted ELSE ? END WHERE id = ? AND user_id = ?",  # SQL-neutral max
+                (to_unix(at), to_unix(at), contact_id, user_id),
             )
 
     async def bonds_for(self, contact_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
