@@ -8,8 +8,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fake_discord import (
+    FakeDiscord,
+    restore_discord_endpoints,  # noqa: F401 - autouse fixture
+)
 from followup_fakes import FakeClock
 from test_community_telegram import ANA, BEN, GROUP, PITCH, T0, CommunityTelegram, World
+from test_discord import running, write_config
+
+from netcoach.bot.app import App, build, load_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
@@ -57,3 +64,35 @@ async def test_a_members_post_meets_a_broken_database_and_nobody_is_told(
         if other is not None:
             other.close()
     assert not fake.sent_to(BEN["id"]) and not fake.sent_to(GROUP["id"])
+
+
+# -- Discord: /mydata typed in a DM --------------------------------------------------------
+
+
+@pytest.fixture
+async def discord_app(tmp_path: Path) -> AsyncIterator[tuple[App, FakeDiscord]]:
+    fake = await FakeDiscord().start()
+    config = load_config(write_config(tmp_path, fake), env={"DISCORD_TOKEN": fake.token_expected})
+    app = await build(config, clock=FakeClock(T0))
+    try:
+        yield app, fake
+    finally:
+        await app.close()
+        await fake.stop()
+
+
+async def test_mydata_typed_in_a_discord_dm_attaches_the_file_like_the_slash_command(
+    discord_app: tuple[App, FakeDiscord],
+) -> None:
+    app, fake = discord_app
+    async with running(app, fake):
+        await fake.dm("42", "/profile set from Faroe Islands")
+        await fake.wait_for("POST", f"/channels/{fake.dm_channel('42')}/messages")
+        await fake.slash("mydata", guild=False)
+        slash = await fake.wait_for("POST", "/callback")
+        await fake.dm("42", "/mydata")
+        typed = await fake.wait_for("POST", f"/channels/{fake.dm_channel('42')}/messages", count=2)
+    for call in (slash, typed):
+        raw = (call.json or {}).get("raw", "")
+        assert 'filename="' in raw and ".json" in raw, call
+        assert "Faroe Islands" in raw and "Here is everything I store about you" in raw

@@ -368,8 +368,12 @@ class DiscordAdapter:
             return
         reference = message.to_reference(fail_if_not_exists=False)
         for reply in replies:
-            for page in render(reply):
-                sent = await message.channel.send(reference=reference, **message_kwargs(page))
+            pages = render(reply)
+            for number, page in enumerate(pages, start=1):
+                files = files_of(reply) if number == len(pages) else []  # a /mydata export
+                sent = await message.channel.send(
+                    reference=reference, files=files, **message_kwargs(page)
+                )
                 if page.view is not None and reply.draft != message.content:
                     self._drafts.keep("", str(sent.id), reply.draft)  # typed /review: not a draft
 
