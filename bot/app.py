@@ -20,11 +20,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 from netcoach.bot.clock import Clock, SystemClock
-from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.config import RULES as CORE_RULES
+from netcoach.bot.config import Config, ConfigError, Rule
 from netcoach.bot.config import load_config as load_config_with
 from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
 from netcoach.bot.features.drafts.feature import DraftReview
@@ -48,10 +50,37 @@ def _adapter_package(name: str) -> Any:
     return importlib.import_module(f"netcoach.adapters.{name}")
 
 
+def config_rules() -> dict[str, Rule]:
+    """Every key's rule: the core's and each adapter's (dotted keys)."""
+    rules = dict(CORE_RULES)
+    for name in ADAPTERS:
+        rules.update({f"{name}.{k}": r for k, r in _adapter_package(name).CONFIG_RULES.items()})
+    return rules
+
+
 def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
-    """The config file with every adapter's section known (see bot/config.py)."""
+    """The config file with every adapter's section known, every key checked (see
+    bot/config.py), and the values the core must parse parsed once here: a time zone that
+    exists, a time of day."""
     sections = {name: _adapter_package(name).CONFIG for name in ADAPTERS}
-    return load_config_with(path, env, sections)
+    config = load_config_with(path, env, sections, config_rules())
+    _core_settings(config)
+    return config
+
+
+def _core_settings(config: Config) -> tuple[str, time]:
+    """The default time zone and time of day, or a ConfigError naming the key and file."""
+    try:
+        default_time = parse_time_of_day(config["default_time"])
+    except WhenError:
+        raise ConfigError(
+            f"{config.source}: 'default_time' must look like 09:00, not {config['default_time']!r}"
+        ) from None
+    try:
+        resolve_timezone(config["timezone"])
+    except WhenError as exc:
+        raise ConfigError(f"{config.source}: 'timezone': unknown time zone. {exc}") from None
+    return config["timezone"], default_time
 
 
 class Deliverer:
@@ -121,17 +150,7 @@ class App:
 async def build(config: Config, *, clock: Clock | None = None) -> App:
     """Everything but the adapters; the caller adds those and then calls serve()."""
     clock = clock or SystemClock()
-    try:
-        default_time = parse_time_of_day(config["default_time"])
-    except WhenError:
-        raise ConfigError(
-            f"{config.source}: default_time must look like 09:00, not {config['default_time']!r}"
-        ) from None
-    try:
-        settings = Settings(config["timezone"], default_time)
-        resolve_timezone(settings.default_timezone)
-    except WhenError as exc:
-        raise ConfigError(f"{config.source}: {exc}") from exc
+    settings = Settings(*_core_settings(config))
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
     db = await Database.open(config["database"])
@@ -195,12 +214,10 @@ def platform_adapters(config: Config) -> list[Adapter]:
 
 
 def console_wanted(config: Config, others: Sequence[Adapter]) -> bool:
-    setting = str(config.section("console")["enabled"]).strip().lower()
-    if setting in ("true", "yes", "on", "1"):
-        return True
-    if setting in ("false", "no", "off", "0"):
-        return False
-    return not others  # "auto": the console when no platform is enabled
+    setting = config.section("console")["enabled"]  # true, false or auto (checked at load)
+    if setting == "auto":
+        return not others  # the console when no platform is enabled
+    return bool(setting)
 
 
 async def _main(config: Config, mode: str) -> None:
@@ -230,7 +247,7 @@ def _start(config_path: str | None, mode: str) -> int:
         print(f"netcoach: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
-        level=getattr(logging, str(config["log_level"]).upper(), logging.INFO),
+        level=getattr(logging, config["log_level"]),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

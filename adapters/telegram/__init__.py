@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from netcoach.bot.config import Enabled, Rule, Text, Url
+
 if TYPE_CHECKING:
     from netcoach.bot.config import Config
 
@@ -31,6 +33,11 @@ if TYPE_CHECKING:
 PLATFORM = "telegram"
 TOKEN_VAR = "TELEGRAM_BOT_TOKEN"
 CONFIG: dict[str, Any] = {"enabled": "auto", "token": f"${{{TOKEN_VAR}}}", "base_url": ""}
+CONFIG_RULES: dict[str, Rule] = {
+    "enabled": Enabled(),
+    "token": Text("a bot token", max_len=500),
+    "base_url": Url(example="http://127.0.0.1:8081/bot"),
+}
 
 
 def from_config(config: Config) -> TelegramAdapter:
