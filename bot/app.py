@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, 
 from netcoach.bot.logs import redact_everywhere
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
-from netcoach.bot.storage import Database, StoreError, Users
+from netcoach.bot.storage import Database, StoreError, Users, storage_fault
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,9 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         privacy = Privacy(privacy_repo, users, clock, others)
         features = Features(drafts, followups, profiles, community, privacy, handover)
         coach = Coach([drafts, followups, profiles, community, privacy, handover])
+    except sqlite3.Error as exc:  # e.g. a file damaged past its first page
+        await db.close()
+        raise storage_fault(db.path, exc) from None
     except BaseException:
         await db.close()
         raise
@@ -260,6 +264,9 @@ def _start(config_path: str | None, mode: str) -> int:
         print("netcoach stopped.", file=sys.stderr)
     except (ConfigError, StoreError, PlaybookError) as exc:
         print(f"netcoach: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # the database failed the scheduler or an adapter at start
+        print(f"netcoach: {storage_fault(config['database'], exc)}", file=sys.stderr)
         return 2
     return 0
 

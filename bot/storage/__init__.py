@@ -13,6 +13,7 @@ from .db import (
     marks,
     maybe_from_unix,
     quote,
+    storage_fault,
     to_unix,
 )
 from .users import User, Users
@@ -28,5 +29,6 @@ __all__ = [
     "marks",
     "maybe_from_unix",
     "quote",
+    "storage_fault",
     "to_unix",
 ]
