@@ -128,24 +128,54 @@ class App:
         self.deliverer.adapters[adapter.platform] = adapter
 
     async def serve(self) -> None:
-        """Run the scheduler and every adapter until one adapter ends (/quit) or cancelled."""
-        tasks = [asyncio.create_task(self.scheduler.run(), name="scheduler")]
-        tasks += [
-            asyncio.create_task(a.run(self.coach), name=f"adapter-{a.platform}")
+        """Run the scheduler and every adapter until an adapter ends by itself (/quit), the
+        scheduler ends, or this is cancelled. A platform that fails (a token it rejects,
+        a bug) stops alone, in one line: the others and the scheduler keep running, and
+        what is due for its users waits for it. Only when no adapter is left does serve()
+        end, with the last failure."""
+        scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        running = {
+            asyncio.create_task(a.run(self.coach), name=f"adapter-{a.platform}"): a
             for a in self.adapters
-        ]
+        }
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            while True:
+                done, _ = await asyncio.wait(
+                    [scheduler, *running], return_when=asyncio.FIRST_COMPLETED
+                )
+                if scheduler in done:
+                    scheduler.result()  # its failure, if it failed
+                    return
+                for task in done:
+                    adapter = running.pop(task)
+                    failure = task.exception()
+                    if failure is None:
+                        return  # ended by itself: /quit on the console
+                    self.deliverer.adapters.pop(adapter.platform, None)
+                    if not running:
+                        raise failure
+                    _report_stopped(adapter.platform, failure)
         finally:
+            tasks = [scheduler, *running]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
         await self.db.close()
+
+
+def _report_stopped(platform: str, failure: BaseException) -> None:
+    """One platform stopped while others run: one line for what the operator can fix (a
+    rejected token names its variable), the traceback only for what is a bug."""
+    if isinstance(failure, ConfigError | StoreError):
+        log.error("%s stopped: %s The other platforms keep running.", platform, failure)
+    else:
+        log.error(
+            "%s stopped after an unexpected error; the other platforms keep running",
+            platform,
+            exc_info=failure,
+        )
 
 
 async def build(config: Config, *, clock: Clock | None = None) -> App:

@@ -1,4 +1,5 @@
-"""Start-up faults are one line on stderr and exit status 2, never a traceback (issue 11).
+"""Start-up faults are one line on stderr and exit status 2, never a traceback; each chat
+platform starts, retries and fails on its own (issue 11).
 
 The database file: not a database, damaged, a folder, in a folder that cannot be created,
 read-only (file or folder), locked by another process, a migration failing half-way.
@@ -8,21 +9,37 @@ unprivileged user when the tests run as root (root ignores file permissions).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fake_discord import (
+    FakeDiscord,
+    restore_discord_endpoints,  # noqa: F401 - autouse fixture
+)
+from fake_telegram import TOKEN as TELEGRAM_TOKEN
+from fake_telegram import FakeTelegram, user
 
+from netcoach.adapters.discord.platform import from_config as discord_from_config
+from netcoach.adapters.telegram.platform import TelegramAdapter
+from netcoach.bot.app import App, build, load_config
+from netcoach.bot.config import ConfigError
 from netcoach.bot.storage import Database, StoreError
 from netcoach.bot.storage.db import migrations
 
 NOBODY = 65534
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 
 @pytest.fixture
@@ -185,3 +202,199 @@ async def test_a_database_locked_by_another_process(place: Path) -> None:
     finally:
         other.close()
     assert str(path) in str(info.value) and "locked by another process" in str(info.value)
+
+
+# -- platforms start, retry and fail on their own ----------------------------------------------
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_discord_unreachable_does_not_take_telegram_or_the_process_down(
+    tmp_path: Path,
+) -> None:
+    """`netcoach run` with both platforms, and no route to Discord: Telegram serves, Discord
+    keeps retrying (one line each time), SIGTERM ends it all cleanly."""
+    port = _closed_port()
+    config = tmp_path / "netcoach.yaml"
+    async with FakeTelegram() as telegram:
+        config.write_text(
+            f"database: {tmp_path / 'n.sqlite3'}\n"
+            f"telegram:\n  base_url: {telegram.base_url}\n"
+            f"discord:\n  api_base_url: http://127.0.0.1:{port}/api/v10\n"
+            f"  gateway_url: ws://127.0.0.1:{port}/gateway\n"
+        )
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "DISCORD_TOKEN": FakeDiscord.token_expected,
+        }
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "netcoach.bot.cli", "run", "--config", str(config)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+        )
+        lines: list[str] = []
+
+        async def read() -> None:
+            assert process.stderr is not None
+            async for raw in process.stderr:
+                lines.append(raw.decode())
+
+        reader = asyncio.create_task(read())
+        try:
+            await _until(lambda: any("serving as @" in line for line in lines), "telegram")
+            telegram.send(user(1001, "Ana"), "Hi Maria! Check out my new course!")
+            await telegram.wait_for("sendMessage", timeout=30)
+            retrying = "discord: cannot reach Discord"
+            await _until(lambda: any(retrying in line for line in lines), "a retry")
+            assert process.returncode is None  # still running
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            status = await asyncio.wait_for(process.wait(), 30)
+            await reader
+    text = "".join(lines)
+    assert status == 0, text
+    assert "Traceback" not in text
+    assert all(len(line) < 400 for line in lines), text  # one line each, no dumped objects
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    fake = await FakeDiscord().start()
+    yield fake
+    await fake.stop()
+
+
+async def _built(tmp_path: Path, discord_url: str, gateway_url: str, token: str) -> App:
+    config = tmp_path / "netcoach.yaml"
+    config.write_text(
+        f"database: {tmp_path / 'n.sqlite3'}\ndiscord:\n  enabled: true\n"
+        f"  api_base_url: {discord_url}\n  gateway_url: {gateway_url}\n"
+    )
+    return await build(load_config(config, env={"DISCORD_TOKEN": token}))
+
+
+async def test_a_rejected_discord_token_stops_discord_alone(
+    tmp_path: Path, discord_fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord says 401: Discord stops in one line naming DISCORD_TOKEN; Telegram and the
+    scheduler go on; nudges for Discord users wait for it."""
+    secret = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.rejected-token-value"
+    app = await _built(tmp_path, discord_fake.api_url, discord_fake.gateway_url, secret)
+    async with FakeTelegram() as telegram:
+        discord_adapter = discord_from_config(app.config)
+        telegram_adapter = TelegramAdapter(TELEGRAM_TOKEN, base_url=telegram.base_url)
+        app.add_adapter(telegram_adapter)
+        app.add_adapter(discord_adapter)
+        serving = asyncio.create_task(app.serve())
+        try:
+            await asyncio.wait_for(telegram_adapter.ready.wait(), 10)
+            await _until(lambda: "discord" not in app.deliverer.adapters, "discord to stop")
+            telegram.send(user(1001, "Ana"), "Hi Maria! Check out my new course!")
+            await telegram.wait_for("sendMessage")
+            assert not serving.done()
+        finally:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            await app.close()
+    [stopped] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    line = stopped.getMessage()
+    assert "DISCORD_TOKEN" in line and "discord" in line and secret not in caplog.text
+    assert stopped.exc_info is None and "\n" not in line
+
+
+async def test_a_platform_failing_alone_ends_the_process_with_its_reason(
+    tmp_path: Path, discord_fake: FakeDiscord
+) -> None:
+    app = await _built(tmp_path, discord_fake.api_url, discord_fake.gateway_url, "x" * 40)
+    app.add_adapter(discord_from_config(app.config))
+    try:
+        with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+            await asyncio.wait_for(app.serve(), 10)
+    finally:
+        await app.close()
+
+
+async def test_discord_retries_with_capped_backoff_until_it_gets_through(
+    tmp_path: Path, discord_fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(4):  # Discord's side is down for a while: 503s (discord.py's own retries
+        # of 502s sleep for real), then it answers
+        unavailable = {"message": "Service Unavailable", "code": 0}
+        discord_fake.fail("GET", r"^/users/@me$", 503, unavailable)
+    app = await _built(
+        tmp_path, discord_fake.api_url, discord_fake.gateway_url, discord_fake.token_expected
+    )
+    adapter = discord_from_config(app.config)
+    adapter.startup_backoff = (0.001, 0.004)
+    adapter.guild_ready_timeout = 0.01
+    running = asyncio.create_task(adapter.run(app.coach))
+    try:
+        await _until(lambda: adapter.bot is not None and adapter.bot.is_ready(), "ready", 10)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await app.close()
+    retries = [r.getMessage() for r in caplog.records if "cannot reach Discord" in r.getMessage()]
+    assert len(retries) == 4
+    assert [m.rsplit("retrying in ", 1)[1] for m in retries] == [
+        "0.001 s",
+        "0.002 s",
+        "0.004 s",
+        "0.004 s",
+    ]
+    assert all(r.exc_info is None for r in caplog.records if r.name.startswith("netcoach"))
+
+
+@pytest.mark.parametrize("down", ["rest", "gateway"])
+async def test_discord_unreachable_is_retried_never_raised(
+    tmp_path: Path,
+    discord_fake: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    down: str,
+) -> None:
+    """No route to Discord's REST API, or to its gateway (a proxy down): retried, logged in
+    one line each time, never an exception out of run()."""
+    import discord.backoff
+
+    monkeypatch.setattr(discord.backoff.ExponentialBackoff, "delay", lambda self: 0.0)
+    port = _closed_port()
+    api = f"http://127.0.0.1:{port}/api/v10" if down == "rest" else discord_fake.api_url
+    gateway = f"ws://127.0.0.1:{port}/gateway" if down == "gateway" else discord_fake.gateway_url
+    app = await _built(tmp_path, api, gateway, discord_fake.token_expected)
+    adapter = discord_from_config(app.config)
+    adapter.startup_backoff = (0.001, 0.002)
+    running = asyncio.create_task(adapter.run(app.coach))
+    try:
+        await _until(
+            lambda: sum("cannot reach Discord" in r.getMessage() for r in caplog.records) >= 3,
+            "three retries",
+            10,
+        )
+        assert not running.done()
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await app.close()

@@ -24,7 +24,13 @@ import discord
 import yarl
 from discord.ext import commands
 
-from netcoach.adapters.toolkit import DraftMemory, delivering
+from netcoach.adapters.toolkit import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    DraftMemory,
+    delivering,
+    wait_to_retry,
+)
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
     Coach,
@@ -127,6 +133,34 @@ class DiscordPlatform:
         )
 
 
+class _Unreachable(Exception):
+    """Discord could not be reached, or a session ended in a way worth retrying."""
+
+    def __init__(self, bot: commands.Bot, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.connected = bot.is_ready()  # the session had worked
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """Failures that retrying can fix: no route, DNS, time-outs, Discord's 5xx and 429s."""
+    if isinstance(exc, discord.DiscordServerError | discord.RateLimited | discord.GatewayNotFound):
+        return True
+    if isinstance(exc, discord.HTTPException):
+        return exc.status in (408, 429) or exc.status >= 500
+    return isinstance(exc, OSError | TimeoutError | aiohttp.ClientError)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, token-free reason for the log line."""
+    if isinstance(exc, discord.HTTPException):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
 class NetcoachBot(commands.Bot):
     """commands.Bot that knows its adapter, so buttons and the modal can reach the coach."""
 
@@ -155,6 +189,7 @@ class DiscordAdapter:
         sync_state: Path | None = None,
         max_draft: int = MAX_MODAL_TEXT,
         guild_ready_timeout: float = 2.0,
+        startup_backoff: tuple[float, float] = DEFAULT_BACKOFF,
     ):
         self.token = token
         self.dev_guild_id = dev_guild_id
@@ -163,6 +198,7 @@ class DiscordAdapter:
         self.sync_state = sync_state
         self.max_draft = max(1, min(max_draft, MAX_MODAL_TEXT))
         self.guild_ready_timeout = guild_ready_timeout
+        self.startup_backoff = startup_backoff  # the first and the longest wait to reconnect
         self.coach: Coach | None = None
         self.bot: NetcoachBot | None = None
         self.synced = False  # whether the last start-up pushed commands to Discord
@@ -203,12 +239,30 @@ class DiscordAdapter:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
 
     async def run(self, coach: Coach) -> None:
-        """Log in, sync commands if they changed, and serve until cancelled."""
+        """Log in, sync commands if they changed, and serve until cancelled. Discord out of
+        reach (at start-up, or a session that ended) is retried with capped backoff, one
+        line each time; a rejected token or a refused intent ends this platform alone."""
         self.coach = coach
         self._apply_endpoints()
         self.reads_text = await coach.reads_posts(PLATFORM)
-        bot = self.make_bot()
-        self.bot = bot
+        backoff = Backoff(*self.startup_backoff)
+        while True:
+            bot = self.make_bot()
+            self.bot = bot
+            try:
+                await self._session(bot)
+                return  # closed on purpose
+            except _Unreachable as exc:
+                if exc.connected:
+                    backoff.reset()  # it worked for a while: start again from the first wait
+                reason = exc.reason
+            finally:
+                await bot.close()
+                self.bot = None
+            await wait_to_retry(PLATFORM, "Discord", reason, backoff)
+
+    async def _session(self, bot: NetcoachBot) -> None:
+        """One login and gateway session; discord.py resumes a dropped session itself."""
         try:
             try:
                 await bot.login(self.token)
@@ -217,23 +271,42 @@ class DiscordAdapter:
                     f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
                     "Developer Portal (Bot → Reset Token) and set it again."
                 ) from None
-            try:
-                await bot.connect(reconnect=True)
-            except discord.PrivilegedIntentsRequired:
-                if self.reads_text:
-                    raise ConfigError(
-                        "Discord refused the Message Content intent, which netcoach asks for "
-                        "because a server watches intros (/intros watch). Enable it in the "
-                        "Developer Portal (Bot → Privileged Gateway Intents), or stop intro "
-                        "coaching with /intros off."
-                    ) from None
+            await bot.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired:
+            if self.reads_text:
                 raise ConfigError(
-                    "Discord refused the gateway intents; netcoach needs no privileged intent, "
-                    "so check the application in the Developer Portal."
+                    "Discord refused the Message Content intent, which netcoach asks for "
+                    "because a server watches intros (/intros watch). Enable it in the "
+                    "Developer Portal (Bot → Privileged Gateway Intents), or stop intro "
+                    "coaching with /intros off."
                 ) from None
-        finally:
-            await bot.close()
-            self.bot = None
+            raise ConfigError(
+                "Discord refused the gateway intents; netcoach needs no privileged intent, "
+                "so check the application in the Developer Portal."
+            ) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:
+                raise ConfigError(
+                    f"Discord rejected the bot token in {TOKEN_VAR} (gateway code 4004). Reset "
+                    "the token in the Developer Portal (Bot → Reset Token) and set it again."
+                ) from None
+            if exc.code in (4010, 4011, 4012, 4013):
+                raise ConfigError(
+                    f"Discord closed the gateway with code {exc.code} ({exc.reason or 'refused'})"
+                    "; netcoach cannot serve Discord as configured."
+                ) from None
+            raise _Unreachable(bot, f"gateway closed with code {exc.code}") from None
+        except AttributeError as exc:
+            # discord.py cannot retry a first gateway connection that failed: its reconnect
+            # loop reads the session of a websocket it never had. That is "unreachable".
+            cause = exc.__context__
+            if bot.ws is None and cause is not None and _is_unreachable(cause):
+                raise _Unreachable(bot, _reason(cause)) from None
+            raise
+        except Exception as exc:
+            if _is_unreachable(exc):
+                raise _Unreachable(bot, _reason(exc)) from None
+            raise
 
     async def setup(self, bot: NetcoachBot) -> None:
         """Runs after login, before the gateway: buttons, commands, and the sync if needed."""

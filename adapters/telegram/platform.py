@@ -44,7 +44,15 @@ from telegram.ext import (
     filters,
 )
 
-from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, delivering
+from netcoach.adapters.toolkit import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    DraftMemory,
+    Recent,
+    SentKeys,
+    delivering,
+    wait_to_retry,
+)
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
     OFFLINE,
@@ -244,7 +252,7 @@ class TelegramAdapter:
         base_url: str = "",
         poll_timeout: float = 10.0,
         retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
-        startup_backoff: tuple[float, float] = (1.0, 60.0),
+        startup_backoff: tuple[float, float] = DEFAULT_BACKOFF,
         rate_limits: tuple[float, float] = (30.0, 20.0),
         max_rate_retries: int = 3,
         ready_timeout: float = 30.0,
@@ -318,8 +326,7 @@ class TelegramAdapter:
 
     async def _connect(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """getMe and start polling; network trouble is retried with backoff, a bad token is not."""
-        first, cap = self.startup_backoff
-        attempt = 0
+        backoff = Backoff(*self.startup_backoff)
         while True:
             try:
                 await app.initialize()
@@ -338,14 +345,7 @@ class TelegramAdapter:
             except NetworkError as exc:
                 if isinstance(exc, BadRequest):
                     raise
-                delay = min(cap, first * 2**attempt)
-                attempt += 1
-                log.warning(
-                    "telegram: cannot reach the Bot API (%s); retrying in %g s",
-                    self._redact(str(exc)),
-                    delay,
-                )
-                await asyncio.sleep(delay)
+                await wait_to_retry(PLATFORM, "the Bot API", self._redact(str(exc)), backoff)
 
     async def _stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         steps: list[Callable[[], Awaitable[None]]] = []

@@ -1,9 +1,19 @@
 """What every adapter needs and no core module should know: bounded memories of recent
-messages, paging a reply into platform-sized messages, and mapping a platform's refusals
-to the scheduler's DeliveryError."""
+messages, paging a reply into platform-sized messages, mapping a platform's refusals
+to the scheduler's DeliveryError, and connecting with capped backoff."""
 
+from .connecting import DEFAULT_BACKOFF, Backoff, wait_to_retry
 from .errors import delivering
 from .memory import DraftMemory, Recent, SentKeys
 from .pages import pages
 
-__all__ = ["DraftMemory", "Recent", "SentKeys", "delivering", "pages"]
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "Backoff",
+    "DraftMemory",
+    "Recent",
+    "SentKeys",
+    "delivering",
+    "pages",
+    "wait_to_retry",
+]
