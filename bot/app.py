@@ -36,7 +36,7 @@ from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Setti
 from netcoach.bot.features.privacy import Privacy, PrivacyRepository
 from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags
 from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, UserRef
-from netcoach.bot.logs import redact_everywhere
+from netcoach.bot.logs import configure as configure_logging
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
 from netcoach.bot.storage import Database, StoreError, Users, storage_fault
@@ -280,14 +280,7 @@ def _start(config_path: str | None, mode: str) -> int:
     except ConfigError as exc:
         print(f"netcoach: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, config["log_level"]),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    redact_everywhere(config[name]["token"] for name in PLATFORMS)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain bot tokens
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    configure_logging(config["log_level"], (config[name]["token"] for name in PLATFORMS))
     try:
         asyncio.run(_main(config, mode))
     except (KeyboardInterrupt, asyncio.CancelledError):

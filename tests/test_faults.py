@@ -12,7 +12,9 @@ from fake_discord import (
     FakeDiscord,
     restore_discord_endpoints,  # noqa: F401 - autouse fixture
 )
+from fake_telegram import TOKEN as TELEGRAM_TOKEN
 from followup_fakes import FakeClock
+from processes import netcoach_run
 from test_community_telegram import ANA, BEN, GROUP, PITCH, T0, CommunityTelegram, World
 from test_discord import running, write_config
 
@@ -96,3 +98,42 @@ async def test_mydata_typed_in_a_discord_dm_attaches_the_file_like_the_slash_com
         raw = (call.json or {}).get("raw", "")
         assert 'filename="' in raw and ".json" in raw, call
         assert "Faroe Islands" in raw and "Here is everything I store about you" in raw
+
+
+# -- logs: no message text at any level ------------------------------------------------------
+
+DM_MARKER = "Zanzibar7731"  # words nobody else logs: found in the log only if a body leaked
+POST_MARKER = "Quokka5150"
+DISCORD_MARKER = "Ocelot2468"
+
+
+async def test_at_debug_no_message_text_reaches_the_log(tmp_path: Path) -> None:
+    """`netcoach run` at DEBUG with Telegram and Discord: a draft by DM on each, and a post
+    in a Telegram group; their words appear in the answers, never in the log."""
+    async with CommunityTelegram() as telegram:
+        discord = await FakeDiscord().start()
+        try:
+            config = tmp_path / "netcoach.yaml"
+            config.write_text(
+                f"database: {tmp_path / 'n.sqlite3'}\nlog_level: DEBUG\n"
+                f"telegram:\n  base_url: {telegram.base_url}\n"
+                f"discord:\n  api_base_url: {discord.api_url}\n"
+                f"  gateway_url: {discord.gateway_url}\n"
+            )
+            env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "DISCORD_TOKEN": discord.token_expected}
+            async with netcoach_run(config, env) as netcoach:
+                await netcoach.until(lambda line: "serving as @" in line, "telegram")
+                await discord.wait_connected(30)
+                telegram.send(ANA, f"Hi Maria, check out my {DM_MARKER} course! Book a call.")
+                telegram.send(BEN, f"Morning all, {POST_MARKER} here", chat=GROUP)
+                await discord.dm("42", f"Hi Tom, buy my {DISCORD_MARKER} course today!")
+                [answer] = await telegram.wait_for("sendMessage", timeout=30)
+                dm = await discord.wait_for("POST", "/channels/", timeout=30)
+                telegram.send(ANA, "/help", chat=GROUP)  # after Ben's post, in the same chat
+                await telegram.wait_for("sendMessage", 2, timeout=30)
+        finally:
+            await discord.stop()
+    assert DM_MARKER in answer.params["text"] and DISCORD_MARKER in str(dm.json)
+    assert netcoach.status == 0 and "serving as @" in netcoach.stderr
+    for marker in (DM_MARKER, POST_MARKER, DISCORD_MARKER):
+        assert marker not in netcoach.stderr, marker

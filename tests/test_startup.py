@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -30,6 +29,7 @@ from fake_discord import (
 )
 from fake_telegram import TOKEN as TELEGRAM_TOKEN
 from fake_telegram import FakeTelegram, user
+from processes import netcoach_run
 
 from netcoach.adapters.discord.platform import from_config as discord_from_config
 from netcoach.adapters.telegram.platform import TelegramAdapter
@@ -229,6 +229,7 @@ async def test_discord_unreachable_does_not_take_telegram_or_the_process_down(
     keeps retrying (one line each time), SIGTERM ends it all cleanly."""
     port = _closed_port()
     config = tmp_path / "netcoach.yaml"
+    env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "DISCORD_TOKEN": FakeDiscord.token_expected}
     async with FakeTelegram() as telegram:
         config.write_text(
             f"database: {tmp_path / 'n.sqlite3'}\n"
@@ -236,43 +237,15 @@ async def test_discord_unreachable_does_not_take_telegram_or_the_process_down(
             f"discord:\n  api_base_url: http://127.0.0.1:{port}/api/v10\n"
             f"  gateway_url: ws://127.0.0.1:{port}/gateway\n"
         )
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "DISCORD_TOKEN": FakeDiscord.token_expected,
-        }
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "netcoach.bot.cli", "run", "--config", str(config)),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=tmp_path,
-        )
-        lines: list[str] = []
-
-        async def read() -> None:
-            assert process.stderr is not None
-            async for raw in process.stderr:
-                lines.append(raw.decode())
-
-        reader = asyncio.create_task(read())
-        try:
-            await _until(lambda: any("serving as @" in line for line in lines), "telegram")
+        async with netcoach_run(config, env) as netcoach:
+            await netcoach.until(lambda line: "serving as @" in line, "telegram")
             telegram.send(user(1001, "Ana"), "Hi Maria! Check out my new course!")
             await telegram.wait_for("sendMessage", timeout=30)
-            retrying = "discord: cannot reach Discord"
-            await _until(lambda: any(retrying in line for line in lines), "a retry")
-            assert process.returncode is None  # still running
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-            status = await asyncio.wait_for(process.wait(), 30)
-            await reader
-    text = "".join(lines)
-    assert status == 0, text
-    assert "Traceback" not in text
-    assert all(len(line) < 400 for line in lines), text  # one line each, no dumped objects
+            await netcoach.until(lambda line: "discord: cannot reach Discord" in line, "a retry")
+            assert netcoach.process.returncode is None  # still running
+    assert netcoach.status == 0, netcoach.stderr
+    assert "Traceback" not in netcoach.stderr
+    assert all(len(line) < 400 for line in netcoach.lines), netcoach.stderr  # one line each
 
 
 @pytest.fixture
