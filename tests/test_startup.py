@@ -33,6 +33,7 @@ from processes import netcoach_run
 
 from netcoach.adapters.discord.platform import from_config as discord_from_config
 from netcoach.adapters.telegram.platform import TelegramAdapter
+from netcoach.adapters.toolkit import connecting
 from netcoach.bot.app import App, build, load_config
 from netcoach.bot.config import ConfigError
 from netcoach.bot.storage import Database, StoreError
@@ -371,3 +372,42 @@ async def test_discord_unreachable_is_retried_never_raised(
         with contextlib.suppress(asyncio.CancelledError):
             await running
         await app.close()
+
+
+async def test_telegram_flood_control_at_start_up_is_waited_out_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 on getMe at start-up (RetryAfter is not a network error to PTB) used to end
+    Telegram; it is retried after the wait Telegram asked for, like any other outage."""
+    waited: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(connecting, "sleep", no_wait)
+    config = tmp_path / "netcoach.yaml"
+    config.write_text(f"database: {tmp_path / 'n.sqlite3'}\n")
+    app = await build(load_config(config, env={}))
+    async with FakeTelegram() as telegram:
+        for _ in range(2):
+            telegram.fail("getMe", 429, "Too Many Requests: retry after 30", retry_after=30)
+        adapter = TelegramAdapter(
+            TELEGRAM_TOKEN,
+            base_url=telegram.base_url,
+            startup_backoff=(0.001, 0.002),
+            max_rate_retries=0,
+        )
+        running = asyncio.create_task(adapter.run(app.coach))
+        try:
+            await asyncio.wait_for(adapter.ready.wait(), 10)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await app.close()
+    waits = [r.getMessage() for r in caplog.records if "rate limited" in r.getMessage()]
+    assert (
+        waits
+        == ["telegram: cannot reach the Bot API (rate limited for 30 s); retrying in 30 s"] * 2
+    )
+    assert waited == [30, 30]

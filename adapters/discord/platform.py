@@ -136,9 +136,10 @@ class DiscordPlatform:
 class _Unreachable(Exception):
     """Discord could not be reached, or a session ended in a way worth retrying."""
 
-    def __init__(self, bot: commands.Bot, reason: str):
+    def __init__(self, bot: commands.Bot, reason: str, wait: float = 0.0):
         super().__init__(reason)
         self.reason = reason
+        self.wait = wait  # at least this long before the next try (a 429's retry_after)
         self.connected = bot.is_ready()  # the session had worked
 
 
@@ -255,11 +256,11 @@ class DiscordAdapter:
             except _Unreachable as exc:
                 if exc.connected:
                     backoff.reset()  # it worked for a while: start again from the first wait
-                reason = exc.reason
+                failed = exc
             finally:
                 await bot.close()
                 self.bot = None
-            await wait_to_retry(PLATFORM, "Discord", reason, backoff)
+            await wait_to_retry(PLATFORM, "Discord", failed.reason, backoff, at_least=failed.wait)
 
     async def _session(self, bot: NetcoachBot) -> None:
         """One login and gateway session; discord.py resumes a dropped session itself."""
@@ -305,7 +306,8 @@ class DiscordAdapter:
             raise
         except Exception as exc:
             if _is_unreachable(exc):
-                raise _Unreachable(bot, _reason(exc)) from None
+                wait = exc.retry_after if isinstance(exc, discord.RateLimited) else 0.0
+                raise _Unreachable(bot, _reason(exc), wait) from None
             raise
 
     async def setup(self, bot: NetcoachBot) -> None:

@@ -342,6 +342,11 @@ class TelegramAdapter:
                     f"Telegram rejected the token in {TOKEN_VAR} (unauthorized). Check it with "
                     "@BotFather (/mybots → API Token) and set it again."
                 ) from None
+            except RetryAfter as exc:  # flood control at start-up: wait as long as asked
+                wait = exc.retry_after
+                seconds = float(wait if isinstance(wait, int | float) else wait.total_seconds())
+                reason = f"rate limited for {seconds:g} s"
+                await wait_to_retry(PLATFORM, "the Bot API", reason, backoff, at_least=seconds)
             except NetworkError as exc:
                 if isinstance(exc, BadRequest):
                     raise

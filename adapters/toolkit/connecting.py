@@ -45,9 +45,14 @@ async def wait_to_retry(
     what: str,
     reason: str,
     backoff: Backoff,
-    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    *,
+    at_least: float = 0.0,
 ) -> None:
-    """Say, in one line, that `what` cannot be reached and when the next try is; wait."""
-    delay = backoff.next()
+    """Say, in one line, that `what` cannot be reached and when the next try is; wait
+    (`at_least` as long as the platform asked, after a 429)."""
+    delay = max(backoff.next(), at_least)
     log.warning("%s: cannot reach %s (%s); retrying in %g s", platform, what, reason, delay)
     await sleep(delay)
+
+
+sleep: Callable[[float], Awaitable[object]] = asyncio.sleep  # tests replace it
