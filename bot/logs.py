@@ -89,7 +89,7 @@ def guard(handler: logging.Handler, secrets: Iterable[str]) -> None:
     handler.addFilter(RedactSecrets(secrets))
 
 
-def redact_everywhere(secrets: Iterable[str]) -> None:
+def guard_everywhere(secrets: Iterable[str]) -> None:
     """Guard every handler of the root logger (where records end up)."""
     secrets = list(secrets)
     for handler in logging.getLogger().handlers:
@@ -104,7 +104,7 @@ def configure(level: str, secrets: Iterable[str], stream: TextIO | None = None) 
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=stream or sys.stderr,
     )
-    redact_everywhere(secrets)
+    guard_everywhere(secrets)
     for name in CHATTY:  # not even created: their DEBUG records would be dropped anyway
         if logging.getLogger(name).getEffectiveLevel() < logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
