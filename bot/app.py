@@ -39,7 +39,17 @@ from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, 
 from netcoach.bot.logs import configure as configure_logging
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
-from netcoach.bot.storage import Database, StoreError, Users, storage_fault
+from netcoach.bot.storage import (
+    Coordination,
+    Database,
+    InstanceLock,
+    PgDatabase,
+    StoreError,
+    Users,
+    is_url,
+    open_database,
+    storage_fault,
+)
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -122,10 +132,14 @@ class App:
     scheduler: Scheduler
     deliverer: Deliverer
     adapters: list[Any] = field(default_factory=list)
+    lock: InstanceLock | None = None
+    workers: Coordination | None = None
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters.append(adapter)
         self.deliverer.adapters[adapter.platform] = adapter
+        if self.workers is not None and hasattr(adapter, "workers"):
+            adapter.workers = self.workers  # who polls, updates handled, shards
 
     async def serve(self) -> None:
         """Run the scheduler and every adapter until an adapter ends by itself (/quit), the
@@ -162,7 +176,13 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        await self.db.close()
+        try:
+            if self.workers is not None:
+                await self.workers.close()
+            await self.db.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
 
 def _report_stopped(platform: str, failure: BaseException) -> None:
@@ -184,12 +204,29 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
     settings = Settings(*_core_settings(config))
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
-    db = await Database.open(config["database"])
+    database = str(config["database"])
+    shared = is_url(database)  # PostgreSQL: several workers may share it
+    # One process per SQLite file: a second one is refused before it can send anything.
+    lock = None if shared or database == ":memory:" else InstanceLock.acquire(database)
+    try:
+        db: Database = await open_database(database)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     try:
         privacy_repo = PrivacyRepository(db)
         if problems := await privacy_repo.audit():
-            raise StoreError(f"{config['database']}: " + "; ".join(problems))
-        users, queue = Users(db), JobQueue(db)
+            raise StoreError(f"{db.path}: " + "; ".join(problems))
+        sched = config.section("scheduler")
+        users, queue = Users(db), JobQueue(db, lease_seconds=sched["lease_seconds"])
+        workers = Coordination(db, queue.owner, shared=shared, lease_seconds=sched["lease_seconds"])
+        rates = sched["rate_limits"]
+
+        async def pace(platform: str) -> None:  # one rate for every worker's scheduled sends
+            if wait := await workers.pace(platform, rates.get(platform, 0)):
+                await asyncio.sleep(wait)
+
         deliverer = Deliverer()
         contacts = FollowUpRepository(db, queue)
         followups = FollowUps(contacts, users, clock, playbooks, settings)
@@ -201,7 +238,6 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             playbooks,
             CommunitySettings(config["timezone"], **config.section("community")),
         )
-        sched = config.section("scheduler")
         scheduler = Scheduler(
             queue,
             users,
@@ -210,7 +246,13 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
             [followups.due, community.due],
             max_attempts=sched["max_attempts"],
             retry_seconds=sched["retry_seconds"],
+            outage_retry_max=sched["outage_retry_max_seconds"],
+            concurrency=max(1, sched["concurrency"]),
+            exclusive=not shared,
+            pace=pace if shared else None,
         )
+        if isinstance(db, PgDatabase):  # another worker added or moved a job: look again
+            await db.listen(scheduler.wake)
         profiles = Profiles(ProfileRepository(db), users, contacts, clock, Tags.load(), playbooks)
         drafts = DraftReview(
             playbooks,
@@ -227,11 +269,17 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         coach = Coach([drafts, followups, profiles, community, privacy, handover])
     except sqlite3.Error as exc:  # e.g. a file damaged past its first page
         await db.close()
-        raise storage_fault(db.path, exc) from None
+        if lock is not None:
+            lock.release()
+        raise storage_fault(database, exc) from None
     except BaseException:
         await db.close()
+        if lock is not None:
+            lock.release()
         raise
-    return App(config, db, users, queue, features, coach, scheduler, deliverer)
+    return App(
+        config, db, users, queue, features, coach, scheduler, deliverer, lock=lock, workers=workers
+    )
 
 
 def platform_adapters(config: Config) -> list[Adapter]:
@@ -274,13 +322,25 @@ async def _main(config: Config, mode: str) -> None:
         await app.close()
 
 
+def _secrets(config: Config) -> list[str]:
+    """What no log line may show: the platforms' tokens, the webhook's secret, the
+    password in a PostgreSQL URL."""
+    from urllib.parse import urlsplit
+
+    found = [str(config[name]["token"]) for name in PLATFORMS]
+    found.append(str(config["telegram"]["webhook"]["secret_token"]))
+    if is_url(str(config["database"])):
+        found.append(urlsplit(str(config["database"])).password or "")
+    return found
+
+
 def _start(config_path: str | None, mode: str) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         print(f"netcoach: {exc}", file=sys.stderr)
         return 2
-    configure_logging(config["log_level"], (config[name]["token"] for name in PLATFORMS))
+    configure_logging(config["log_level"], _secrets(config))
     try:
         asyncio.run(_main(config, mode))
     except (KeyboardInterrupt, asyncio.CancelledError):

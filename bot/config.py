@@ -29,7 +29,15 @@ DEFAULTS: dict[str, Any] = {
     "log_level": "INFO",
     "review": {"max_chars": 4000},
     "playbooks": {"dirs": [], "disabled_rules": []},
-    "scheduler": {"max_attempts": 5, "retry_seconds": 30},
+    "scheduler": {
+        "max_attempts": 5,
+        "retry_seconds": 30,
+        "outage_retry_max_seconds": 60,
+        "concurrency": 32,
+        "lease_seconds": 60,
+        # Scheduled sends per second, shared by every worker (PostgreSQL), per platform.
+        "rate_limits": {"telegram": 25, "discord": 40},
+    },
     "community": {
         "min_messages_between_tips": 5,
         "intro_note_every_days": 30,
@@ -168,6 +176,25 @@ class Choice(Rule):
 
 
 @dataclass(frozen=True)
+class CountOr(Rule):
+    """Empty, one of `words`, or a whole number from 1 to `high` (kept as text)."""
+
+    words: tuple[str, ...]
+    high: int
+
+    def check(self, value: Any) -> Any:
+        if value is None:
+            return ""
+        text = str(value).strip().lower() if isinstance(value, str | int) else None
+        if isinstance(value, bool) or text is None:
+            text = "?"
+        if text in ("", *self.words) or (text.isdigit() and 1 <= int(text) <= self.high):
+            return text
+        words = ", ".join(f'"{w}"' for w in self.words)
+        raise ValueError(f'must be "" (none), {words} or a whole number from 1 to {self.high}')
+
+
+@dataclass(frozen=True)
 class Whole(Rule):
     low: int
     high: int
@@ -220,7 +247,7 @@ class Texts(Rule):
 
 
 RULES: dict[str, Rule] = {
-    "database": Text("a file path", required=True, max_len=4096),
+    "database": Text("a file path or a postgresql:// URL", required=True, max_len=4096),
     "timezone": Zone(),
     "default_time": TimeOfDay(),
     "log_level": Choice(LOG_LEVELS),
@@ -229,6 +256,11 @@ RULES: dict[str, Rule] = {
     "playbooks.disabled_rules": Texts("rule ids"),
     "scheduler.max_attempts": Whole(1, 100),
     "scheduler.retry_seconds": Whole(1, 86_400),
+    "scheduler.outage_retry_max_seconds": Whole(1, 86_400),
+    "scheduler.concurrency": Whole(1, 1000),
+    "scheduler.lease_seconds": Whole(2, 3600),
+    "scheduler.rate_limits.telegram": Whole(1, 1000),
+    "scheduler.rate_limits.discord": Whole(1, 1000),
     "community.min_messages_between_tips": Whole(0, 100_000),
     "community.intro_note_every_days": Whole(1, 3650),
     "community.wave_at_ready_intros": Flag(),

@@ -69,6 +69,9 @@ class FakeDiscord:
         self.faults: list[Fault] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.identifies = 0
+        self.identified: list[
+            tuple[web.WebSocketResponse, list[int] | None]
+        ] = []  # shard per IDENTIFY
         self.resumes = 0
         self.seq = 0
         self.with_guild = with_guild
@@ -155,6 +158,10 @@ class FakeDiscord:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
+    def live_shards(self) -> list[list[int] | None]:
+        """The shard each open gateway connection identified as."""
+        return [shard for ws, shard in self.identified if ws in self.sockets]
+
     async def wait_connected(self, timeout: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -190,6 +197,7 @@ class FakeDiscord:
             await self._send(ws, {"op": 11})
         elif op == 2:
             self.identifies += 1
+            self.identified.append((ws, (frame.get("d") or {}).get("shard")))
             ready = {
                 "v": 10,
                 "user": self.bot,
@@ -200,6 +208,8 @@ class FakeDiscord:
                 "private_channels": [],
                 "relationships": [],
             }
+            if shard := (frame.get("d") or {}).get("shard"):
+                ready["shard"] = shard  # as Discord does for a sharded IDENTIFY
             await self._dispatch_to(ws, "READY", ready)
             if self.with_guild:
                 await self._dispatch_to(ws, "GUILD_CREATE", self.guild_payload())
@@ -476,6 +486,9 @@ class FakeDiscord:
     def _route(self, method: str, path: str, body: Any, query: Any) -> tuple[int, Any] | None:
         if (method, path) == ("GET", "/users/@me"):
             return 200, self.bot
+        if (method, path) == ("GET", "/gateway/bot"):
+            limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+            return 200, {"url": self.gateway_url, "shards": 2, "session_start_limit": limit}
         if (method, path) == ("GET", "/oauth2/applications/@me"):
             return 200, {
                 "id": APP_ID,

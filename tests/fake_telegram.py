@@ -86,6 +86,8 @@ class FakeTelegram:
         self.chats: dict[int, Json] = {}
         self.on_call: Callable[[Call], None] | None = None
         self._updates: list[Json] = []
+        self.pushed: list[Json] = []  # every update ever pushed
+        self.webhook: Json | None = None  # what setWebhook was last given
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
@@ -173,8 +175,22 @@ class FakeTelegram:
         self.push({"callback_query": query})
         return query_id
 
+    def update(self, sender: Json, text: str) -> Json:
+        """An update carrying `text` from `sender`, not queued (for a webhook post)."""
+        self.send(sender, text)
+        self._updates.pop()  # not for getUpdates: the test posts it
+        return self.pushed[-1]
+
     def push(self, update: Json) -> None:
-        self._updates.append({"update_id": next(self._update_ids), **update})
+        full = {"update_id": next(self._update_ids), **update}
+        self.pushed.append(full)
+        self._updates.append(full)
+        self._wake_pollers()
+
+    def redeliver(self, updates: list[Json]) -> None:
+        """Hand out these updates again, as Telegram does with updates a poller fetched but
+        never confirmed (it died before its next getUpdates)."""
+        self._updates = sorted([*self._updates, *updates], key=lambda u: int(u["update_id"]))
         self._wake_pollers()
 
     def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None):
@@ -273,6 +289,11 @@ class FakeTelegram:
         return self.me
 
     async def _api_deleteWebhook(self, params: Json) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: Json) -> bool:
+        self.webhook = params  # url, secret_token, allowed_updates
         return True
 
     async def _api_setMyCommands(self, params: Json) -> bool:

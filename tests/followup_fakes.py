@@ -77,10 +77,13 @@ class RecordingSender:
     clock: FakeClock
     sent: list[Sent] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
+    down: DeliveryError | None = None  # every send fails this way while set (an outage)
     attempts: int = 0
 
     async def __call__(self, user: UserRef, reply: Reply, key: str) -> str:
         self.attempts += 1
+        if self.down is not None:
+            raise self.down
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(Sent(user, reply, key, self.clock.now()))

@@ -36,7 +36,14 @@ class Stack:
 
     @classmethod
     async def open(cls, path: str | Path) -> Stack:
-        db = await Database.open(path)
+        """The store at `path`; with NETCOACH_TEST_STORE=postgresql (see conftest.py), a
+        PostgreSQL database standing for that path instead, so the same tests run there."""
+        if POSTGRES is not None:
+            return cls.wrap(await _postgres_for(str(path)))
+        return cls.wrap(await Database.open(path))
+
+    @classmethod
+    def wrap(cls, db: Database) -> Stack:
         users, queue = Users(db), JobQueue(db)
         return cls(
             db,
@@ -114,3 +121,25 @@ class Stack:
 async def count_jobs(db: Database, state: str) -> int:
     row = await db.one("SELECT count(*) FROM jobs WHERE state = ?", (state,))
     return int(row[0])
+
+
+POSTGRES: str | None = None  # a cluster's base URL when the tests run on PostgreSQL
+_DATABASES: dict[str, str] = {}
+
+
+async def _postgres_for(path: str) -> Database:
+    """One fresh PostgreSQL database per SQLite path a test would have used."""
+    import asyncpg
+
+    from netcoach.bot.storage import PgDatabase
+
+    assert POSTGRES is not None
+    if path not in _DATABASES:
+        name = f"store{len(_DATABASES)}"
+        conn = await asyncpg.connect(f"{POSTGRES}/postgres")
+        try:
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+        _DATABASES[path] = f"{POSTGRES}/{name}"
+    return await PgDatabase.open(_DATABASES[path])

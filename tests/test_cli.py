@@ -41,6 +41,17 @@ def test_review_reads_stdin_with_a_dash():
     assert json.loads(done.stdout)["signals"]["about_them"] is True
 
 
+def test_a_draft_piped_in_is_reviewed_without_the_dash():
+    done = run_cli("review", "--json", stdin=b"Hi Kim, congrats on the new job!")
+    assert done.returncode == 0 and json.loads(done.stdout)["verdict"] == "ready"
+
+
+def test_no_draft_at_a_terminal_says_how_to_give_one(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    assert main(["review"]) == 2
+    assert "give a draft" in capsys.readouterr().err
+
+
 def test_invalid_utf8_on_stdin_is_a_one_line_error_with_status_2():
     done = run_cli("review", "-", stdin=b"Hi \xff\xfe there")
     assert done.returncode == 2
@@ -51,7 +62,6 @@ def test_invalid_utf8_on_stdin_is_a_one_line_error_with_status_2():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["review"], "give a draft"),
         (["review", "   "], "empty"),
         (["review", "x" * 4001], "limit is 4,000"),
         (["review", "--batch", "/no/such/file.jsonl"], "cannot read"),
@@ -82,7 +92,7 @@ def test_batch_reviews_each_line_and_reports_bad_lines_without_stopping(tmp_path
             ]
         )
     )
-    assert main(["review", "--batch", str(path)]) == 0
+    assert main(["review", "--batch", str(path)]) == 1  # some lines failed (issue 14)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line.get("id") for line in lines] == ["a", None, "c", "d", 5]
     assert lines[0]["verdict"] == "revise" and lines[0]["signals"]["bare_greeting"] is True

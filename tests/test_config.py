@@ -69,7 +69,7 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("database: [a, b]\n", "'database' must be a file path"),
+        ("database: [a, b]\n", "'database' must be a file path or a postgresql:// URL"),
         ("database: {a: b}\n", "'database' must be a file path"),
         ('database: "a\\0b"\n', "'database' must not contain control characters"),
         ("log_level: LOUD\n", "'log_level' must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
@@ -97,6 +97,10 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path):
         ("discord:\n  dev_guild_id: my-server\n", "'discord.dev_guild_id' must be"),
         ("discord:\n  gateway_url: [x]\n", "'discord.gateway_url' must be"),
         ("telegram:\n  token: [x]\n", "'telegram.token' must be"),
+        ("scheduler:\n  concurrency: 0\n", "'scheduler.concurrency' must be a whole number"),
+        ("scheduler:\n  rate_limits:\n    discord: -5\n", "'scheduler.rate_limits.discord'"),
+        ("discord:\n  shards: lots\n", '\'discord.shards\' must be "" (none), "auto" or a'),
+        ("telegram:\n  webhook:\n    port: 70000\n", "'telegram.webhook.port' must be"),
     ],
 )
 def test_every_key_is_checked_for_type_range_and_choices(tmp_path, text, message):

@@ -140,8 +140,8 @@ class ConsoleDriver:
         return self._next()
 
     async def press(self, shown: Shown, action: str) -> Shown:
-        assert self.console.choices and [b.action for b in self.console.choices] == shown.actions
-        await self.console.handle_line(self.app.coach, str(shown.actions.index(action) + 1))
+        number = self.console.number(shown.ref, action)
+        await self.console.handle_line(self.app.coach, str(number))
         return self._next()
 
     async def nudge(self) -> Shown:

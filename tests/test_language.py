@@ -68,3 +68,15 @@ def test_what_can_still_be_checked_is_checked_in_any_language():
     result = review(shouting)
     assert result.language == "es"
     assert [f.rule for f in result.findings] == ["shouting"]
+
+
+def test_the_reply_to_a_non_english_draft_says_what_was_and_was_not_checked():
+    from netcoach.bot.features.drafts.render import format_review
+
+    text = (
+        "Bonjour Claire, j'ai adoré ta présentation sur les jardins partagés. Comment as-tu fait ?"
+    )
+    reply = "".join(seg.text for seg in format_review(review(text), text))
+    assert reply.startswith("🌐 A draft in French") and "English drafts only" in reply
+    assert "not what it says" in reply
+    assert "ready to send" not in reply and "100/100" not in reply

@@ -82,3 +82,20 @@ def test_a_library_network_traceback_is_one_line_and_a_bug_keeps_its_traceback()
     assert first.startswith("Attempting a reconnect in 1.50s (ConnectionRefusedError: ")
     assert TOKEN not in stream.getvalue()
     assert rest[0] == "a bug in a library" and "Traceback" in rest[1] and "KeyError" in rest[-1]
+
+
+def test_every_secret_in_the_config_is_masked(tmp_path) -> None:
+    from netcoach.bot.app import _secrets, load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "database: postgresql://netcoach:Pg-pass-4471@db.example.org/netcoach\n"
+        "telegram:\n  webhook:\n    secret_token: ${HOOK}\n"
+    )
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "DISCORD_TOKEN": "MTIz.discord-token-value",
+        "HOOK": "hook-secret-99",
+    }
+    found = set(_secrets(load_config(path, env=env)))
+    assert {TOKEN, "MTIz.discord-token-value", "hook-secret-99", "Pg-pass-4471"} <= found

@@ -171,6 +171,27 @@ def test_playbooks_check_runs_each_rules_examples(tmp_path, capsys):
     assert "rule no-meetup-name: its pass example fires" in out
 
 
+def test_playbooks_check_shows_example_mismatches_with_their_line_beside_broken_files(
+    tmp_path, capsys
+):
+    wrong = VALID.replace(
+        'examples: {fail: ["We met at the meetup."], pass: ["We met at PyData Leeds."]}',
+        'examples: {fail: ["We met at PyData Leeds."], pass: ["We met at the meetup."]}',
+    )
+    (tmp_path / "local.yaml").write_text(wrong)
+    (tmp_path / "broken.yaml").write_text("id: [unclosed")
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    line = wrong.splitlines().index("  - id: no-meetup-name") + 1
+    assert "broken.yaml" in out
+    assert f"local.yaml:{line}: rule no-meetup-name: its fail example does not fire" in out
+
+
+def test_playbooks_check_on_an_empty_folder_is_an_error(tmp_path, capsys):
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    assert "no playbook files" in capsys.readouterr().out
+
+
 def test_a_duplicate_rule_is_reported_at_its_own_line():
     rule = VALID.split("rules:\n", 1)[1].split("tips:")[0]
     text = VALID.replace("tips:", rule.replace("severity: warn", "severity: fatal") + "tips:")

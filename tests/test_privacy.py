@@ -81,6 +81,7 @@ async def world(tmp_path, playbooks):
     await stack.close()
 
 
+@pytest.mark.sqlite_only
 async def test_forget_after_confirmation_leaves_no_row_about_the_user(world):
     await world.fill()
     ana, ben = await world.ids()
@@ -97,6 +98,7 @@ async def test_forget_after_confirmation_leaves_no_row_about_the_user(world):
     assert await rows_about(world.stack.db, ben) == bens  # Ben keeps everything
 
 
+@pytest.mark.sqlite_only
 async def test_a_table_keeping_people_under_another_column_is_caught(world, tmp_path: Path):
     await world.fill()
     ana, _ = await world.ids()

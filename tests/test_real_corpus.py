@@ -17,7 +17,7 @@ from netcoach.bot.review import CONTEXTS, builtin_playbooks
 from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
 # Round 5 of tests/data/real/FIGURES.md, rounded down.
-LOCKED_FLOOR = {"verdict": 0.69, "kept": 0.74, "caught": 0.63}
+LOCKED_FLOOR = {"verdict": 0.68, "kept": 0.74, "caught": 0.62}
 SIGNAL_FLOOR = {"pitch": 0.77, "ask": 0.76, "shared_bond": 0.79, "about_them": 0.72}
 
 

@@ -226,3 +226,28 @@ def test_the_work_of_a_review_grows_linearly_with_the_draft(unit):
     small = _python_calls((unit * 4000)[:2000])
     large = _python_calls((unit * 4000)[:4000])
     assert large <= 2.5 * small + 200, (small, large)
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted", "whole"),
+    [
+        ("Hi Anna, I'd like to add you to my network.", "like to add you", "I'd like to add you"),
+        ("Would you fill in my 3-minute survey?", "minute survey", "3-minute survey"),
+        ("HI THERE TOM, I LOVED IT", "THERE TOM, I LOVED IT", "HI THERE TOM, I LOVED IT"),
+        ("Hello, I would love to pick your brain.", "love to pick", "I would love to pick"),
+        ("Check out my newsletter today", "news", "newsletter"),
+    ],
+)
+def test_quotes_are_never_clipped_mid_word(text: str, quoted: str, whole: str) -> None:
+    from netcoach.bot.review.text import whole_words
+
+    start = text.index(quoted)
+    widened = whole_words(text, start, start + len(quoted))
+    assert text[widened[0] : widened[1]] == whole
+
+
+def test_the_json_quotes_the_same_whole_words_the_chat_shows():
+    text = "Hi Anna, I'd like to add you to my professional network."
+    quotes = [f["excerpt"] for f in review(text).to_dict()["findings"]]
+    assert "I'd like to add you to my professional network" in quotes
+    assert not any(q.startswith("like") for q in quotes), quotes

@@ -12,7 +12,15 @@ from followup_fakes import FakeClock, RecordingSender, settled
 from stack import Stack
 
 from netcoach.bot.kernel import DeliveryError, PlaceRef, Reply, Request, UserRef
-from netcoach.bot.scheduling import Due, DueSource, HandOver, NextJob, Outcomes, Outgoing
+from netcoach.bot.scheduling import (
+    Due,
+    DueSource,
+    HandOver,
+    JobQueue,
+    NextJob,
+    Outcomes,
+    Outgoing,
+)
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ANA = UserRef("console", "ana", "Ana")
@@ -220,7 +228,8 @@ async def test_a_send_interrupted_by_a_crash_is_resent_as_a_recognisable_repeat(
 ) -> None:
     user = await store.users.ensure(ANA, T0)
     await store.add_job("ping", 1, user.id, T0)
-    claimed = await store.queue.claim_due(T0)  # the process died after claiming, maybe sending
+    dead = JobQueue(store.db, owner="a process that died")
+    claimed = await dead.claim_due(T0)  # it died after claiming, maybe after sending
     h = Harness(store, FakeClock(T0 + timedelta(seconds=5)))
     await h.start()
     assert h.sender.texts == ["ping 1 repeat"]
@@ -328,3 +337,103 @@ async def test_a_user_forgotten_mid_batch_does_not_undo_the_batch(h: Harness) ->
         ),
     )
     assert await h.store.count_jobs("pending") == 0
+
+
+async def test_an_outage_longer_than_the_retry_budget_delivers_within_a_minute_of_recovery(
+    store: Stack,
+) -> None:
+    """Twelve 502s used to park every due reminder until the user happened to write."""
+    h = Harness(store, FakeClock(T0), max_attempts=3, retry_seconds=30)
+    h.sender.down = DeliveryError("telegram: Bad Gateway (502)", outage=True)
+    await h.start()
+    for ref in (1, 2, 3):
+        await h.add(ref, T0)
+    outage = timedelta(minutes=25)
+    while h.clock.now() < T0 + outage:
+        await h.advance(timedelta(seconds=5))
+    # One probe at a time while it is down, at most a minute apart; no try used up.
+    assert 20 <= h.sender.attempts <= 40
+    assert await store.count_jobs("failed") == 0 and await store.count_jobs("pending") == 3
+    back = h.clock.now()
+    h.sender.down = None
+    while h.clock.now() < back + timedelta(seconds=60) and len(h.sender.sent) < 3:
+        await h.advance(timedelta(seconds=1))
+    assert sorted(h.sender.texts) == ["ping 1", "ping 2", "ping 3"]
+    assert max(s.at for s in h.sender.sent) <= back + timedelta(seconds=60)
+    assert await store.count_jobs("sent") == 3
+    await h.stop()
+
+
+async def test_a_send_that_timed_out_is_retried_flagged_as_a_possible_repeat(h: Harness) -> None:
+    h.sender.failures = [DeliveryError("timed out", uncertain=True)]
+    await h.add(1, T0)
+    await h.advance(timedelta(seconds=30))
+    assert h.sender.texts == ["ping 1 repeat"]
+    [job] = await h.store.jobs_for("ping", 1)
+    assert job.state == "sent" and job.attempts == 1
+
+
+async def test_a_hand_over_is_recorded_only_once_the_platform_accepted_it(h: Harness) -> None:
+    """A user who blocked the bot types a command in a group: the private reply carrying
+    the held-back nudge is refused (403), so the nudge stays parked for the next time."""
+    h.sender.failures = [DeliveryError("bot was blocked", permanent=True)]
+    await h.add(1, T0)
+    hand_over = HandOver(h.scheduler)
+    req = Request(ANA, PlaceRef("telegram", "-100", "group"), "tip")
+    [reply] = await hand_over.notices(req)
+    assert reply.receipt is not None and reply.text == "ping 1 handed-over"
+    await reply.receipt.refused("telegram: Forbidden: bot was blocked by the user")
+    assert await h.store.count_jobs("undeliverable") == 1
+    [again] = await hand_over.notices(Request(ANA, PlaceRef("console", "ana"), "help"))
+    assert again.receipt is not None
+    await again.receipt.accepted("m42")
+    assert await h.store.count_jobs("sent") == 1
+    assert await hand_over.notices(Request(ANA, PlaceRef("console", "ana"), "help")) == []
+
+
+async def test_a_hand_over_nobody_confirmed_is_taken_back_when_its_lease_ends(
+    store: Stack,
+) -> None:
+    h = Harness(store, FakeClock(T0))
+    h.scheduler.queue.lease_seconds = 60
+    await h.start()
+    h.sender.failures = [DeliveryError("bot was blocked", permanent=True)]
+    await h.add(1, T0)
+    [_unconfirmed] = await HandOver(h.scheduler).notices(
+        Request(ANA, PlaceRef("console", "ana"), "x")
+    )
+    await settled(h.scheduler)
+    await h.advance(timedelta(seconds=61))  # the adapter died before it could tell
+    assert h.sender.texts == ["ping 1 repeat"]  # pushed again, flagged
+    await h.stop()
+
+
+async def test_a_crash_can_repeat_only_the_sends_in_flight(store: Stack) -> None:
+    """Outcomes are committed per send, and only as many jobs are claimed as can be in
+    flight: a process stuck (or killed) mid-batch leaves at most `concurrency` claimed."""
+    h = Harness(store, FakeClock(T0), concurrency=4)
+    user = await store.users.ensure(ANA, T0)
+    for ref in range(50):
+        await store.add_job("ping", ref, user.id, T0)
+    stuck = asyncio.Event()
+    original = h.sender.__call__
+
+    async def hangs_after_20(user: UserRef, reply: Reply, key: str) -> str:
+        if len(h.sender.sent) >= 20:
+            stuck.set()
+            await asyncio.Event().wait()
+        return await original(user, reply, key)
+
+    h.scheduler.sender = hangs_after_20
+    task = asyncio.create_task(h.scheduler.run())
+    try:
+        await asyncio.wait_for(stuck.wait(), 5)
+        async with asyncio.timeout(5):  # the last outcomes' commit (a database thread)
+            while await store.count_jobs("sent") < 20:
+                await asyncio.sleep(0.001)
+        assert await store.count_jobs("claimed") <= 4
+        assert await store.count_jobs("pending") >= 50 - 20 - 4
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

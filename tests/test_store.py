@@ -10,7 +10,8 @@ import pytest
 from stack import Stack
 
 from netcoach.bot.kernel import UserRef
-from netcoach.bot.storage import StoreError
+from netcoach.bot.scheduling import JobQueue, Outcomes
+from netcoach.bot.storage import Database, StoreError
 from netcoach.bot.storage.db import migrations
 
 SCHEMA_VERSION = len(migrations())
@@ -19,6 +20,7 @@ ANA = UserRef("console", "ana", "Ana")
 BEN = UserRef("telegram", "-1001", "Ben")
 
 
+@pytest.mark.sqlite_only
 async def test_a_fresh_file_is_created_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "netcoach.sqlite3"
     store = await Stack.open(path)
@@ -52,6 +54,7 @@ async def test_follow_ups_survive_a_restart(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.mark.sqlite_only
 async def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -> None:
     old = tmp_path / "old.sqlite3"
     sqlite3.connect(old).close()  # version 0: an empty file from before the first migration
@@ -99,6 +102,7 @@ async def test_contacts_match_names_case_and_space_insensitively(store: Stack) -
     assert len(await store.contacts.of_user(ana.id, contact_id=contacts[0].id)) == 2
 
 
+@pytest.mark.sqlite_only
 async def test_odd_unicode_round_trips(store: Stack) -> None:
     ana = await store.users.ensure(UserRef("console", "ana", "Ana 🚀"), NOW)
     name = "Zoë 'Ž' 李 \u200d🧑‍💻"
@@ -119,17 +123,34 @@ async def test_closing_or_snoozing_replaces_the_queued_job(store: Stack) -> None
     assert await store.queue.next_run_at() is None
 
 
-async def test_claimed_jobs_are_recovered_as_possible_repeats(store: Stack) -> None:
+async def test_only_expired_leases_are_taken_back_as_possible_repeats(store: Stack) -> None:
     ana = await store.users.ensure(ANA, NOW)
     await store.contacts.add(ana.id, "Maria", "", NOW, NOW)
-    claimed = await store.queue.claim_due(NOW)
+    worker = JobQueue(store.db, owner="worker-1", lease_seconds=60)
+    claimed = await worker.claim_due(NOW)
     assert len(claimed) == 1 and not claimed[0].repeat
     assert await store.queue.claim_due(NOW) == []  # claimed once only
-    assert await store.queue.recover_claimed() == 1
-    again = await store.queue.claim_due(NOW)
+    assert await store.queue.take_back(NOW + timedelta(seconds=59)) == 0  # a live lease
+    assert await worker.renew(NOW + timedelta(seconds=50)) == 1  # its owner renews it
+    assert await store.queue.take_back(NOW + timedelta(seconds=100)) == 0
+    assert await store.queue.take_back(NOW + timedelta(seconds=111)) == 1  # expired
+    again = await store.queue.claim_due(NOW + timedelta(seconds=111))
     assert [j.id for j in again] == [claimed[0].id] and again[0].repeat
+    # The first owner's late outcome no longer applies: the job is someone else's now.
+    await worker.finish(NOW, Outcomes(sent=[(claimed[0].id, "late")]))
+    [job] = await store.queue.by_ids([claimed[0].id])
+    assert job.state == "claimed"
 
 
+async def test_a_process_starting_alone_on_its_store_takes_back_every_claim(store: Stack) -> None:
+    ana = await store.users.ensure(ANA, NOW)
+    await store.contacts.add(ana.id, "Maria", "", NOW, NOW)
+    await JobQueue(store.db, owner="died", lease_seconds=3600).claim_due(NOW)
+    assert await store.queue.take_back(NOW) == 0
+    assert await store.queue.take_back(NOW, everything=True) == 1
+
+
+@pytest.mark.sqlite_only
 async def test_export_and_forget_cover_every_user_table(store: Stack) -> None:
     ana = await store.users.ensure(ANA, NOW)
     ben = await store.users.ensure(BEN, NOW)
@@ -182,3 +203,27 @@ async def store(tmp_path: Path):
     opened = await Stack.open(tmp_path / "store.sqlite3")
     yield opened
     await opened.close()
+
+
+async def test_forgotten_text_leaves_no_readable_bytes_in_the_file(tmp_path: Path) -> None:
+    """Issue 11: with SQLite's default build, text deleted by /forget stayed readable in the
+    file. secure_delete is per connection, so it is checked with a build where it is off by
+    default (pysqlite3-binary's; Debian's own is built with it on)."""
+    sqlite_off = pytest.importorskip("pysqlite3.dbapi2", reason="pysqlite3-binary not installed")
+    probe = sqlite_off.connect(":memory:")
+    assert probe.execute("PRAGMA secure_delete").fetchone()[0] == 0  # off by default there
+    probe.close()
+    path = tmp_path / "forget.sqlite3"
+    db = await Database.open(path, driver=sqlite_off)
+    store = Stack.wrap(db)
+    try:
+        assert (await db.one("PRAGMA secure_delete"))[0] == 1
+        ana = await store.users.ensure(ANA, NOW)
+        secret = "Zephyrine-Quolliberry-7731 wants the Lisbon contract"
+        await store.contacts.add(ana.id, "Maria", secret, NOW + timedelta(days=1), NOW)
+        await store.privacy_repo.forget_user(ana)
+        await db.one("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await store.close()
+    for file in tmp_path.iterdir():
+        assert b"Zephyrine-Quolliberry" not in file.read_bytes(), file.name

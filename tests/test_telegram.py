@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -234,11 +235,37 @@ async def test_a_rate_limited_nudge_is_retried_and_delivered_once(world: World) 
     await settled(world.app.scheduler)
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     clock.advance(timedelta(hours=1))
+    await fake.wait_for("sendMessage", 1, ok=False, where=to(1001))
+    await settled(world.app.scheduler)
+    [job] = await world.app.queue.latest("followup", 1, 10)
+    assert job.state == "pending" and job.run_at == clock.now() + timedelta(seconds=1)
+    clock.advance(timedelta(seconds=1))  # the scheduler, not the sender, waited it out
     await fake.wait_for("sendMessage", 2, where=to(1001))
     await settled(world.app.scheduler)
     assert [c.status for c in fake.called("sendMessage", ok=None)] == [200, 429, 200]
     [job] = await world.app.queue.latest("followup", 1, 10)
-    assert job.state == "sent"
+    assert job.state == "sent" and job.attempts == 1  # the 429 did not use up a try
+
+
+async def test_a_nudges_429_never_holds_up_a_reply_to_someone_waiting(world: World) -> None:
+    """Issue 11: two 429s with retry_after=8 on a nudge made an unrelated /help wait 16 s.
+    The nudge goes back to the scheduler with its due time moved; /help is answered now."""
+    fake, clock = world.fake, world.clock
+    fake.send(ANA, "/followup Maria in 1 hour")
+    await fake.wait_for("sendMessage", where=to(1001))
+    await settled(world.app.scheduler)
+    fake.fail("sendMessage", 429, "Too Many Requests: retry after 8", retry_after=8)
+    clock.advance(timedelta(hours=1))
+    await fake.wait_for("sendMessage", 1, ok=False, where=to(1001))
+    fake.send(BEN, "/help")
+    await fake.wait_for("sendMessage", 1, where=to(1002), timeout=20)
+    await settled(world.app.scheduler)
+    # Before the fix the sender slept out retry_after holding every other call, so the
+    # nudge's own retry went out first and /help came 8 s later.
+    order = [(c.params["chat_id"], c.status) for c in fake.called("sendMessage", ok=None)]
+    assert order == [(1001, 200), (1001, 429), (1002, 200)]
+    [job] = await world.app.queue.latest("followup", 1, 10)
+    assert job.state == "pending" and job.run_at >= clock.now() + timedelta(seconds=8)
 
 
 async def test_a_user_who_blocked_the_bot_gets_the_nudge_when_they_write_again(
@@ -469,3 +496,56 @@ async def test_a_busy_chat_does_not_hold_up_other_chats() -> None:
     release.set()
     await asyncio.wait_for(asyncio.gather(*busy), 2)
     assert done == [99, 0, 1, 2, 3, 4, 5]  # chat 1 in arrival order
+
+
+async def test_webhook_mode_takes_posted_updates_once_and_refuses_a_wrong_secret(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """Several workers behind a load balancer: each takes the updates posted to it; a post
+    without Telegram's secret token is refused; an update Telegram posts again (it retries
+    when it got no answer in time) is handled once."""
+    import aiohttp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config_file = tmp_path / "netcoach.yaml"
+    config_file.write_text(
+        f"database: {tmp_path / 't.sqlite3'}\n"
+        "telegram:\n"
+        "  enabled: true\n"
+        f"  base_url: {fake.base_url}\n"
+        f"  webhook: {{url: 'http://127.0.0.1:{port}/tg-hook', listen: 127.0.0.1, port: {port},"
+        " secret_token: s3cret}\n"
+    )
+    config = load_config(config_file, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    app = await build(config)
+    adapter = from_config(config)
+    app.add_adapter(adapter)
+    running = asyncio.create_task(adapter.run(app.coach))
+    try:
+        async with asyncio.timeout(10):
+            while fake.webhook is None:
+                await asyncio.sleep(0.01)
+        assert fake.webhook["url"] == f"http://127.0.0.1:{port}/tg-hook"
+        assert fake.webhook["secret_token"] == "s3cret"
+        update = fake.update(ANA, "/help")
+        hook = f"http://127.0.0.1:{port}/tg-hook"
+        async with aiohttp.ClientSession() as http:
+            forged = await http.post(
+                hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            )
+            assert forged.status == 403
+            for _ in range(2):  # posted, then posted again
+                ok = await http.post(
+                    hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+                )
+                assert ok.status == 200
+        await fake.wait_for("sendMessage", where=to(1001))
+        await asyncio.sleep(0.5)  # a second answer would have been sent by now
+        assert len(fake.called("sendMessage")) == 1
+        assert not fake.called("getUpdates")  # no polling in webhook mode
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await app.close()

@@ -149,9 +149,12 @@ def test_user_time_zone_decides_what_tomorrow_means() -> None:
 # --- rejections ------------------------------------------------------------------------------
 
 
-def test_tonight_after_8pm_is_rejected_as_past() -> None:
-    with pytest.raises(WhenError, match="in the past"):
-        when("tonight", now=local(2026, 6, 10, 21))
+def test_tonight_late_in_the_evening_is_soon_and_just_before_midnight_is_refused() -> None:
+    # Issue 14: "tonight" at 22:30 was refused as 20:00 in the past.
+    assert when("tonight", now=local(2026, 6, 10, 22, 30)) == local(2026, 6, 10, 23)
+    assert when("tonight", now=local(2026, 6, 10, 21, 10)) == local(2026, 6, 10, 21, 30)
+    with pytest.raises(WhenError, match='too late for "tonight"'):
+        when("tonight", now=local(2026, 6, 10, 23, 50))
 
 
 @pytest.mark.parametrize("text", ["yesterday", "dec 15 2025", "last friday", "today"])
@@ -175,7 +178,8 @@ def test_unparseable_input_explains_with_examples(text: str) -> None:
     with pytest.raises(WhenError) as info:
         when(text)
     message = str(info.value)
-    for example in ("in 3 days", "tomorrow 9am", "next tuesday", "dec 15", "2026-12-01 09:30"):
+    # the dated example is a week after NOW, so it is never itself in the past
+    for example in ("in 3 days", "tomorrow 9am", "next tuesday", "dec 15", "2026-06-17 09:30"):
         assert example in message
 
 

@@ -9,6 +9,12 @@ PLACE = PlaceRef("console", "you", "dm")
 QUIT = {"/quit", "/exit", "/q"}
 
 
+def press_request(button: Button, draft: str = "", platform: Platform = OFFLINE) -> Request:
+    """A pressed button; `draft` is the draft the message with that button was about."""
+    params = {"draft": draft} if draft else {}
+    return Request(YOU, PLACE, "press", button.action, params, platform)
+
+
 def to_request(
     line: str, choices: list[Button], draft: str = "", platform: Platform = OFFLINE
 ) -> Request | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from netcoach.bot.config import Digits, Enabled, Rule, Text, Url
+from netcoach.bot.config import CountOr, Digits, Enabled, Rule, Text, Url
 
 if TYPE_CHECKING:
     from netcoach.bot.config import Config
@@ -39,6 +39,7 @@ CONFIG: dict[str, Any] = {
     "dev_guild_id": "",
     "api_base_url": "",
     "gateway_url": "",
+    "shards": "",
 }
 CONFIG_RULES: dict[str, Rule] = {
     "enabled": Enabled(),
@@ -46,6 +47,7 @@ CONFIG_RULES: dict[str, Rule] = {
     "dev_guild_id": Digits("a server id (digits)"),
     "api_base_url": Url(example="https://discord.com/api/v10"),
     "gateway_url": Url(example="wss://gateway.discord.gg", schemes=("ws", "wss")),
+    "shards": CountOr(("auto",), 100_000),
 }
 
 

@@ -10,11 +10,13 @@ servers arrive as interactions, whose payloads carry what they need.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,11 +30,14 @@ from netcoach.adapters.toolkit import (
     DEFAULT_BACKOFF,
     Backoff,
     DraftMemory,
+    confirm,
     delivering,
+    refuse,
     wait_to_retry,
 )
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
+    ALONE,
     Coach,
     Command,
     DeliveryError,
@@ -41,6 +46,7 @@ from netcoach.bot.kernel import (
     Request,
     UserRef,
     Where,
+    Workers,
 )
 
 from . import PLATFORM, TOKEN_VAR
@@ -136,7 +142,7 @@ class DiscordPlatform:
 class _Unreachable(Exception):
     """Discord could not be reached, or a session ended in a way worth retrying."""
 
-    def __init__(self, bot: commands.Bot, reason: str, wait: float = 0.0):
+    def __init__(self, bot: discord.Client, reason: str, wait: float = 0.0):
         super().__init__(reason)
         self.reason = reason
         self.wait = wait  # at least this long before the next try (a 429's retry_after)
@@ -176,6 +182,24 @@ class NetcoachBot(commands.Bot):
         await self.adapter.on_message(message)
 
 
+class NetcoachShardedBot(commands.AutoShardedBot):
+    """The same bot running a subset of the shards (`shard_ids` of `shard_count`)."""
+
+    def __init__(self, adapter: DiscordAdapter, **kwargs: Any):
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, **kwargs)
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        await self.adapter.setup(self)  # type: ignore[arg-type]
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter.on_message(message)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:  # Discord allows one IDENTIFY per 5 s (max_concurrency 1)
+            await asyncio.sleep(self.adapter.identify_spacing)
+
+
 class DiscordAdapter:
     platform = PLATFORM
     reads_text = False  # whether this connection asked for the message-content intent
@@ -190,6 +214,8 @@ class DiscordAdapter:
         sync_state: Path | None = None,
         max_draft: int = MAX_MODAL_TEXT,
         guild_ready_timeout: float = 2.0,
+        shards: int | str | None = None,  # None: unsharded; "auto": Discord's recommendation
+        identify_spacing: float = 5.0,
         startup_backoff: tuple[float, float] = DEFAULT_BACKOFF,
     ):
         self.token = token
@@ -200,6 +226,12 @@ class DiscordAdapter:
         self.max_draft = max(1, min(max_draft, MAX_MODAL_TEXT))
         self.guild_ready_timeout = guild_ready_timeout
         self.startup_backoff = startup_backoff  # the first and the longest wait to reconnect
+        self.shards = shards
+        self.identify_spacing = identify_spacing
+        self.shard_ids: list[int] = []  # the shards this worker runs now (sharded only)
+        # Several workers on one database hand the shards out through it (set by the app).
+        self.workers: Workers = ALONE
+        self.shard_renew_seconds = 10.0
         self.coach: Coach | None = None
         self.bot: NetcoachBot | None = None
         self.synced = False  # whether the last start-up pushed commands to Discord
@@ -212,14 +244,15 @@ class DiscordAdapter:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def make_bot(self) -> NetcoachBot:
+    def make_bot(self, sharded: bool = False) -> NetcoachBot:
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         intents = discord.Intents.none()
         intents.guilds = True  # guild metadata for interactions in servers
         intents.dm_messages = True  # DMs are drafts; their text needs no privileged intent
         intents.guild_messages = True  # server posts: tips wait for activity (no text needed)
         intents.message_content = self.reads_text  # only while a server watches intros
-        return NetcoachBot(
+        kind: Any = NetcoachShardedBot if sharded else NetcoachBot
+        return kind(
             self,
             intents=intents,
             allowed_mentions=NO_MENTIONS,
@@ -242,37 +275,104 @@ class DiscordAdapter:
     async def run(self, coach: Coach) -> None:
         """Log in, sync commands if they changed, and serve until cancelled. Discord out of
         reach (at start-up, or a session that ended) is retried with capped backoff, one
-        line each time; a rejected token or a refused intent ends this platform alone."""
+        line each time; a rejected token or a refused intent ends this platform alone.
+        Sharded, this worker runs the shards the database hands it, and reconnects with a
+        new set when that changes (a worker joined, or one died and its shards were taken
+        over)."""
         self.coach = coach
         self._apply_endpoints()
         self.reads_text = await coach.reads_posts(PLATFORM)
         backoff = Backoff(*self.startup_backoff)
         while True:
-            bot = self.make_bot()
-            self.bot = bot
             try:
-                await self._session(bot)
+                if self.shards is None:
+                    await self._serve(self.make_bot())
+                else:
+                    await self._serve_shards()
                 return  # closed on purpose
             except _Unreachable as exc:
                 if exc.connected:
                     backoff.reset()  # it worked for a while: start again from the first wait
                 failed = exc
-            finally:
-                await bot.close()
-                self.bot = None
             await wait_to_retry(PLATFORM, "Discord", failed.reason, backoff, at_least=failed.wait)
 
-    async def _session(self, bot: NetcoachBot) -> None:
-        """One login and gateway session; discord.py resumes a dropped session itself."""
-        try:
+    async def _serve_shards(self) -> None:
+        shards = self.shards
+        assert shards is not None
+        while True:
+            bot = self.make_bot(sharded=True)
+            await self._login(bot)
+            total = int(shards) if str(shards).isdigit() else 0
+            if not total:  # "auto": Discord says how many
+                try:
+                    async with self._reaching(bot):
+                        total, _, _ = await bot.http.get_bot_gateway()
+                except BaseException:
+                    await bot.close()
+                    raise
+            await self.workers.shard_ids(PLATFORM, total)  # announce this worker first
+            await asyncio.sleep(self.shard_renew_seconds / 2)  # so workers starting together share
+            ids = await self.workers.shard_ids(PLATFORM, total)
+            while not ids:  # every shard is someone else's: stand by
+                await bot.close()
+                await asyncio.sleep(self.shard_renew_seconds)
+                ids = await self.workers.shard_ids(PLATFORM, total)
+                bot = self.make_bot(sharded=True)
+                await self._login(bot)
+            bot.shard_ids, bot.shard_count = ids, total  # type: ignore[attr-defined]
+            self.shard_ids = ids
+            log.info("discord: running shards %s of %d", ids, total)
+            serving = asyncio.create_task(self._serve(bot, logged_in=True))
             try:
-                await bot.login(self.token)
-            except discord.LoginFailure:
-                raise ConfigError(
-                    f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
-                    "Developer Portal (Bot → Reset Token) and set it again."
-                ) from None
-            await bot.connect(reconnect=True)
+                while not serving.done():
+                    done, _ = await asyncio.wait({serving}, timeout=self.shard_renew_seconds)
+                    if done:
+                        break
+                    if await self.workers.shard_ids(PLATFORM, total) != ids:
+                        log.info("discord: the shards were handed out anew; reconnecting")
+                        break
+            finally:
+                if not serving.done():
+                    serving.cancel()
+                await asyncio.gather(serving, return_exceptions=True)
+            if serving.done() and not serving.cancelled() and serving.exception() is not None:
+                raise serving.exception()  # type: ignore[misc]
+
+    async def _login(self, bot: NetcoachBot) -> None:
+        """Log in (REST); the bot is closed again when that fails."""
+        try:
+            async with self._reaching(bot):
+                try:
+                    await bot.login(self.token)
+                except discord.LoginFailure:
+                    raise ConfigError(
+                        f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
+                        "Developer Portal (Bot → Reset Token) and set it again."
+                    ) from None
+        except BaseException:
+            await bot.close()
+            raise
+
+    async def _serve(self, bot: NetcoachBot, *, logged_in: bool = False) -> None:
+        """One gateway session; discord.py resumes a dropped session itself."""
+        self.bot = bot
+        try:
+            if not logged_in:
+                await self._login(bot)
+            async with self._reaching(bot):
+                await bot.connect(reconnect=True)
+        finally:
+            await bot.close()
+            if self.bot is bot:
+                self.bot = None
+
+    @contextlib.asynccontextmanager
+    async def _reaching(self, bot: NetcoachBot) -> AsyncIterator[None]:
+        """Discord's failures, sorted: what retrying can fix (no route, DNS, time-outs,
+        5xx, 429, a gateway that closed) leaves as _Unreachable; a refused intent or a
+        token the gateway rejects as a ConfigError; anything else as it is (a bug)."""
+        try:
+            yield
         except discord.PrivilegedIntentsRequired:
             if self.reads_text:
                 raise ConfigError(
@@ -301,8 +401,11 @@ class DiscordAdapter:
             # discord.py cannot retry a first gateway connection that failed: its reconnect
             # loop reads the session of a websocket it never had. That is "unreachable".
             cause = exc.__context__
-            if bot.ws is None and cause is not None and _is_unreachable(cause):
+            never = getattr(bot, "ws", None) is None
+            if never and cause is not None and _is_unreachable(cause):
                 raise _Unreachable(bot, _reason(cause)) from None
+            raise
+        except ConfigError:
             raise
         except Exception as exc:
             if _is_unreachable(exc):
@@ -380,11 +483,12 @@ class DiscordAdapter:
             if reply.dm_only:
                 await self._dm(interaction.user, reply)
                 continue
+            message_id: int | None = None
             ephemeral = reply.private and in_guild
             pages = render(reply)
             in_place = pressed and reply.edit_pressed and interaction.message is not None
             for number, page in enumerate(pages, start=1):
-                message_id: int | None = None
+                message_id = None
                 files = files_of(reply) if number == len(pages) else []
                 if first and in_place and interaction.message is not None:
                     await interaction.response.edit_message(**message_kwargs(page, editing=True))
@@ -402,15 +506,20 @@ class DiscordAdapter:
                 first = False
                 if page.view is not None and message_id is not None:
                     self._drafts.keep("", str(message_id), reply.draft)
+            await confirm(reply, message_id if message_id is not None else interaction.id)
         if first and not interaction.response.is_done():
             await interaction.response.defer()
 
     async def _dm(self, user: discord.User | discord.Member, reply: Reply) -> None:
         try:
+            sent = None
             for page in render(reply):
-                await user.send(**message_kwargs(page))
+                sent = await user.send(**message_kwargs(page))
         except discord.HTTPException as exc:  # DMs closed: let it be
             log.info("could not send a private note: %s", exc)
+            await refuse(reply, f"Discord refused the DM (code {exc.code})")
+            return
+        await confirm(reply, sent.id if sent is not None else "")
 
     async def _draft_behind(self, message: discord.Message | None) -> str:
         """The draft a review message answered: kept, or the DM it replied to."""
@@ -451,6 +560,7 @@ class DiscordAdapter:
                 )
                 if page.view is not None and reply.draft != message.content:
                     self._drafts.keep("", str(sent.id), reply.draft)  # typed /review: not a draft
+            await confirm(reply, sent.id)
 
     async def _answer_observed(self, message: discord.Message, replies: Iterable[Reply]) -> None:
         for reply in replies:
@@ -508,7 +618,7 @@ class DiscordAdapter:
         so Discord drops a repeated delivery itself."""
         bot = self.bot
         if bot is None or bot.is_closed() or bot.user is None:
-            raise DeliveryError("not connected to Discord yet", retry_after=30)
+            raise DeliveryError("not connected to Discord yet", outage=True)
 
         def classify(exc: Exception) -> DeliveryError | None:
             if isinstance(exc, discord.Forbidden):
@@ -518,9 +628,14 @@ class DiscordAdapter:
             if isinstance(exc, discord.RateLimited):
                 return DeliveryError("rate limited by Discord", retry_after=exc.retry_after)
             if isinstance(exc, discord.HTTPException):
-                return DeliveryError(f"Discord error {exc.status} (code {exc.code})")
-            if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
-                return DeliveryError(f"could not reach Discord: {type(exc).__name__}")
+                down = exc.status >= 500  # Discord is having trouble, not this message
+                return DeliveryError(f"Discord error {exc.status} (code {exc.code})", outage=down)
+            if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+                # The request left and no answer came: it may have gone through.
+                reason = f"no answer from Discord: {type(exc).__name__}"
+                return DeliveryError(reason, uncertain=True)
+            if isinstance(exc, aiohttp.ClientError | OSError):  # refused, DNS, reset
+                return DeliveryError(f"could not reach Discord: {type(exc).__name__}", outage=True)
             return None
 
         last: discord.Message | None = None
@@ -548,11 +663,17 @@ def from_config(config: Config) -> DiscordAdapter:
             f"{config.source}: {TOKEN_VAR} does not look like a Discord bot token (copy it "
             "again from Developer Portal → Bot → Reset Token)."
         )
+    raw_shards = str(section.get("shards") or "").strip().lower()
+    if raw_shards not in ("", "auto") and not (raw_shards.isdigit() and int(raw_shards) > 0):
+        raise ConfigError(f"{config.source}: discord.shards must be auto or a number of shards")
     raw_guild = str(section.get("dev_guild_id") or "").strip()
     if raw_guild and not raw_guild.isdigit():
         raise ConfigError(f"{config.source}: discord.dev_guild_id must be a server id (digits)")
     database = str(config["database"])
-    sync_state = None if database == ":memory:" else Path(database + ".discord-commands")
+    # The hash of the last command sync, next to an SQLite file; with a shared database
+    # (PostgreSQL, several workers) none is kept and each start-up syncs.
+    on_file = database != ":memory:" and "://" not in database
+    sync_state = Path(database + ".discord-commands") if on_file else None
     return DiscordAdapter(
         token,
         dev_guild_id=int(raw_guild) if raw_guild else None,
@@ -560,4 +681,5 @@ def from_config(config: Config) -> DiscordAdapter:
         gateway_url=str(section.get("gateway_url") or ""),
         sync_state=sync_state,
         max_draft=int(config.section("review")["max_chars"]),
+        shards=(int(raw_shards) if raw_shards.isdigit() else raw_shards) or None,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from netcoach.bot.config import Enabled, Rule, Text, Url
+from netcoach.bot.config import Enabled, Rule, Text, Url, Whole
 
 if TYPE_CHECKING:
     from netcoach.bot.config import Config
@@ -32,11 +32,22 @@ if TYPE_CHECKING:
 
 PLATFORM = "telegram"
 TOKEN_VAR = "TELEGRAM_BOT_TOKEN"
-CONFIG: dict[str, Any] = {"enabled": "auto", "token": f"${{{TOKEN_VAR}}}", "base_url": ""}
+CONFIG: dict[str, Any] = {
+    "enabled": "auto",
+    "token": f"${{{TOKEN_VAR}}}",
+    "base_url": "",
+    # Webhook mode instead of polling (any number of workers behind a load balancer):
+    # url = the public HTTPS address Telegram posts to; netcoach listens on listen:port.
+    "webhook": {"url": "", "listen": "0.0.0.0", "port": 8443, "secret_token": ""},
+}
 CONFIG_RULES: dict[str, Rule] = {
     "enabled": Enabled(),
     "token": Text("a bot token", max_len=500),
     "base_url": Url(example="http://127.0.0.1:8081/bot"),
+    "webhook.url": Url(example="https://bot.example.org/telegram"),
+    "webhook.listen": Text("an address to listen on, such as 0.0.0.0", required=True, max_len=255),
+    "webhook.port": Whole(1, 65535),
+    "webhook.secret_token": Text("a secret (1-256 of A-Z, a-z, 0-9, _ and -)", max_len=256),
 }
 
 

@@ -37,10 +37,12 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -50,11 +52,14 @@ from netcoach.adapters.toolkit import (
     DraftMemory,
     Recent,
     SentKeys,
+    confirm,
     delivering,
+    refuse,
     wait_to_retry,
 )
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
+    ALONE,
     OFFLINE,
     Coach,
     DeliveryError,
@@ -64,6 +69,7 @@ from netcoach.bot.kernel import (
     Request,
     UserRef,
     Where,
+    Workers,
 )
 
 from . import PLATFORM, TOKEN_VAR
@@ -97,10 +103,44 @@ def check_token(token: str) -> str:
     return token
 
 
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Telegram posts updates to `url`; netcoach listens on listen:port at url's path."""
+
+    url: str
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    secret_token: str = ""
+
+    @property
+    def path(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.url).path.lstrip("/")
+
+
 def from_config(config: Config) -> TelegramAdapter:
     """The adapter for `netcoach run`; fails fast on a missing or malformed token."""
     section = config.section("telegram")
-    return TelegramAdapter(check_token(section.get("token", "")), base_url=section["base_url"])
+    hook = section["webhook"]
+    webhook = None
+    if str(hook["url"]).strip():
+        url, secret = str(hook["url"]).strip(), str(hook["secret_token"]).strip()
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{config.source}: telegram.webhook.url must be an https:// URL")
+        if not secret or not _SECRET.match(secret):
+            raise ConfigError(
+                f"{config.source}: telegram.webhook.secret_token must be set (1-256 letters, "
+                "digits, _ or -), e.g. ${TELEGRAM_WEBHOOK_SECRET}: it is how netcoach knows "
+                "a post came from Telegram"
+            )
+        webhook = Webhook(url, str(hook["listen"]), int(hook["port"]), secret)
+    return TelegramAdapter(
+        check_token(section.get("token", "")), base_url=section["base_url"], webhook=webhook
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +270,44 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+SCHEDULED = -1  # rate_limit_args of a scheduled send: one try, a 429 goes back to the scheduler
+
+
+class ReplyFirstRateLimiter(AIORateLimiter):
+    """AIORateLimiter, except for scheduled sends (nudges, tips): a 429 there is raised at
+    once instead of waited out. Waiting it out would pause every other request behind it
+    (AIORateLimiter holds all calls while it sleeps), so one nudge's back-off would make
+    people waiting for a reply wait too; the scheduler moves the nudge's due time instead."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Any],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if rate_limit_args != SCHEDULED:
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        group: int | str | bool = False
+        if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str):
+            group = chat_id
+        return await self._run_request(
+            chat=chat_id is not None,
+            group=group,
+            allow_paid_broadcast=data.get("allow_paid_broadcast", False),
+            callback=callback,
+            args=args,
+            kwargs=kwargs,
+        )
+
+
 def _retry_is_safe(exc: BaseException) -> bool:
     """A network error after which the request surely did not take effect (so a retry
     cannot send twice): connection failures, pool time-outs, 5xx from the server."""
@@ -258,6 +336,7 @@ class TelegramAdapter:
         ready_timeout: float = 30.0,
         memory: int = 1000,
         concurrency: int = 4,
+        webhook: Webhook | None = None,
     ):
         self.token = check_token(token)
         self.base_url = base_url.strip()
@@ -268,6 +347,7 @@ class TelegramAdapter:
         self.max_rate_retries = max_rate_retries
         self.ready_timeout = ready_timeout
         self.concurrency = concurrency  # updates in flight at once, from different chats
+        self.webhook = webhook
         self.username = ""
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.ready = asyncio.Event()
@@ -275,6 +355,10 @@ class TelegramAdapter:
         self._answers: Recent[tuple[int, int], int] = Recent(memory)  # (chat, trigger) -> answer
         self._drafts = DraftMemory(memory)  # drafts behind reviews that cannot read them back
         self._sent_keys = SentKeys(memory)
+        # Several workers on one database: one polls at a time, and an update a dead poller
+        # fetched but did not confirm is not handled again (set by the app).
+        self.workers: Workers = ALONE
+        self.polling = False
         httpx_log = logging.getLogger("httpx")
         if httpx_log.getEffectiveLevel() < logging.WARNING:
             httpx_log.setLevel(logging.WARNING)  # httpx logs URLs, and URLs hold the token
@@ -287,7 +371,7 @@ class TelegramAdapter:
             ApplicationBuilder()
             .token(self.token)
             .rate_limiter(
-                AIORateLimiter(
+                ReplyFirstRateLimiter(
                     overall_max_rate=overall,
                     group_max_rate=per_group,
                     max_retries=self.max_rate_retries,
@@ -301,6 +385,7 @@ class TelegramAdapter:
             if self.base_url.endswith("/bot"):
                 builder = builder.base_file_url(self.base_url[: -len("bot")] + "file/bot")
         app = builder.build()
+        app.add_handler(TypeHandler(Update, self._first_time), group=-1)
         app.add_handler(
             MessageHandler(filters.UpdateType.MESSAGES & filters.TEXT, self._on_message)
         )
@@ -309,33 +394,64 @@ class TelegramAdapter:
         return app
 
     async def run(self, coach: Coach) -> None:
-        """Poll Telegram until cancelled; every connection is closed in `finally`."""
+        """Poll Telegram until cancelled; every connection is closed in `finally`. Sending
+        (nudges, tips) works at once; polling starts once this worker leads (one getUpdates
+        consumer per bot: the others stand by and take over when it dies)."""
         self._coach = coach
         app = self.application = self._build()
         try:
-            await self._connect(app)
+            await self._retrying(app.initialize)
             await app.start()
             self.username = app.bot.username
             await self._set_commands(app, coach)
             self.ready.set()
-            log.info("telegram: serving as @%s", self.username)
+            if self.webhook is not None:  # every worker takes the updates posted to it
+                await self._retrying(lambda: self._start_webhook(app))
+                log.info("telegram: serving as @%s; updates by webhook", self.username)
+            else:
+                await self.workers.lead("telegram:getUpdates")
+                await self._retrying(lambda: self._start_polling(app))
+                self.polling = True
+                log.info("telegram: serving as @%s; this worker polls for updates", self.username)
             await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
             self.ready.clear()
+            self.polling = False
             await self._stop(app)
 
-    async def _connect(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """getMe and start polling; network trouble is retried with backoff, a bad token is not."""
+    async def _start_polling(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await app.updater.start_polling(  # type: ignore[union-attr]
+            poll_interval=0,
+            timeout=int(self.poll_timeout),
+            allowed_updates=["message", "edited_message", "callback_query"],
+            error_callback=self._on_poll_error,
+        )
+
+    async def _start_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        hook = self.webhook
+        assert hook is not None
+        await app.updater.start_webhook(  # type: ignore[union-attr]
+            listen=hook.listen,
+            port=hook.port,
+            url_path=hook.path,
+            webhook_url=hook.url,
+            secret_token=hook.secret_token,
+            allowed_updates=["message", "edited_message", "callback_query"],
+        )
+
+    async def _first_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Drop an update another poller (or this one before a restart) already handled."""
+        if not await self.workers.first_time(PLATFORM, update.update_id):
+            log.info("telegram: update %d was already handled; skipped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
+        """getMe, or start polling: network trouble is retried with backoff, a bad token
+        is not."""
         backoff = Backoff(*self.startup_backoff)
         while True:
             try:
-                await app.initialize()
-                await app.updater.start_polling(  # type: ignore[union-attr]
-                    poll_interval=0,
-                    timeout=int(self.poll_timeout),
-                    allowed_updates=["message", "edited_message", "callback_query"],
-                    error_callback=self._on_poll_error,
-                )
+                await step()
                 return
             except InvalidToken:
                 raise ConfigError(
@@ -405,7 +521,7 @@ class TelegramAdapter:
             try:
                 await asyncio.wait_for(self.ready.wait(), self.ready_timeout)
             except TimeoutError:
-                raise DeliveryError("telegram is not connected yet", retry_after=60) from None
+                raise DeliveryError("telegram is not connected yet", outage=True) from None
         assert self.application is not None
         return self.application.bot
 
@@ -422,8 +538,11 @@ class TelegramAdapter:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _send(self, chat_id: int, reply: Reply, reply_to: int | None = None) -> list[Message]:
+    async def _send(
+        self, chat_id: int, reply: Reply, reply_to: int | None = None, *, scheduled: bool = False
+    ) -> list[Message]:
         bot = await self._bot()
+        limits = {"rate_limit_args": SCHEDULED} if scheduled else {}
         sent: list[Message] = []
         for text, markup in render_pages(reply):
             params = (
@@ -437,11 +556,12 @@ class TelegramAdapter:
                 reply_markup=markup,
                 reply_parameters=params,
                 link_preview_options=_NO_PREVIEW,
+                **limits,
             )
             sent.append(await self._call(send))
         for attachment in reply.attachments:  # a data export: a document in the same chat
             upload = partial(
-                bot.send_document, chat_id, attachment.data, filename=attachment.filename
+                bot.send_document, chat_id, attachment.data, filename=attachment.filename, **limits
             )
             sent.append(await self._call(upload))
         return sent
@@ -500,12 +620,17 @@ class TelegramAdapter:
                 wait = exc.retry_after
                 seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
                 return DeliveryError("telegram: rate limited", retry_after=float(seconds))
+            if isinstance(exc, TimedOut) and not _retry_is_safe(exc):
+                # The request left and no answer came: it may have gone through.
+                return DeliveryError(f"telegram: {exc.message}", uncertain=True)
+            if isinstance(exc, NetworkError):  # 5xx, refused connection, DNS: Telegram is down
+                return DeliveryError(f"telegram: {self._redact(str(exc))}", outage=True)
             if isinstance(exc, TelegramError):
                 return DeliveryError(f"telegram: {self._redact(str(exc))}")
             return None
 
         async with delivering(classify):
-            sent = await self._send(chat_id, reply)
+            sent = await self._send(chat_id, reply, scheduled=True)
         message_id = str(sent[-1].message_id)
         self._sent_keys.record(key, message_id)
         return message_id
@@ -585,18 +710,21 @@ class TelegramAdapter:
             if reply.dm_only or (reply.private and req.place.kind == "group"):
                 try:
                     sent = await self._send(int(req.user.id), reply)
-                except Forbidden:
+                except Forbidden as exc:
+                    await refuse(reply, f"telegram: {exc.message}")
                     if not reply.dm_only and not fallback_sent:
                         link = start_privately(req, self.username)
                         await self._send(message.chat_id, link, message.message_id)
                         fallback_sent = True
                     continue
+                await confirm(reply, sent[-1].message_id)
                 self._keep_draft(sent[-1], reply)  # no reply link there to read it back from
                 continue
             chat_id = int(reply.place.id)
             same_chat = chat_id == message.chat_id
             in_place = reply.edit_pressed and pressed is not None and same_chat
             if in_place and pressed and await self._edit(chat_id, pressed.message_id, reply):
+                await confirm(reply, pressed.message_id)
                 if not draft_of(pressed.reply_to_message, self.username):
                     self._keep_draft(pressed, reply)
                 continue
@@ -604,13 +732,16 @@ class TelegramAdapter:
                 key = (chat_id, message.message_id)
                 earlier = self._answers.get(key)
                 if edited and earlier is not None and await self._edit(chat_id, earlier, reply):
+                    await confirm(reply, earlier)
                     continue
                 sent = await self._send(chat_id, reply, message.message_id)
+                await confirm(reply, sent[-1].message_id)
                 self._answers.put(key, sent[-1].message_id)
                 if not draft_of(message, self.username):  # no reply link to read it from
                     self._keep_draft(sent[-1], reply)
                 continue
-            await self._send(chat_id, reply, message.message_id if same_chat else None)
+            sent = await self._send(chat_id, reply, message.message_id if same_chat else None)
+            await confirm(reply, sent[-1].message_id)
 
     def _keep_draft(self, sent: Message, reply: Reply) -> None:
         if reply.draft and reply.buttons:

@@ -6,6 +6,7 @@ from .connecting import DEFAULT_BACKOFF, Backoff, wait_to_retry
 from .errors import delivering
 from .memory import DraftMemory, Recent, SentKeys
 from .pages import pages
+from .receipts import confirm, refuse
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -13,7 +14,9 @@ __all__ = [
     "DraftMemory",
     "Recent",
     "SentKeys",
+    "confirm",
     "delivering",
     "pages",
+    "refuse",
     "wait_to_retry",
 ]

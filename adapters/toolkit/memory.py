@@ -26,6 +26,10 @@ class Recent(Generic[K, V]):
     def get(self, key: K) -> V | None:
         return self._items.get(key)
 
+    def items(self) -> list[tuple[K, V]]:
+        """Oldest first."""
+        return list(self._items.items())
+
     def __contains__(self, key: object) -> bool:
         return key in self._items
 

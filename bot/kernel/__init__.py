@@ -8,7 +8,7 @@ from .commands import Action, Command, Completer, Grammar, Handler, Param, Param
 from .errors import DeliveryError, UserError
 from .feature import Feature
 from .markup import Markup, Segment, bold, code, italic, mark, plain, split_markup, split_text
-from .platform import OFFLINE, Adapter, Offline, Platform, Where
+from .platform import ALONE, OFFLINE, Adapter, Alone, Offline, Platform, Where, Workers
 from .router import Coach
 from .types import (
     Attachment,
@@ -16,6 +16,7 @@ from .types import (
     ParamValue,
     PlaceKind,
     PlaceRef,
+    Receipt,
     Reply,
     Request,
     UserRef,
@@ -23,9 +24,11 @@ from .types import (
 )
 
 __all__ = [
+    "ALONE",
     "OFFLINE",
     "Action",
     "Adapter",
+    "Alone",
     "Attachment",
     "Button",
     "Coach",
@@ -43,12 +46,14 @@ __all__ = [
     "PlaceKind",
     "PlaceRef",
     "Platform",
+    "Receipt",
     "Reply",
     "Request",
     "Segment",
     "UserError",
     "UserRef",
     "Where",
+    "Workers",
     "answer_privately",
     "bold",
     "choices",

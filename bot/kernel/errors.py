@@ -19,9 +19,18 @@ class UserError(Exception):
 
 
 class DeliveryError(Exception):
-    """A send failed. `permanent` means retrying cannot help (blocked bot, DMs closed);
-    `deferred` means this process cannot deliver it at all (that platform is not running
-    here), so it waits without using up its tries."""
+    """A send failed, and how; the scheduler's retry policy reads only these flags.
+
+    permanent  retrying cannot help: this person or place cannot be reached (blocked bot,
+               DMs closed, removed from the group); parked for a hand-over
+    outage     the platform is down or unreachable (5xx, refused connection, DNS): not this
+               message's fault, so it waits without using up its tries
+    uncertain  the outcome is unknown (the request timed out and may have gone through):
+               retried, flagged as a possible repeat
+    deferred   this process cannot deliver it at all (that platform is not running here)
+    retry_after  the platform asked to slow down: the item waits that long, no try used
+    Anything else is an ordinary failure: retried with backoff, then parked.
+    """
 
     def __init__(
         self,
@@ -30,8 +39,12 @@ class DeliveryError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         deferred: bool = False,
+        outage: bool = False,
+        uncertain: bool = False,
     ):
         super().__init__(reason)
         self.permanent = permanent
         self.retry_after = retry_after
         self.deferred = deferred
+        self.outage = outage
+        self.uncertain = uncertain

@@ -99,3 +99,37 @@ class Adapter(Protocol):
     async def post(self, place: PlaceRef, reply: Reply, key: str = "") -> str:
         """Post `reply` into a channel or group (a community tip); errors as for deliver."""
         ...
+
+
+class Workers(Protocol):
+    """What several workers sharing one database agree on (bot/storage/coordination.py):
+    who polls a platform, whether an update was already handled, which shards are whose."""
+
+    async def lead(self, role: str) -> None:
+        """Return once this process holds `role` (at most one process does at a time)."""
+        ...
+
+    async def first_time(self, platform: str, update_id: int) -> bool:
+        """True the first time an update is seen by any worker, False ever after."""
+        ...
+
+    async def shard_ids(self, platform: str, total: int) -> list[int]:
+        """This worker's share of the platform's shards; call again to renew its lease."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Alone:
+    """One process and no shared record: every role, update and shard is its own."""
+
+    async def lead(self, role: str) -> None:
+        return None
+
+    async def first_time(self, platform: str, update_id: int) -> bool:
+        return True
+
+    async def shard_ids(self, platform: str, total: int) -> list[int]:
+        return list(range(total))
+
+
+ALONE = Alone()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .markup import Markup, Segment, plain
 
@@ -91,6 +91,15 @@ class Attachment:
     data: bytes
 
 
+class Receipt(Protocol):
+    """Told by the adapter whether a reply reached the platform (a hand-over is recorded
+    as delivered only once the platform accepted it)."""
+
+    async def accepted(self, message_id: str) -> None: ...
+
+    async def refused(self, reason: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What the core wants shown, and how; the core decides, every adapter carries it out.
@@ -106,6 +115,8 @@ class Reply:
     draft            the draft a review is about, for its "review as…" buttons where it
                      cannot be read back from the chat; kept in memory only
     kind             "review", "nudge", "tip", "reaction", "export"… picks a native form
+    receipt          when set, the adapter reports whether the platform accepted the reply
+                     (`toolkit.confirm`); a reply that was never reported is treated as lost
     """
 
     place: PlaceRef
@@ -118,6 +129,7 @@ class Reply:
     draft: str = ""
     kind: str = "message"
     attachments: tuple[Attachment, ...] = ()
+    receipt: Receipt | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:

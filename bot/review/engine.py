@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from ..yamlsafe import node_lines
 from .language import NAMES, detect
 from .patterns import Compiled, Vocabulary
 from .schema import CONTEXTS, REVISE_ABOVE, Check, PlaybookSet, load_playbooks
-from .text import SpanSet, Text
+from .text import SpanSet, Text, whole_words
 
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
 SECOND_PERSON = frozenset(
@@ -124,9 +126,11 @@ def example_problems(playbooks: PlaybookSet, only: set[str]) -> list[str]:
     for playbook in playbooks:
         if playbook.id not in only:
             continue
+        lines = _id_lines(playbook.source)
         for check in (*playbook.detectors, *playbook.rules):
             context = sorted(check.contexts)[0]
-            where = f"{check.source}: rule {check.id}"
+            line = lines.get(check.id, [None])[0]
+            where = f"{check.source}{f':{line}' if line else ''}: rule {check.id}"
             for text in check.examples_fail:
                 if check.id not in engine.fired_ids(text, context):
                     problems.append(f"{where}: its fail example does not fire: {text!r}")
@@ -148,6 +152,13 @@ def example_problems(playbooks: PlaybookSet, only: set[str]) -> list[str]:
                         f"{regex.example!r}"
                     )
     return problems
+
+
+def _id_lines(source: str) -> dict[str, list[int]]:
+    try:
+        return node_lines(Path(source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):  # a playbook given as text has no file
+        return {}
 
 
 class Engine:
@@ -331,6 +342,7 @@ class Engine:
         raise AssertionError(kind)
 
     def _finding(self, check: Check, span: Span, original: str) -> Finding:
+        span = whole_words(original, *span)
         excerpt = original[span[0] : span[1]]
         if len(excerpt) > EXCERPT_MAX:
             excerpt = excerpt[: EXCERPT_MAX - 1].rstrip() + "…"

@@ -217,6 +217,7 @@ def fit_weights(
     iterations: int = 3000,
     spread: float = 10.0,
     pull: float = 0.0002,
+    good_weighs: float = 1.5,
 ) -> dict[str, int]:
     """Suggested points for each rule, fitted to the labels: a logistic regression in which
     a draft is to revise with probability sigmoid((points - REVISE_ABOVE) / spread).
@@ -224,7 +225,8 @@ def fit_weights(
     Points stay between 0 and 100 (every point off still comes from a finding), and each is
     pulled gently towards the weight its author wrote, so a rule that fires on three
     drafts keeps the author's judgement instead of whatever fits those three. Rows count by
-    their label confidence.
+    their label confidence, and a draft labelled ready counts `good_weighs` times: telling
+    a good message to revise costs more trust than letting a weak one pass.
     """
     engine = engine_for(playbooks)
     prior = {c.id: float(c.weight) for c in playbooks.checks if c.is_rule}
@@ -235,14 +237,15 @@ def fit_weights(
         fired = {f.rule for f in engine.run(row.text, row.context).findings}
         data.append(([index[r] for r in fired if r in index], row.verdict == "revise", row))
     weights = [prior[r] for r in rules]
-    total = sum(r.confidence for _, _, r in data) or 1.0
+    weight_of = [r.confidence * (1.0 if revise else good_weighs) for _, revise, r in data]
+    total = sum(weight_of) or 1.0
     rate = 100.0
     for _ in range(iterations):
         grad = [pull * (w - prior[r]) for w, r in zip(weights, rules, strict=True)]
-        for active, revise, row in data:
+        for (active, revise, _), counts in zip(data, weight_of, strict=True):
             z = (sum(weights[i] for i in active) - REVISE_ABOVE) / spread
             p = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
-            err = (p - revise) * row.confidence / total / spread
+            err = (p - revise) * counts / total / spread
             for i in active:
                 grad[i] += err
         weights = [min(100.0, max(0.0, w - rate * g)) for w, g in zip(weights, grad, strict=True)]

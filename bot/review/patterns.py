@@ -176,13 +176,14 @@ class Compiled:
     """A phrase bound to a vocabulary: the words that start it and the words it needs."""
 
     __slots__ = (
+        "_regex",
         "after_gap",
         "by_word",
+        "in_python",
         "key",
         "phrase",
         "plain",
         "prefixes",
-        "regex",
         "required",
         "slots",
         "starts",
@@ -223,11 +224,10 @@ class Compiled:
         self.required = tuple(sorted((w for w in words if w is not None), key=len))
         # Most phrases run as one regular expression over the draft's tokens joined by
         # spaces (C speed); a phrase with {name} needs the tokens' case and runs in Python.
-        self.regex = (
-            None
-            if any(slot.kind == "name" for slot in self.slots)
-            else re.compile("".join(map(self._slot_regex, self.slots)))
-        )
+        # It is compiled on first use: most phrases never meet a draft holding their words,
+        # and compiling all of them would double the start-up of `netcoach review`.
+        self.in_python = any(slot.kind == "name" for slot in self.slots)
+        self._regex: re.Pattern[str] | None = None
         # The words a draft must contain for the phrase to be worth trying: those of its
         # rarest slot (None: it has no slot of known words; try it on every draft).
         self.key = min(self.required, key=_commonness) if self.required else None
@@ -287,8 +287,10 @@ class Compiled:
             if req.isdisjoint(vocab):
                 return []
         starts = self.start_positions(text)
-        if self.regex is not None:  # each try runs in C
-            match, joined, at = self.regex.match, text.joined, text.joined_at
+        if not self.in_python:  # each try runs in C
+            if self._regex is None:
+                self._regex = re.compile("".join(map(self._slot_regex, self.slots)))
+            match, joined, at = self._regex.match, text.joined, text.joined_at
             out = []
             last_end = -1
             for pos in starts:

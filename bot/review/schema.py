@@ -143,6 +143,8 @@ class PlaybookSet:
 
 def tokenize(phrase: str) -> list[str]:
     """Phrases are tokenised like drafts, so punctuation and apostrophes line up."""
+    if phrase.isascii() and phrase.isalpha() and phrase.islower():  # most words of a phrase
+        return [phrase]
     return Text(phrase).toks
 
 
@@ -175,21 +177,36 @@ def load_playbooks(
 
 
 def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
-    """Every problem in the given folders (for `netcoach playbooks check`): structure first,
-    then each rule's examples and each phrase's own example, reviewed with the built-in
-    playbooks alongside."""
-    folders = [Path(d) for d in dirs]
-    found, _, problems = _load_dirs(folders)
-    if problems:
-        return problems
+    """Every problem in the given folders (for `netcoach playbooks check`): structure, then
+    each rule's examples and each phrase's own example, reviewed with the built-in
+    playbooks alongside. A playbook that parsed is example-checked even when another file
+    has errors, so one run shows everything to fix."""
     from .engine import example_problems  # the engine reads checks; no import cycle at load
 
-    built_in = folders == [BUILTIN_DIR]
-    try:
-        playbooks = load_playbooks([] if built_in else folders)
-    except PlaybookError as exc:
-        return exc.problems
-    return example_problems(playbooks, {p.id for p in found.values()})
+    folders = [Path(d) for d in dirs]
+    problems = [
+        f"{f}: no playbook files (*.yaml) in this folder"
+        for f in folders
+        if f.is_dir() and not any(f.glob("*.y*ml"))
+    ]
+    found, _, own = _load_dirs(folders)
+    everything, vocabulary, combined = _load_dirs(
+        folders if folders == [BUILTIN_DIR] else [BUILTIN_DIR, *folders]
+    )
+    problems += own + [p for p in combined if p not in own]
+    problems += _unknown_classes(found.values(), vocabulary)
+    detector_ids = {d.id for p in everything.values() for d in p.detectors}
+    usable = tuple(
+        p
+        for p in everything.values()
+        if all(
+            set(c.detectors) <= detector_ids
+            and all(ph.classes() <= vocabulary.keys() for ph in (*c.phrases, *c.unless))
+            for c in (*p.detectors, *p.rules)
+        )
+    )
+    ours = {p.id for p in found.values()} & {p.id for p in usable}
+    return problems + example_problems(PlaybookSet(usable, vocabulary), ours)
 
 
 Vocabulary = dict[str, tuple[tuple[str, ...], ...]]

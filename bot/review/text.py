@@ -304,3 +304,48 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+# A quote starting mid-sentence keeps the subject and modal it hangs on ("I'd like to…").
+_LEADS = frozenset(
+    ["i", "we", "i'd", "we'd", "i'm", "we're", "i'll", "we'll", "i've", "we've", "would"]
+)
+_JOINERS = "-'’"
+_LOOK_BACK = 24  # how far a lead word or a shouted "HI" may sit before the quote
+
+
+def whole_words(original: str, start: int, end: int) -> tuple[int, int]:
+    """A quote widened to whole words: never "minute survey" for "3-minute survey", "like
+    to add you" without its "I'd", or capitals without the "HI" before them. Each step
+    looks a bounded distance, so a 4,000-character word costs one pass, not a square."""
+    if start == 0 and end >= len(original.rstrip()):
+        return start, end  # about the whole draft
+
+    def inside(i: int) -> bool:  # original[i] continues the word it touches
+        ch = original[i]
+        return ch.isalnum() or (
+            ch in _JOINERS and 0 < i < len(original) - 1 and original[i - 1].isalnum()
+            and original[i + 1].isalnum()
+        )  # fmt: skip
+
+    while start > 0 and inside(start - 1):
+        start -= 1
+    while end < len(original) and inside(end):
+        end += 1
+    shouted = original[start:end].isupper()
+    for _ in range(4 if shouted else 2):
+        word_end = start
+        while word_end > max(0, start - _LOOK_BACK) and original[word_end - 1].isspace():
+            word_end -= 1
+        word_start = word_end
+        while word_start > max(0, start - _LOOK_BACK) and not original[word_start - 1].isspace():
+            word_start -= 1
+        word = original[word_start:word_end]
+        if word_end == start or word_start == word_end:
+            break
+        lead = word.lower().replace("’", "'") in _LEADS
+        short_caps = shouted and word.rstrip("!?,.").isupper() and len(word.rstrip("!?,.")) <= 3
+        if not (lead or short_caps):
+            break
+        start = word_start
+    return start, end

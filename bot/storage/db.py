@@ -38,11 +38,23 @@ class StoreError(Exception):
     """The database cannot be used as it is; the message says what to do."""
 
 
+def ensure_folder(path: str) -> None:
+    """The database's folder, made if missing; a StoreError in one line when it cannot be."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: cannot create the folder {folder} ({exc.strerror}): point "
+            "'database' in the config at a file in a folder that exists or can be made"
+        ) from None
+
+
 def storage_fault(path: str, exc: BaseException, *, upgrading: int | None = None) -> StoreError:
     """What SQLite (or the file system) said, as one line for the person running netcoach:
     the file, what is wrong with it, what to do. `upgrading`: the schema version a failed
     migration step started from (the step rolled back as a whole)."""
-    said = str(exc) if isinstance(exc, sqlite3.Error) else (getattr(exc, "strerror", "") or "")
+    said = (getattr(exc, "strerror", "") or str(exc)) if isinstance(exc, OSError) else str(exc)
     low = said.lower()
     name = os.path.basename(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -59,12 +71,17 @@ def storage_fault(path: str, exc: BaseException, *, upgrading: int | None = None
         )
     elif os.path.isdir(path):
         text = f"{path} is a folder, not a database file: {elsewhere}, e.g. {path}/{name}"
-    elif "readonly" in low or "read-only" in low or "unable to open" in low:
+    elif (
+        "readonly" in low
+        or "read-only" in low
+        or "unable to open" in low
+        or isinstance(exc, PermissionError)
+    ):
         if os.path.isdir(folder) and not os.access(folder, os.W_OK):
             text = (
-                f"{path}: the folder {folder} is read-only for this user, and SQLite must "
-                f"create files next to the database ({name}-wal, {name}-shm): make the folder "
-                f"writable, or {elsewhere} in a writable folder"
+                f"{path}: the folder {folder} is read-only for this user, and netcoach and "
+                f"SQLite create files next to the database ({name}.lock, {name}-wal, "
+                f"{name}-shm): make the folder writable, or {elsewhere} in a writable folder"
             )
         elif os.path.exists(path) and not os.access(path, os.W_OK):
             text = (
@@ -169,6 +186,23 @@ class Transaction:
 
 
 @dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few statements that differ between SQLite and PostgreSQL, named and kept here."""
+
+    name: str
+    # The ids of due pending jobs to claim (params: now, limit). PostgreSQL locks them
+    # with SKIP LOCKED so concurrent workers never claim the same row.
+    due_ids: str
+
+
+SQLITE = Dialect(
+    "sqlite",
+    due_ids="SELECT id FROM jobs WHERE state = 'pending' AND run_at <= ? "
+    "ORDER BY run_at, id LIMIT ?",
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     name: str
     references: str | None  # the table a foreign key on this column points at
@@ -177,6 +211,8 @@ class Column:
 class Database:
     """The connection; repositories share it and each owns the SQL of its tables."""
 
+    dialect = SQLITE
+
     def __init__(self, conn: aiosqlite.Connection, path: str):
         self._conn = conn
         self.path = path
@@ -184,28 +220,38 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, busy_timeout_ms: int = 5000, scripts: Sequence[str] | None = None
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        scripts: Sequence[str] | None = None,
+        driver: Any = None,
     ) -> Database:
+        """Open (creating and migrating) the SQLite file. `driver` is a DB-API module with
+        sqlite3's `connect` (default: the standard library's)."""
         import aiosqlite  # here, so `netcoach review` never loads the database driver
 
         path = str(path)
         if path != ":memory:":
-            folder = Path(path).parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"{path}: cannot create the folder {folder} ({exc.strerror}): point "
-                    "'database' in the config at a file in a folder that exists or can be made"
-                ) from None
+            ensure_folder(path)
+        dbapi = driver or sqlite3
         try:
             # Opened here first, synchronously: a file SQLite cannot open fails now, not
             # inside aiosqlite's thread (which then reports to a loop that may be gone).
-            sqlite3.connect(path).close()
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
+            dbapi.connect(path).close()
+            if driver is None:
+                conn = await aiosqlite.connect(path, isolation_level=None)
+            else:
+                conn = await aiosqlite.Connection(
+                    lambda: driver.connect(path, isolation_level=None, check_same_thread=False),
+                    64,
+                )
+        except (sqlite3.Error, dbapi.Error) as exc:
             raise storage_fault(path, exc) from None
         try:
+            # Deleted rows are overwritten, not left readable in free pages (/forget means
+            # gone). Per connection: many SQLite builds have it off by default.
+            await conn.execute("PRAGMA secure_delete = ON")
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
@@ -213,7 +259,7 @@ class Database:
             db = cls(conn, path)
             await db._check_writable()
             await db._migrate(migrations() if scripts is None else list(scripts))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, dbapi.Error) as exc:
             await conn.close()
             raise storage_fault(path, exc) from None
         except BaseException:

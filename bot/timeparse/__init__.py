@@ -7,9 +7,9 @@ timeofday   "9am", "18:30" on their own
 humanize    "in about 3 weeks", "Fri 27 Nov 2026, 09:00 (Europe/London)"
 """
 
-from .civil import WhenError
+from .civil import WhenError, plural
 from .humanize import describe_delta, format_local
-from .recurrence import Cadence, index_of, next_after, occurrence
+from .recurrence import Cadence, index_of, next_after, occurrence, on_weekday
 from .timeofday import is_time_of_day, parse_time_of_day
 from .when import Parsed, parse_cadence, parse_duration, parse_when, split_when
 from .zones import matching_zones, resolve_timezone, zone_or
@@ -25,10 +25,12 @@ __all__ = [
     "matching_zones",
     "next_after",
     "occurrence",
+    "on_weekday",
     "parse_cadence",
     "parse_duration",
     "parse_time_of_day",
     "parse_when",
+    "plural",
     "resolve_timezone",
     "split_when",
     "zone_or",

@@ -16,8 +16,9 @@ class WhenError(ValueError):
     """A time or repeat the user typed that we cannot use; the message is shown to them as is."""
 
 
-def plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+def plural(n: int, unit: str, many: str = "") -> str:
+    """ "1 row", "2 rows", "1,200 rows"; `many` when the plural is not unit + "s"."""
+    return f"{n:,} {unit}" if n == 1 else f"{n:,} {many or unit + 's'}"
 
 
 def at(day: date, wall: time, tz: tzinfo) -> datetime:

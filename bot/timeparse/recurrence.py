@@ -19,25 +19,57 @@ Unit = Literal["days", "weeks", "months"]
 @dataclass(frozen=True)
 class Cadence:
     """A repeat interval in calendar units ("every month" stays on the same date);
-    `weekdays_only` keeps only Monday to Friday (a daily tip on working days)."""
+    `weekdays_only` keeps only Monday to Friday (a daily tip on working days); `weekday`
+    (0 = Monday) names the day a weekly cadence falls on ("every monday"): its anchor is
+    put on that day (see `on_weekday`), and counting from the anchor keeps it there."""
 
     count: int
     unit: Unit
     weekdays_only: bool = False
+    weekday: int | None = None
 
     def __post_init__(self) -> None:
         if self.count < 1 or self.unit not in ("days", "weeks", "months"):
             raise ValueError(f"invalid cadence: {self.count} {self.unit}")
         if self.weekdays_only and (self.count, self.unit) != (1, "days"):
             raise ValueError("weekdays_only needs a daily cadence")
+        if self.weekday is not None and (self.unit != "weeks" or not 0 <= self.weekday <= 6):
+            raise ValueError("a weekday needs a weekly cadence")
 
     def describe(self) -> str:
         if self.weekdays_only:
             return "every weekday"
+        if self.weekday is not None:
+            day = _DAY_NAMES[self.weekday]
+            every = {1: "every", 2: "every other"}.get(self.count, f"every {self.count} weeks on")
+            return f"{every} {day}"
         count, unit = self.count, self.unit[:-1]
         if unit == "month" and count % 12 == 0:
             count, unit = count // 12, "year"
         return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def on_weekday(anchor: datetime, cadence: Cadence, first: bool) -> datetime:
+    """The anchor moved so that occurrence 1 falls on the cadence's weekday.
+
+    `first`: the first nudge is the next such day after the anchor's day ("every monday"
+    said on a Friday: in 3 days); otherwise (a contact restarts the count) it is the such
+    day nearest to one period after the anchor (contacted on Tuesday: the Monday after).
+    """
+    if cadence.weekday is None:
+        return anchor
+    zone = require_aware(anchor, "anchor")
+    day = anchor.date()
+    if first:
+        target = day + timedelta(days=(cadence.weekday - day.weekday() - 1) % 7 + 1)
+    else:
+        ahead = day + timedelta(weeks=cadence.count)
+        shift = (cadence.weekday - ahead.weekday() + 3) % 7 - 3  # -3 .. +3 days
+        target = ahead + timedelta(days=shift)
+    return at(target - timedelta(weeks=cadence.count), anchor.time(), zone)
 
 
 def _skip_weekend(when: datetime, cadence: Cadence) -> datetime:

@@ -34,9 +34,14 @@ from .recurrence import Cadence, Unit
 MAX_INPUT = 100
 _MAX_DAYS = 3653  # ten years: anything further is a typo, and it keeps timedelta from overflowing
 _MAX_MONTHS = 120
-_TIME_EXAMPLES = '"in 3 days", "tomorrow 9am", "next tuesday", "dec 15" or "2026-12-01 09:30"'
+# The dated example is filled in at the API boundary with a date a week ahead of `now`,
+# so an example is never itself in the past.
+_ISO_EXAMPLE = "<a date ahead>"
+_TIME_EXAMPLES = f'"in 3 days", "tomorrow 9am", "next tuesday", "dec 15" or "{_ISO_EXAMPLE}"'
 _EXAMPLES = f"Try e.g. {_TIME_EXAMPLES}."
-_CADENCE_EXAMPLES = 'Try e.g. "every 2 weeks", "every month", "monthly" or "every 10 days".'
+_CADENCE_EXAMPLES = (
+    'Try e.g. "every 2 weeks", "every month", "monthly", "every monday" or "every 10 days".'
+)
 
 _WEEKDAYS = {
     **dict.fromkeys(("monday", "mon"), 0),
@@ -109,7 +114,8 @@ _DATEPARSER_SHAPES = re.compile(r"O?[XTL]?W|O?W?O?E?DF?MY?|O?W?O?ME?DY?|[XL]U")
 # Cheap per-word filter so split_when only tries plausible candidates.
 _VOCAB = re.compile(
     r"@?\d[\da-z:./-]*|@|a\.m\.|p\.m\."
-    r"|in|at|on|the|of|this|next|last|after|and|end|a|an|couple|day|days|week|weeks|month|months"
+    r"|-\d[\da-z:.]*|in|at|on|the|of|this|next|last|after|from|ago|and|end|a|an|couple|half|quarter"
+    r"|day|days|week|weeks|month|months|weekend|business|working|work|weekdays?"
     r"|year|years|today|tonight|tomorrow|tmrw|tmr|yesterday|noon|midday|midnight|morning|afternoon"
     r"|evening|night|am|pm|minutes?|mins?|hours?|hrs?|wks?|fortnights?|yrs?"
     r"|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
@@ -125,11 +131,23 @@ class _BadTime(WhenError):
     """The words are clearly a time, but unusable (past, impossible, too far ahead)."""
 
 
+_FRACTIONS = (
+    (re.compile(r"\b(?:an|one|1) hour and a half\b"), "90 minutes"),
+    (re.compile(r"\b(\d+) and a half (minute|hour|day|week)s?\b"), r"\1.5 \2s"),
+    (re.compile(r"\b(?:a )?half(?: an|-an-| a)? hour\b"), "30 minutes"),
+    (re.compile(r"\b(?:a )?quarter(?: of an|-of-an)? hour\b"), "15 minutes"),
+    (re.compile(r"\bhalf a day\b"), "12 hours"),
+)
+
+
 def _normalise(text: str) -> str:
     s = text.strip().lower().replace("a.m.", "am").replace("p.m.", "pm")
     s = re.sub(r"(\d{4}-\d{1,2}-\d{1,2})t(?=\d)", r"\1 ", s)
     s = re.sub(r"[,;]", " ", s).rstrip(".!?")
-    return " ".join(s.split())
+    s = " ".join(s.split())
+    for pattern, replacement in _FRACTIONS:
+        s = pattern.sub(replacement, s)
+    return s
 
 
 def _duration_parts(s: str) -> tuple[int, float] | None:
@@ -306,6 +324,117 @@ def _day_of_month(day: int, today: date, fits: _Fits) -> date:
     raise _BadTime(f"There is no day {day} in any month. {_EXAMPLES}")
 
 
+_BUSINESS_DAYS = re.compile(
+    rf"in (?P<n>\d+|{'|'.join(w for w in _NUMBER_WORDS if ' ' not in w)}) "
+    r"(?:business|working|work) days?|in (?P<n2>\d+) weekdays?"
+)
+_FROM_BASE = re.compile(r"(?:in )?(?P<dur>.+?) (?:from|after) (?P<base>.+)")
+_PAST = re.compile(
+    r"(?:last|past|previous) (?:week|weekend|month|year|night|time)"
+    rf"|(?:(?:{_NUM}) )?[a-z]+ ago|in -\s*\d.*|-\s*\d+(?:\.\d+)? ?[a-z]+(?: ago)?"
+)
+
+
+def _refuse_the_past(phrase: str, typed: str) -> None:
+    """ "last week", "3 days ago", "in -3 days": clearly times, clearly behind us."""
+    if _PAST.fullmatch(phrase) and (
+        not phrase.endswith(" ago") or _duration_parts(phrase[: -len(" ago")]) is not None
+    ):
+        raise _BadTime(f'"{typed}" is in the past; a reminder needs a time ahead. {_EXAMPLES}')
+
+
+def _count(word: str | None) -> int:
+    if not word:
+        return 0
+    return _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
+
+
+def _add_business_days(day: date, n: int) -> date:
+    if not 1 <= n <= 260:
+        raise _BadTime(f"Give between 1 and 260 working days. {_EXAMPLES}")
+    while n:
+        day += timedelta(days=1)
+        n -= day.weekday() < 5
+    return day
+
+
+def _weekend(phrase: str, today: date, fits: _Fits) -> date:
+    """Saturday of this weekend (today, on a Saturday; Sunday once Saturday's time has
+    gone); "next weekend" is the one after."""
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+    if today.weekday() == 6:
+        saturday = today - timedelta(days=1)
+    if phrase == "next weekend":
+        return saturday + timedelta(days=7)
+    for day in (saturday, saturday + timedelta(days=1)):
+        if day >= today and fits(day):
+            return day
+    raise _BadTime('This weekend is nearly over. Try "next weekend" or "next saturday".')
+
+
+def _late_tonight(now: datetime, tz: ZoneInfo) -> datetime:
+    """Late in the evening, "tonight" is the next half hour at least 15 minutes away."""
+    local = now.astimezone(tz)
+    soon = (local + timedelta(minutes=15)).replace(second=0, microsecond=0)
+    soon += timedelta(minutes=(30 - soon.minute % 30) % 30)
+    if soon.date() != local.date():
+        raise _BadTime(
+            'It is too late for "tonight". Try "in 30 minutes", "tomorrow 9am" or '
+            '"tomorrow evening".'
+        )
+    return _at(soon.date(), soon.time(), tz)
+
+
+def _from_base(
+    said: str,
+    moved: tuple[int, float],
+    base: str,
+    now: datetime,
+    tz: ZoneInfo,
+    default_time: time,
+    strict: bool,
+) -> date:
+    """ "a week from friday", "3 days after tomorrow": whole days counted from a day."""
+    months, seconds = moved
+    if seconds % 86400:
+        raise _BadTime(f'"{said}" from a day needs whole days or weeks. {_EXAMPLES}')
+    today = now.astimezone(tz).date()
+    if base in ("today", "now") or _WEEKDAYS.get(base) == today.weekday():
+        start = today  # "a week from friday", said on a Friday: a week from today
+    else:
+        try:
+            start = _parse(base, now, tz, default_time, strict).astimezone(tz).date()
+        except _BadTime:  # the base day may be today even when its hour has passed
+            midnight = _at(today, time(0), tz) - timedelta(seconds=1)
+            start = _parse(base, midnight, tz, default_time, strict).astimezone(tz).date()
+    return _add_months(start, months) + timedelta(days=int(seconds // 86400))
+
+
+def _future_example(phrase: str, when: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """An example that is ahead: for a date with a year, the same date in a year to come."""
+    if not re.search(r"\b\d{4}\b", phrase):
+        return _EXAMPLES[0].lower() + _EXAMPLES[1:]
+    local = when.astimezone(tz)
+    today = now.astimezone(tz).date()
+    for years in range(1, 12):
+        try:
+            moved = local.replace(year=local.year + years)
+        except ValueError:  # 29 February
+            continue
+        if moved.date() > today:
+            return f'e.g. "{moved:%Y-%m-%d %H:%M}" or "in 3 days".'
+    return _EXAMPLES
+
+
+def _iso_example(now: datetime, tz: ZoneInfo) -> str:
+    return f"{now.astimezone(tz).date() + timedelta(days=7):%Y-%m-%d} 09:30"
+
+
+def _dated(exc: WhenError, now: datetime, tz: ZoneInfo) -> WhenError:
+    """The same error with its dated example filled in (a week after `now`)."""
+    return type(exc)(str(exc).replace(_ISO_EXAMPLE, _iso_example(now, tz)))
+
+
 def _parse(s: str, now: datetime, tz: ZoneInfo, default_time: time, strict: bool) -> datetime:
     """The shared parser; `strict` (for split_when) refuses bare durations and words like "sat"."""
     if not s:
@@ -322,7 +451,10 @@ def _parse(s: str, now: datetime, tz: ZoneInfo, default_time: time, strict: bool
     def fits(day: date) -> bool:
         return _at(day, wall, tz).timestamp() > now.timestamp()
 
+    _refuse_the_past(phrase, s)
     exact: datetime | None = None
+    if tonight and typed is None and not fits(today):
+        exact = _late_tonight(now, tz)  # "tonight" at 22:30: soon, not 20:00 gone by
     relative = None
     if words[:1] == ("in",):
         relative = _duration_parts(" ".join(words[1:]))
@@ -346,6 +478,26 @@ def _parse(s: str, now: datetime, tz: ZoneInfo, default_time: time, strict: bool
         day = today - timedelta(days=1)
     elif phrase == "next week":
         day = today + timedelta(days=7 - today.weekday())
+    elif exact is not None:
+        day = exact.date()
+    elif phrase in ("this weekend", "weekend", "the weekend", "at the weekend", "next weekend"):
+        day = _weekend(phrase, today, fits)
+    elif phrase in ("end of week", "end of the week", "end of this week", "week end"):
+        day = today + timedelta(days=4 - today.weekday())
+        if today.weekday() > 4 or not fits(day):
+            shown = format_local(_at(day, wall, tz), tz)
+            raise _BadTime(
+                f'The end of this week ({shown}) has passed. Try "end of next week" or '
+                f'"next friday".'
+            )
+    elif phrase in ("end of next week", "end of the next week"):
+        day = today + timedelta(days=11 - today.weekday())
+    elif (business := _BUSINESS_DAYS.fullmatch(phrase)) is not None:
+        day = _add_business_days(today, _count(business["n"] or business["n2"]))
+    elif (base := _FROM_BASE.fullmatch(phrase)) is not None and (
+        moved := _duration_parts(base["dur"])
+    ):
+        day = _from_base(base["dur"], moved, base["base"], now, tz, default_time, strict)
     elif phrase in ("end of month", "end of the month", "month end"):
         day = today.replace(day=calendar.monthrange(today.year, today.month)[1])
     elif relative is not None:
@@ -384,7 +536,10 @@ def _parse(s: str, now: datetime, tz: ZoneInfo, default_time: time, strict: bool
         raise _BadTime(f"That time is in the past: {shown}. {_EXAMPLES}")
     when = exact or _at(day, wall, tz)
     if when.timestamp() <= now.timestamp():
-        raise _BadTime(f"That time is in the past: {format_local(when, tz)}. {_EXAMPLES}")
+        raise _BadTime(
+            f"That time is in the past: {format_local(when, tz)}. "
+            f"Give one ahead: {_future_example(phrase, when, now, tz)}"
+        )
     if when - now > timedelta(days=_MAX_DAYS):
         raise _BadTime(f"That is more than 10 years ahead. {_EXAMPLES}")
     return when
@@ -398,13 +553,18 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo, default_time: time = time
     """
     _require_aware(now, "now")
     if len(text.strip()) > MAX_INPUT:
-        raise WhenError(
-            f"That is too long for a time ({MAX_INPUT} characters at most). {_EXAMPLES}"
+        raise _dated(
+            WhenError(f"That is too long for a time ({MAX_INPUT} characters at most). {_EXAMPLES}"),
+            now,
+            tz,
         )
     s = _normalise(text)
-    if not s:
-        raise WhenError(f"Please say when. {_EXAMPLES}")
-    return _parse(s, now, tz, default_time, strict=False)
+    try:
+        if not s:
+            raise WhenError(f"Please say when. {_EXAMPLES}")
+        return _parse(s, now, tz, default_time, strict=False)
+    except WhenError as exc:
+        raise _dated(exc, now, tz) from None
 
 
 @dataclass(frozen=True)
@@ -428,8 +588,24 @@ def split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time = time
 
     Who is the first 1-4 words (or a quoted name) and when the longest run of up to 6 words
     after it that is a time; names come first so "May" or "Sunday" can still be people.
+    A name that would end in time words ("X a week from" + "friday") is not guessed: the
+    user is asked to quote the name or reword the time.
     """
     _require_aware(now, "now")
+    try:
+        return _split_when(text, now, tz, default_time)
+    except WhenError as exc:
+        raise _dated(exc, now, tz) from None
+
+
+# Words that end a time phrase's first half, never a name: "X a week from" + "friday".
+_DANGLING = frozenset(
+    {"a", "an", "in", "at", "on", "from", "after", "before", "by", "next", "this", "last",
+     "the", "of", "every", "until", "till", "and", "half", "quarter", *_UNITS, *_NUMBER_WORDS}
+)  # fmt: skip
+
+
+def _split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> Parsed:
     quoted = _QUOTED.match(text)
     body = quoted["rest"] if quoted else text
     tokens: list[re.Match[str]] = []
@@ -454,6 +630,7 @@ def split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time = time
             except _NotATime:
                 continue
             note = body[begin + len(when_text) :].strip().lstrip("-–—:,;").strip()
+            _not_guessed(who, when_text, bool(quoted), tokens, vocab)
             return Parsed(who, when, when_text, note)
     first = tokens[0][0] if tokens else ""
     if quoted:
@@ -467,6 +644,25 @@ def split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time = time
     raise WhenError(
         f"{said} Write who, when, then a note, e.g. {_SPLIT_EXAMPLE}. "
         f"Times look like {_TIME_EXAMPLES}."
+    )
+
+
+def _not_guessed(
+    who: str, when_text: str, quoted: bool, tokens: list[re.Match[str]], vocab: list[bool]
+) -> None:
+    """A name whose last words belong with the time is a guess either way: ask instead."""
+    words = who.split()
+    if quoted or len(words) < 2:
+        return
+    tail = [w.lower().strip(".,:;") for w in words[1:]]
+    if tail[-1] not in _DANGLING and "in" not in tail and not any(w[:1].isdigit() for w in tail):
+        return
+    first = words[0]
+    raise _BadTime(
+        f'I can\'t tell who from when here: is it "{who}", {when_text}? Or "{first}" '
+        f'and a time I can\'t read ("{" ".join(words[1:])} {when_text}")? Nothing was '
+        f'guessed. Put a name of several words in quotes, e.g. /followup "{who}" '
+        f'{when_text}, or write the time another way, e.g. "{first} in 3 days".'
     )
 
 
@@ -495,6 +691,27 @@ _CADENCE = re.compile(
 _CADENCE_LIMIT = {"days": _MAX_DAYS, "weeks": _MAX_DAYS // 7, "months": _MAX_MONTHS}
 
 
+_ON_WEEKDAY = re.compile(
+    r"(?:(?:every|each) (?P<n>other|\d+ weeks on|two weeks on|second) |on |weekly on )?"
+    r"(?:every |each )?(?P<day>[a-z]+?)s?"
+)
+
+
+def _weekday_cadence(s: str) -> Cadence | None:
+    """ "every monday", "mondays", "every other friday", "every 2 weeks on tuesday"."""
+    m = _ON_WEEKDAY.fullmatch(s)
+    said_every = bool(m and (m["n"] or s.startswith(("every", "each", "on ", "weekly"))))
+    if m is None or m["day"] not in _WEEKDAYS:
+        return None
+    if not said_every and (not s.endswith("s") or m["day"] in _WORDS_NOT_ALONE):
+        return None  # "monday" alone is a day, not a repeat
+    n = m["n"] or ""
+    count = 2 if n in ("other", "second", "two weeks on") else int(n.split()[0]) if n else 1
+    if not 1 <= count <= _CADENCE_LIMIT["weeks"]:
+        raise WhenError(f"That repeat is longer than 10 years. {_CADENCE_EXAMPLES}")
+    return Cadence(count, "weeks", weekday=_WEEKDAYS[m["day"]])
+
+
 def parse_cadence(text: str) -> Cadence:
     """How often to repeat a follow-up; WhenError for zero, fractions or more than ten years."""
     s = _normalise(text)
@@ -502,6 +719,8 @@ def parse_cadence(text: str) -> Cadence:
         raise WhenError(f"That is too long for a repeat. {_CADENCE_EXAMPLES}")
     if s in _CADENCE_WORDS:
         return Cadence(*_CADENCE_WORDS[s])
+    if (on_day := _weekday_cadence(s)) is not None:
+        return on_day
     m = _CADENCE.fullmatch(s)
     if m is None or not (m["every"] or m["num"]) or (m["num"] and m["every"] == "once a"):
         raise WhenError(f'I didn\'t understand "{text.strip()}" as a repeat. {_CADENCE_EXAMPLES}')

@@ -19,7 +19,9 @@ _ABBREVIATIONS = {
     "EET": "Europe/Athens", "EEST": "Europe/Athens", "IST": "Asia/Kolkata",
     "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "AEST": "Australia/Sydney",
     "AEDT": "Australia/Sydney", "NZST": "Pacific/Auckland", "WAT": "Africa/Lagos",
-    "EAT": "Africa/Nairobi", "SAST": "Africa/Johannesburg",
+    "EAT": "Africa/Nairobi", "SAST": "Africa/Johannesburg", "HST": "Pacific/Honolulu",
+    "AKST": "America/Anchorage", "AKDT": "America/Anchorage", "MSK": "Europe/Moscow",
+    "WET": "Europe/Lisbon", "WEST": "Europe/Lisbon", "MET": "Europe/Paris",
 }  # fmt: skip
 
 
@@ -49,21 +51,24 @@ def resolve_timezone(name: str) -> ZoneInfo:
             return ZoneInfo(wanted)
         except (ZoneInfoNotFoundError, ValueError):
             pass
+    key = wanted.lower().replace(" ", "_")
+    # Checked before the zone list: tzdata also has "EST" and "MST", fixed offsets that
+    # ignore summer time, which is never what someone typing them means.
+    if key.upper() in _ABBREVIATIONS:
+        zone = _ABBREVIATIONS[key.upper()]
+        raise WhenError(
+            f'"{wanted}" is an abbreviation, not a place: it is shared by several places and '
+            "does not follow their summer time, so reminders would be an hour off for part "
+            f"of the year. Use a place instead: did you mean {zone}?"
+        )
+    if offset := _OFFSET.match(key):  # "UTC+2": Etc/GMT-2 in IANA's inverted signs
+        raise WhenError(_offset_hint(wanted, offset))
     zones = available_timezones()  # ~3 ms: only for names that need a hint
     by_lower = {z.lower(): z for z in zones}
-    key = wanted.lower().replace(" ", "_")
     if wanted in zones:
         return ZoneInfo(wanted)
     if key in by_lower:
         return ZoneInfo(by_lower[key])
-    if offset := _OFFSET.match(key):  # "UTC+2": Etc/GMT-2 in IANA's inverted signs
-        raise WhenError(_offset_hint(wanted, offset))
-    if key.upper() in _ABBREVIATIONS:
-        zone = _ABBREVIATIONS[key.upper()]
-        raise WhenError(
-            f'"{wanted}" is an abbreviation shared by several places and it changes with '
-            f"summer time; use a place instead. Did you mean {zone}?"
-        )
     cities: dict[str, list[str]] = {}
     for z in sorted(zones):
         if "/" in z:
@@ -88,6 +93,10 @@ def zone_or(name: str | None, default: ZoneInfo) -> ZoneInfo:
     reminder must still go out, at the default zone's time, rather than fail)."""
     if not name:
         return default
+    try:
+        return ZoneInfo(name)  # stored names were valid when stored (even "EST" once was)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
     try:
         return resolve_timezone(name)
     except WhenError:

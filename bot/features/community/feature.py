@@ -49,7 +49,7 @@ from netcoach.bot.kernel import (
 from netcoach.bot.review import PlaybookSet, ReviewError, review
 from netcoach.bot.scheduling import JobQueue
 from netcoach.bot.storage import Users
-from netcoach.bot.timeparse import WhenError, format_local, resolve_timezone, zone_or
+from netcoach.bot.timeparse import WhenError, format_local, plural, resolve_timezone, zone_or
 
 from .due import TipSlots
 from .grammar import (
@@ -281,8 +281,8 @@ class Community(Feature):
         parts: list[Segment | str] = [
             "Tips are on in ",
             bold(where.channel_name),
-            f": {describe_every(every, at)} ({tz.key}), from {names} — {count} tips, each "
-            "shown once before any repeats. First tip: ",
+            f": {describe_every(every, at)} ({tz.key}), from {names} — ",
+            f"{plural(count, 'tip')}, each shown once before any repeats. First tip: ",
             bold(format_local(first, tz)),
             ".",
         ]
@@ -300,7 +300,7 @@ class Community(Feature):
         if n <= 0:
             return ["Tips post on schedule, whatever the activity."]
         return [
-            f"A slot is skipped (and /tips status says so) when fewer than {n} messages "
+            f"A slot is skipped (and /tips status says so) when fewer than {plural(n, 'message')} "
             "arrived since the last tip: no tips into a silent channel."
         ]
 
@@ -334,7 +334,7 @@ class Community(Feature):
                 (c.platform, c.tips_channel or "")
             ]
             shown = len([k for k in rotation[0][: rotation[1]] if k in {t.key for t in tips}])
-            parts += [f" — {len(tips)} tips; {shown} shown in this round."]
+            parts += [f" — {plural(len(tips), 'tip')}; {shown} shown in this round."]
             parts += ["\nActivity: "]
             n = self.settings.min_messages_between_tips
             if not c.tips_counted:
@@ -342,7 +342,7 @@ class Community(Feature):
             elif n <= 0:
                 parts += ["not required."]
             else:
-                parts += [f"{c.tips_messages} of {n} messages since the last tip"]
+                parts += [f"{c.tips_messages} of {plural(n, 'message')} since the last tip"]
                 parts += [
                     " — the next tip will be posted."
                     if c.tips_messages >= n

@@ -5,7 +5,16 @@ is, how a review reads), so the command line never loads the database layer; the
 is `.feature.DraftReview`, its table `.repository.HistoryRepository`.
 """
 
-from .grammar import DEFAULT_MAX_CHARS, clean_draft, split_review
-from .render import CONTEXT_LABELS, format_review
+from .grammar import CONTEXT_ALIASES, DEFAULT_MAX_CHARS, clean_draft, short_reply, split_review
+from .render import CONTEXT_LABELS, format_review, nothing_to_fix
 
-__all__ = ["CONTEXT_LABELS", "DEFAULT_MAX_CHARS", "clean_draft", "format_review", "split_review"]
+__all__ = [
+    "CONTEXT_ALIASES",
+    "CONTEXT_LABELS",
+    "DEFAULT_MAX_CHARS",
+    "clean_draft",
+    "format_review",
+    "nothing_to_fix",
+    "short_reply",
+    "split_review",
+]

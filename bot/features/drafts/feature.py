@@ -29,8 +29,9 @@ from netcoach.bot.kernel import (
 )
 from netcoach.bot.review import CONTEXTS, Finding, PlaybookSet, Review, ReviewError, review
 from netcoach.bot.storage import Users
+from netcoach.bot.timeparse import plural
 
-from .grammar import DEFAULT_MAX_CHARS, clean_draft, split_review
+from .grammar import CONTEXT_ALIASES, DEFAULT_MAX_CHARS, clean_draft, short_reply, split_review
 from .render import CONTEXT_LABELS, format_review
 from .repository import HistoryRepository
 
@@ -119,7 +120,11 @@ class DraftReview(Feature):
     # -- reviews ---------------------------------------------------------------------------
 
     async def on_review(self, req: Request) -> list[Reply]:
-        return [await self.respond(req, req.arg("draft"), req.arg("context") or "dm")]
+        text = clean_draft(req.arg("draft"))
+        if (answer := short_reply(text)) is not None:
+            return _say(req, *answer)
+        context = CONTEXT_ALIASES.get(req.arg("context").lower(), req.arg("context").lower())
+        return [await self.respond(req, text, context or "dm")]
 
     async def on_rereview(self, req: Request) -> list[Reply]:
         """Button "rr:<context>": the adapter passes the draft it read back (or kept)."""
@@ -138,10 +143,15 @@ class DraftReview(Feature):
         """The review of `text` as a Reply, or a friendly explanation of why not."""
         text = clean_draft(text)
         if len(text) > self.max_chars:
+            advice = (
+                " — first messages work best under 1,000 characters."
+                if self.max_chars > 1000
+                else "."
+            )
             return Reply.of(
                 req.place,
                 f"That draft is {len(text):,} characters; I review up to {self.max_chars:,}. "
-                "Send a shorter draft — first messages work best under 1,000 characters.",
+                f"Send a shorter draft{advice}",
                 private=True,
             )
         try:
@@ -151,8 +161,7 @@ class DraftReview(Feature):
         if self.recipient_finding is not None:
             extra = await self.recipient_finding(req, result)
             if extra is not None:
-                score = max(0, result.score - 5) if result.verdict == "revise" else result.score
-                result = replace(result, findings=(*result.findings, extra), score=score)
+                result = _with_recipient_finding(result, extra, text)
         await self.record(req, text, result)
         others = [c for c in CONTEXTS if c != context]
         buttons = tuple(Button(f"Review as {CONTEXT_LABELS[c]}", f"rr:{c}") for c in others)
@@ -199,7 +208,7 @@ class DraftReview(Feature):
                     code("/history"),
                     ". Turn it off any time; that deletes them.",
                 )
-            return _say(req, f"History is off and I deleted {removed} stored drafts.")
+            return _say(req, f"History is off and I deleted {plural(removed, 'stored draft')}.")
         if arg:
             return _say(
                 req, "Use ", code("/history on"), ", ", code("/history off"), " or ",
@@ -222,3 +231,21 @@ class DraftReview(Feature):
             for playbook, count in missed.most_common(3):
                 parts += [f"\n• {self.titles.get(playbook, playbook)} — {count}×"]
         return _say(req, *parts)
+
+
+def _with_recipient_finding(result: Review, extra: Finding, text: str) -> Review:
+    """Add what another feature knows about the recipient. A specific finding replaces
+    the playbook's generic one about the same thing ("you share X" over "no shared bond")."""
+    generic = [
+        f
+        for f in result.findings
+        if f.playbook == extra.playbook
+        and extra.weight
+        and f.span[0] == 0
+        and f.span[1] >= len(text.rstrip())
+    ]
+    findings = (*(f for f in result.findings if f not in generic), extra)
+    score = result.score
+    if result.verdict == "revise" and not generic:
+        score = max(0, score - extra.weight)
+    return replace(result, findings=findings, score=score)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ from netcoach.bot.storage import User, Users
 from netcoach.bot.timeparse import index_of, next_after, parse_cadence, zone_or
 
 from .model import FollowUp
-from .nudge import build_nudge
+from .nudge import build_nudge, is_warm, warm_openers
 from .repository import KIND, FollowUpRepository
 
 
@@ -41,6 +42,9 @@ class Nudges(DueSource):
         self.default_zone = default_zone
 
     async def load(self, dues: Sequence[Due], now: datetime) -> _Loaded:
+        if not is_warm(self.playbooks):  # once per process, off the event loop's thread
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, warm_openers, self.playbooks)
         followups = await self.repo.by_ids(d.job.ref_id for d in dues)
         users = await self.users.by_ids(f.user_id for f in followups.values())
         bonds = await self.repo.bonds_for(f.contact_id for f in followups.values())

@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from netcoach.bot.clock import Clock
+from netcoach.bot.features.drafts import clean_draft, short_reply
 from netcoach.bot.kernel import (
     Action,
     Command,
@@ -35,6 +36,7 @@ from netcoach.bot.kernel import (
     UserRef,
     answer_privately,
     bold,
+    choices,
     code,
     italic,
 )
@@ -46,6 +48,7 @@ from netcoach.bot.timeparse import (
     format_local,
     matching_zones,
     occurrence,
+    on_weekday,
     parse_cadence,
     parse_duration,
     parse_when,
@@ -56,6 +59,7 @@ from netcoach.bot.timeparse import (
 
 from .due import Nudges
 from .model import Contact, FollowUp
+from .nudge import note_opener, sendable
 from .repository import FollowUpRepository
 
 MAX_NOTE = 500
@@ -68,6 +72,8 @@ _CADENCE_TAIL = re.compile(
 )
 _ID = re.compile(r"^#?(\d{1,12})$")
 _SNOOZE = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+_EDITS = ("who", "note", "when")
+_EDITABLE = {"person": "who", "name": "who", "contact": "who", "notes": "note", "time": "when"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +189,19 @@ class FollowUps(Feature):
                 "cancel", "<id>", "drop a follow-up", "cancel 12", self.cmd_cancel, params=(which,)
             ),
             Command(
+                "edit",
+                "<id> who|note|when <value>",
+                "change the person, the note or the time of a follow-up",
+                "edit 12 note bring the slides",
+                self.cmd_edit,
+                params=(
+                    which,
+                    Param("what", "what to change", required=True, choices=choices(*_EDITS)),
+                    Param("value", "the new person, note or time (an empty note removes it)"),
+                ),
+                grammar=self.edit_grammar,
+            ),
+            Command(
                 "contacted",
                 "<who> [note]",
                 "log that you were in touch; restarts keep-in-touch",
@@ -261,8 +280,9 @@ class FollowUps(Feature):
         user = await self._user(req)
         m = _ID.match(raw.strip())
         if not m:
+            example = _ID_EXAMPLES.get(req.command, "/done 12")
             raise UserError(
-                f"Please give the follow-up's id (a number), e.g. /done 12. {_LIST_HINT}"
+                "Which one? Give its id (a number), e.g. ", code(example), f". {_LIST_HINT}"
             )
         found = await self.repo.get(user.id, int(m.group(1)))
         if found is None or found.status != "active":
@@ -270,15 +290,36 @@ class FollowUps(Feature):
         return user, found
 
     async def _find_contact(self, user: User | None, text: str) -> tuple[Contact | None, str, str]:
-        """The longest run of leading words naming a known contact, and the rest."""
+        """The longest run of leading words naming a known contact, and the rest; a name
+        typed short ("Jean-Luc" for "Dr. Jean-Luc O'Neil") when it names only one."""
         words = text.split()
-        for n in range(min(len(words), 6), 0, -1):
-            if user is None:
-                break
-            contact = await self.repo.find_contact(user.id, " ".join(words[:n]))
-            if contact is not None:
-                return contact, contact.name, " ".join(words[n:])
+        if user is not None:
+            for n in range(min(len(words), 6), 0, -1):
+                contact = await self.repo.find_contact(user.id, " ".join(words[:n]))
+                if contact is not None:
+                    return contact, contact.name, " ".join(words[n:])
+            for n in range(min(len(words), 6), 0, -1):
+                contact = await self._contact_named(user, " ".join(words[:n]))
+                if contact is not None:
+                    return contact, contact.name, " ".join(words[n:])
         return None, words[0] if words else "", " ".join(words[1:])
+
+    async def _contact_named(self, user: User, who: str) -> Contact | None:
+        """The contact called `who`, or the only one whose name contains it; a UserError
+        when it could be several."""
+        contact = await self.repo.find_contact(user.id, who)
+        if contact is not None or not who:
+            return contact
+        like = await self.repo.contacts_named_like(user.id, who)
+        if len(like) == 1:
+            return like[0]
+        if len(like) > 1:
+            names = [c.name for c in like]
+            raise UserError(
+                f"“{who}” could be {', '.join(names[:-1])} or {names[-1]}. "
+                "Say which with more of the name. Nothing was changed."
+            )
+        return None
 
     async def matching(self, user: UserRef, typed: str, limit: int = 25) -> list[tuple[str, str]]:
         """(label, id) of the user's open follow-ups whose id, name or note contains
@@ -331,7 +372,20 @@ class FollowUps(Feature):
             return self._say(req, str(exc), " Nothing was saved.")
         if problem := self._check_name(who) or self._check_note(note):
             return self._say(req, problem)
+        if same := await self._same_time(user, who, when):
+            return self._say(
+                req,
+                "You already have ",
+                code(f"#{same.id}"),
+                f" to follow up with {same.contact_name} at that same time, ",
+                bold(format_local(when, tz)),
+                (f", about “{_short(same.note)}”" if same.note else ""),
+                ". Nothing new was saved; ",
+                code(f"/edit {same.id} note …"),
+                " changes its note.",
+            )
         followup = await self.repo.add(user.id, who, note, when, now)
+        self._prepare_opener(note)
         parts: list[Segment | str] = [
             "Got it. I'll remind you to follow up with ",
             bold(who),
@@ -344,6 +398,88 @@ class FollowUps(Feature):
         parts += ["\nId ", code(f"#{followup.id}"), " — ", code(f"/snooze {followup.id} <when>")]
         parts += [" or ", code(f"/cancel {followup.id}"), " to change it."]
         return self._say(req, *parts)
+
+    def _prepare_opener(self, note: str) -> None:
+        """Review the note's opener now, while the user waits a moment anyway, so a burst
+        of nudges later finds it reviewed."""
+        if (template := note_opener(note, "{name}")) is not None:
+            sendable(template, self.playbooks)
+
+    async def _same_time(self, user: User, who: str, when: datetime) -> FollowUp | None:
+        """An open one-off follow-up with the same person at the same moment."""
+        contact = await self.repo.find_contact(user.id, who)
+        if contact is None:
+            return None
+        for f in await self.repo.of_user(user.id, contact_id=contact.id):
+            if not f.cadence and f.due_at == when:
+                return f
+        return None
+
+    async def cmd_edit(self, req: Request) -> list[Reply]:
+        """ "/edit 12 who Maria Lopez", "/edit 12 note bring the slides", "/edit 12 when
+        friday": change one thing about an open follow-up."""
+        user, f = await self._owned(req, req.arg("followup"))
+        what, value = req.arg("what").lower(), _name(req.arg("value"))
+        what = _EDITABLE.get(what, what)
+        if what not in ("who", "note", "when") or (what != "note" and not value):
+            return self._say(
+                req,
+                "Change who, the note or when, e.g. ",
+                code(f"/edit {f.id} who Maria Lopez"),
+                ", ",
+                code(f"/edit {f.id} note bring the slides"),
+                " or ",
+                code(f"/edit {f.id} when friday 10am"),
+                ". Nothing was changed.",
+            )
+        tz, now = self._zone(user), self.clock.now()
+        if what == "when":
+            if f.cadence:
+                return self._say(
+                    req,
+                    f"#{f.id} keeps in touch {f.cadence}; ",
+                    code(f"/snooze {f.id} <when>"),
+                    " moves its next nudge. Nothing was changed.",
+                )
+            try:
+                when = parse_when(value, now, tz, self.settings.default_time)
+            except WhenError as exc:
+                return self._say(req, str(exc), " Nothing was changed.")
+            return await self._snooze(req, user, f, when, tz, now, said="Moved")
+        if what == "note":
+            if problem := self._check_note(value):
+                return self._say(req, problem)
+            await self.repo.set_note(user.id, f.id, value)
+            self._prepare_opener(value)
+            if not value:
+                return self._say(req, "Removed the note of ", code(f"#{f.id}"), ".")
+            return self._say(req, "The note of ", code(f"#{f.id}"), " is now ", italic(value), ".")
+        if problem := self._check_name(value):
+            return self._say(req, problem)
+        target = await self.repo.find_contact(user.id, value)
+        if f.cadence and target is not None:
+            for other in await self.repo.of_user(user.id, contact_id=target.id):
+                if other.cadence and other.id != f.id:
+                    return self._say(
+                        req,
+                        f"You already keep in touch with {target.name} {other.cadence} (",
+                        code(f"#{other.id}"),
+                        "). Nothing was changed.",
+                    )
+        name = await self.repo.move_to(user.id, f.id, target.name if target else value, now)
+        return self._say(
+            req,
+            code(f"#{f.id}"),
+            f" is now about {name} (was {f.contact_name}), ",
+            bold(format_local(f.due_at, tz)),
+            ".",
+        )
+
+    async def edit_grammar(self, req: Request) -> dict[str, ParamValue]:
+        """ "12 note bring the slides": the id, what to change, the new value."""
+        raw_id, _, rest = req.text.strip().partition(" ")
+        what, _, value = rest.strip().partition(" ")
+        return {"followup": raw_id, "what": what, "value": value.strip()}
 
     async def cmd_keepintouch(self, req: Request) -> list[Reply]:
         user = await self._user(req)
@@ -370,7 +506,7 @@ class FollowUps(Feature):
                 if old.cadence:
                     await self.repo.close(user.id, old.id, "cancelled", now)
                     replaced = f" (this replaces keeping in touch {old.cadence}, #{old.id})"
-        anchor = self._anchor_today(tz, now)
+        anchor = on_weekday(self._anchor_today(tz, now), cadence, first=True)
         first = occurrence(anchor, cadence, 1)
         followup = await self.repo.add(
             user.id,
@@ -465,8 +601,9 @@ class FollowUps(Feature):
         for f in await self.repo.of_user(user.id, contact_id=contact_id):
             if not f.cadence:
                 continue
-            anchor = self._anchor_today(tz, now)
-            nxt = occurrence(anchor, parse_cadence(f.cadence), 1)
+            cadence = parse_cadence(f.cadence)
+            anchor = on_weekday(self._anchor_today(tz, now), cadence, first=False)
+            nxt = occurrence(anchor, cadence, 1)
             await self.repo.reschedule(user.id, f.id, nxt, anchor=anchor, occurrence=1)
             notes.append(f" Keeping in touch {f.cadence}: next nudge {format_local(nxt, tz)}.")
         return "".join(notes)
@@ -494,12 +631,19 @@ class FollowUps(Feature):
         return await self._snooze(req, user, f, when, tz, now)
 
     async def _snooze(
-        self, req: Request, user: User, f: FollowUp, when: datetime, tz: ZoneInfo, now: datetime
+        self,
+        req: Request,
+        user: User,
+        f: FollowUp,
+        when: datetime,
+        tz: ZoneInfo,
+        now: datetime,
+        said: str = "Snoozed",
     ) -> list[Reply]:
         await self.repo.reschedule(user.id, f.id, when)
         return self._say(
             req,
-            f"Snoozed — I'll remind you about {f.contact_name} on ",
+            f"{said} — I'll remind you about {f.contact_name} on ",
             bold(format_local(when, tz)),
             f" (in {describe_delta(when - now)}). ",
             code(f"#{f.id}"),
@@ -535,7 +679,11 @@ class FollowUps(Feature):
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
         who, note = _name(req.arg("who")), req.arg("note")
-        contact = await self.repo.find_contact(user.id, who) if who else None
+        if not who:
+            return self._say(
+                req, "Who were you in touch with? e.g. ", code("/contacted Tom had coffee"), "."
+            )
+        contact = await self._contact_named(user, who)
         if problem := self._check_name(who) or self._check_note(note):
             return self._say(req, problem)
         if contact is None:
@@ -570,7 +718,7 @@ class FollowUps(Feature):
         who = text = _name(req.arg("who"))
         if not text:
             return self._say(req, "Whom? e.g. ", code("/contact Tom"), ".")
-        contact = await self.repo.find_contact(user.id, who)
+        contact = await self._contact_named(user, who)
         updates = [(k, req.arg(k)) for k in ("note", "bond") if req.arg(k)]
         if updates:
             for _, value in updates:
@@ -685,14 +833,21 @@ class FollowUps(Feature):
         )
 
     async def intercept(self, req: Request) -> str | None:
-        """After Draft, the user's next plain message is reviewed as a follow-up."""
-        if req.command or not req.text.strip():
+        """After Draft, the user's next plain message is reviewed as a follow-up; a short
+        reply ("ok") is answered as such and leaves Draft waiting for the message."""
+        if req.command or not req.text.strip() or short_reply(clean_draft(req.text)):
             return None
         awaiting = await self.users.take_expected(req.user)
         return "follow-up" if awaiting and awaiting.startswith("draft:") else None
 
 
 _LIST_HINT = "/followups lists yours."
+_ID_EXAMPLES = {
+    "done": "/done 12",
+    "snooze": "/snooze 12 2 days",
+    "cancel": "/cancel 12",
+    "edit": "/edit 12 note bring the slides",
+}
 
 
 def _in_place(replies: list[Reply]) -> list[Reply]:

@@ -20,7 +20,7 @@ from netcoach.bot.storage import (
     to_unix,
 )
 
-from .model import Contact, FollowUp, Interaction, name_key
+from .model import Contact, FollowUp, Interaction, name_key, names_part_of
 
 KIND = "followup"  # the job kind of a follow-up's nudges
 _FU_COLS = (
@@ -63,6 +63,21 @@ class FollowUpRepository:
             "SELECT id FROM contacts WHERE user_id = ? AND name_key = ?", (user_id, name_key(name))
         )
         return None if row is None else await self.contact(user_id, row[0])
+
+    async def contacts_named_like(self, user_id: int, typed: str, limit: int = 5) -> list[Contact]:
+        """Contacts whose name contains the typed words ("Jean-Luc" in "Dr. Jean-Luc
+        O'Neil"), for a name typed short; at most `limit`."""
+        found = []
+        for contact_id, name in await self.db.all(
+            "SELECT id, name FROM contacts WHERE user_id = ? ORDER BY name_key", (user_id,)
+        ):
+            if names_part_of(typed, name):
+                contact = await self.contact(user_id, contact_id)
+                if contact is not None:
+                    found.append(contact)
+                if len(found) >= limit:
+                    break
+        return found
 
     async def contact(self, user_id: int, contact_id: int) -> Contact | None:
         row = await self.db.one(
@@ -142,9 +157,9 @@ class FollowUpRepository:
                 (to_unix(at), note, source, contact_id, user_id),
             )
             await tx.execute(
-                "UPDATE contacts SET last_contacted = max(coalesce(last_contacted, 0), ?) "
-                "WHERE id = ? AND user_id = ?",
-                (to_unix(at), contact_id, user_id),
+                "UPDATE contacts SET last_contacted = CASE WHEN coalesce(last_contacted, 0) > ? "
+                "THEN last_contacted ELSE ? END WHERE id = ? AND user_id = ?",  # SQL-neutral max
+                (to_unix(at), to_unix(at), contact_id, user_id),
             )
 
     async def bonds_for(self, contact_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
@@ -269,6 +284,26 @@ class FollowUpRepository:
             await self.queue.cancel(tx, KIND, followup_id)
             await self.queue.add(tx, KIND, followup_id, user_id, due_at, row[0])
         return True
+
+    async def set_note(self, user_id: int, followup_id: int, note: str) -> bool:
+        async with self.db.transaction() as tx:
+            row = await tx.one(
+                "UPDATE followups SET note = ? WHERE id = ? AND user_id = ? "
+                "AND status = 'active' RETURNING id",
+                (note, followup_id, user_id),
+            )
+        return row is not None
+
+    async def move_to(self, user_id: int, followup_id: int, name: str, now: datetime) -> str:
+        """The follow-up is about another person (created when new); their stored name."""
+        async with self.db.transaction() as tx:
+            contact_id, stored, _ = await self._upsert_contact(tx, user_id, name, now)
+            await tx.execute(
+                "UPDATE followups SET contact_id = ? WHERE id = ? AND user_id = ? "
+                "AND status = 'active'",
+                (contact_id, followup_id, user_id),
+            )
+        return stored
 
     async def close(self, user_id: int, followup_id: int, status: str, now: datetime) -> bool:
         """Mark done or cancelled; its queued jobs are cancelled with it."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 from netcoach.bot.clock import Clock
 from netcoach.bot.kernel import (
@@ -25,10 +27,54 @@ from netcoach.bot.kernel import (
     code,
 )
 from netcoach.bot.storage import Users
+from netcoach.bot.timeparse import plural
 
 from .repository import PrivacyRepository
 
 _say = answer_privately
+# Reply kinds an adapter may act on: one that saved /mydata's files where netcoach runs (the
+# console) mentions them under the question, and deletes them once the user is forgotten.
+FORGET_ASKED = "forget-asked"
+FORGOTTEN = "forgotten"
+# Columns that are netcoach's own working state, not something about the person: lookup
+# keys, the table's link back to the user, retry bookkeeping.
+INTERNAL = frozenset({"user_id", "awaiting", "claimed_at", "run_at", "repeat", "attempts"})
+INTERNAL_OF = {"profile_tags": frozenset({"tag"}), "jobs": frozenset({"ref_id", "message_id"})}
+TIME_COLUMNS = frozenset({"at", "anchor", "last_contacted"})
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _value(column: str, value: Any) -> Any:
+    if (column in TIME_COLUMNS or column.endswith("_at")) and isinstance(value, int | float):
+        return _iso(datetime.fromtimestamp(value, UTC))
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)  # a list or settings kept as JSON text
+        except ValueError:
+            return value
+    return value
+
+
+def readable_export(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows as a person reads them: times as ISO dates, JSON kept in text as JSON, and
+    netcoach's working fields (keys, the user id on every row, retry counts) left out."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table, rows in tables.items():
+        hidden = INTERNAL | INTERNAL_OF.get(table, frozenset())
+        out[table] = [
+            {
+                column: _value(column, value)
+                for column, value in row.items()
+                if column not in hidden
+                and not column.endswith("_key")
+                and not (table == "users" and column == "id")
+            }
+            for row in rows
+        ]
+    return out
 
 
 class Privacy(Feature):
@@ -63,21 +109,24 @@ class Privacy(Feature):
 
     async def cmd_mydata(self, req: Request) -> list[Reply]:
         user = await self.users.ensure(req.user, self.clock.now())
-        data = await self.repo.export_user(user)
+        data = readable_export(await self.repo.export_user(user))
         now = self.clock.now()
         document = {
-            "exported_at": now.isoformat(),
-            "about": "Every row netcoach stores about you, table by table. Times are Unix "
-            "seconds (UTC).",
+            "exported_at": _iso(now),
+            "about": "Everything netcoach stores about you, table by table. Times are ISO "
+            "8601 in UTC. Working fields netcoach keeps only to do its job (lookup keys, "
+            "retry counters) are left out.",
             "tables": data,
         }
-        blob = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode()
+        blob = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         rows = sum(len(v) for v in data.values())
+        tables = sum(1 for v in data.values() if v)
         name = f"netcoach-data-{now:%Y%m%d-%H%M%S}.json"
         return [
             Reply.of(
                 req.place,
-                f"Here is everything I store about you: {rows} rows in {len(data)} tables.",
+                f"Here is everything I store about you: {plural(rows, 'row')} in "
+                f"{plural(tables, 'table')}.",
                 private=True,
                 kind="export",
                 attachments=(Attachment(name, blob),),
@@ -99,6 +148,7 @@ class Privacy(Feature):
                     Button("No, keep it", "forget:no"),
                 ),
                 private=True,
+                kind=FORGET_ASKED,
             )
         ]
 
@@ -116,8 +166,12 @@ class Privacy(Feature):
         for feature in self.others:
             await feature.forgotten(req.user)
         rows = sum(counts.values())
-        return _say(
-            req,
-            f"Done: I deleted all {rows} rows about you. Goodbye for now — "
-            "anything you send from here on starts afresh.",
-        )
+        return [
+            Reply.of(
+                req.place,
+                f"Done: I deleted all {plural(rows, 'row')} about you. Goodbye for now — "
+                "anything you send from here on starts afresh.",
+                private=True,
+                kind=FORGOTTEN,
+            )
+        ]

@@ -21,6 +21,9 @@ NOT_PERSONAL = {
     "communities": "a server's or group's settings; no member is named",
     "community_tips": "a community's own tips, stored without their author",
     "tip_rotations": "which tips a channel was shown",
+    "handled_updates": "ids of platform updates already handled (several workers)",
+    "shards": "which worker runs which Discord shard",
+    "send_pace": "when the next scheduled send may leave, per platform",
 }
 
 
@@ -74,7 +77,8 @@ class PrivacyRepository:
         out = {"users": await self.db.dicts("SELECT * FROM users WHERE id = ?", (user.id,))}
         for table in await self.user_tables():
             out[table] = await self.db.dicts(
-                f"SELECT * FROM {quote(table)} WHERE {PERSONAL_COLUMN} = ? ORDER BY rowid",
+                # ORDER BY 1: the id, i.e. insertion order (rowid is SQLite's only)
+                f"SELECT * FROM {quote(table)} WHERE {PERSONAL_COLUMN} = ? ORDER BY 1",
                 (user.id,),
             )
         return out

@@ -42,16 +42,28 @@ from .tags import TagError, Tags
 
 COUNT_TTL = timedelta(minutes=10)
 MAX_CACHED_COUNTS = 50_000
+MAX_VALUES = 20  # per field: a person has a few towns and employers, not hundreds of guesses
+# /bond between the same two people: a few answers a minute, so nobody can set guessed
+# values over and over to learn what another member's profile holds.
+BOND_ANSWERS = 3
+BOND_WINDOW = timedelta(minutes=1)
 
 
-PROFILE_ACTIONS = ("set", "show", "clear", "visibility")
+PROFILE_ACTIONS = ("set", "add", "remove", "show", "clear", "visibility")
+
+
+class TooOften(Exception):
+    """The same two people's bonds were asked for too often just now."""
+
+    def __init__(self, wait: timedelta):
+        self.wait = wait
 
 
 async def profile_grammar(req: Request) -> dict[str, ParamValue]:
-    """ "set <field> <values>", "clear [field]", "visibility <level>", "show"."""
+    """ "set|add|remove <field> <values>", "clear [field]", "visibility <level>", "show"."""
     verb, _, rest = req.text.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
-    if verb == "set":
+    if verb in ("set", "add", "remove"):
         field, _, values = rest.partition(" ")
         return {"action": verb, "field": field, "value": values}
     if verb == "clear":
@@ -82,12 +94,13 @@ class Profiles(Feature):
         self._seen: set[tuple[str, str, str]] = set()
         self._seen_on: date | None = None
         self._counts: dict[tuple[str, str], tuple[int, datetime]] = {}
+        self._asked: dict[frozenset[int], list[datetime]] = {}  # /bond answers per pair
 
     def commands(self) -> list[Command]:
         return [
             Command(
                 "profile",
-                "set <field> <values> | show | clear [field] | visibility <level>",
+                "set|add|remove <field> <values> | show | clear [field] | visibility <level>",
                 "describe yourself (opt-in) so netcoach can find what you share with others",
                 "profile set interests sourdough, trail running",
                 self.cmd_profile,
@@ -141,33 +154,8 @@ class Profiles(Feature):
         verb = req.arg("action").lower()
         if verb in ("", "show"):
             return await self._show(req, user)
-        if verb == "set":
-            raw_field, values = req.arg("field"), req.arg("value")
-            field = field_name(raw_field)
-            if field is None:
-                return _say(req, f"I don't know the field '{raw_field}'. ", *_field_help())
-            if not values.strip():
-                return _say(req, "Give at least one value, e.g. ", code(f"/profile set {field} …"))
-            try:
-                tags = self.tags.parse(values)
-            except TagError as exc:
-                return _say(req, str(exc), " Nothing was changed.")
-            await self.repo.set_field(user.id, field, tags)
-            visibility, _ = await self.repo.get(user.id)
-            parts: list[Segment | str] = [
-                f"Saved {FIELDS[field]}: ",
-                bold(", ".join(display for _, display in tags)),
-                ".",
-            ]
-            if visibility == "off":
-                parts += [
-                    " Your profile is off, so it isn't used yet: ",
-                    code("/profile visibility private"),
-                    " uses it for your own drafts, ",
-                    code("/profile visibility community"),
-                    " also lets members of your communities find what you share.",
-                ]
-            return _say(req, *parts)
+        if verb in ("set", "add", "remove"):
+            return await self._change(req, user, verb)
         if verb == "clear":
             rest = req.arg("field")
             field = field_name(rest) if rest else None
@@ -187,6 +175,10 @@ class Profiles(Feature):
             "Use ",
             code("/profile set <field> <values>"),
             ", ",
+            code("add <field> <values>"),
+            ", ",
+            code("remove <field> <values>"),
+            ", ",
             code("show"),
             ", ",
             code("clear [field]"),
@@ -194,6 +186,84 @@ class Profiles(Feature):
             code("visibility private|community|off"),
             ".",
         )
+
+    async def _change(self, req: Request, user: User, verb: str) -> list[Reply]:
+        """set replaces a field's values (and says what it replaced), add and remove
+        change some; no field holds more than MAX_VALUES."""
+        raw_field, values = req.arg("field"), req.arg("value")
+        field = field_name(raw_field)
+        if field is None:
+            return _say(req, f"I don't know the field '{raw_field}'. ", *_field_help())
+        if not values.strip():
+            return _say(
+                req, "Give at least one value, e.g. ", code(f"/profile {verb} {field} …"), "."
+            )
+        try:
+            typed = self.tags.parse(values)
+        except TagError as exc:
+            return _say(req, str(exc), " Nothing was changed.")
+        _, all_tags = await self.repo.get(user.id)
+        had = [(key, display) for f, key, display in all_tags if f == field]
+        had_keys = {key for key, _ in had}
+        if verb == "remove":
+            gone = [display for key, display in had if key in {k for k, _ in typed}]
+            missing = [display for key, display in typed if key not in had_keys]
+            if not gone:
+                return _say(
+                    req,
+                    f"Your {_LABELS[field]} don't include {_listed(missing)}. ",
+                    "Nothing was changed. ",
+                    code("/profile show"),
+                    " lists them.",
+                )
+            kept = [(k, d) for k, d in had if k not in {k for k, _ in typed}]
+            await self.repo.set_field(user.id, field, kept)
+            parts: list[Segment | str] = [
+                f"Removed from your {_LABELS[field]}: ",
+                bold(_listed(gone)),
+                ".",
+            ]
+            if missing:
+                parts += [f" ({_listed(missing)} {_was_were(missing)} not there.)"]
+            parts += [f" Now: {_listed([d for _, d in kept]) or 'none'}."]
+            return _say(req, *parts)
+        new = typed if verb == "set" else had + [t for t in typed if t[0] not in had_keys]
+        if len(new) > MAX_VALUES:
+            return _say(
+                req,
+                f"A field holds at most {MAX_VALUES} values, and that would make {len(new)} "
+                f"{_LABELS[field]}. Nothing was changed; remove some with ",
+                code(f"/profile remove {field} …"),
+                " or keep the ones that matter most.",
+            )
+        await self.repo.set_field(user.id, field, new)
+        if verb == "add":
+            added = [d for k, d in typed if k not in had_keys]
+            parts = [
+                f"Added to your {_LABELS[field]}: ",
+                bold(_listed(added) or "nothing new"),
+                ".",
+            ]
+            parts += [f" Now: {_listed([d for _, d in new])}."]
+        else:
+            parts = [f"Saved {FIELDS[field]}: ", bold(_listed([d for _, d in new])), "."]
+            replaced = [d for k, d in had if k not in {k for k, _ in new}]
+            if replaced:
+                parts += [
+                    f" This replaced {_listed(replaced)}; to keep values and add more, use ",
+                    code(f"/profile add {field} …"),
+                    ".",
+                ]
+        visibility, _ = await self.repo.get(user.id)
+        if visibility == "off":
+            parts += [
+                " Your profile is off, so it isn't used yet: ",
+                code("/profile visibility private"),
+                " uses it for your own drafts, ",
+                code("/profile visibility community"),
+                " also lets members of your communities find what you share.",
+            ]
+        return _say(req, *parts)
 
     async def _show(self, req: Request, user: User) -> list[Reply]:
         visibility, tags = await self.repo.get(user.id)
@@ -246,6 +316,7 @@ class Profiles(Feature):
             if not communities:
                 return []
             community = communities[0]
+        self._count_ask(user.id, member.id)
         shared = await self.repo.shared_tags(user.id, member.id)
         if not shared:
             return []
@@ -258,6 +329,20 @@ class Profiles(Feature):
             )
             bonds.append(SharedTag(field, key, display, holders, members))
         return rank(bonds)
+
+    def _count_ask(self, a: int, b: int) -> None:
+        """One more look at what `a` and `b` share; TooOften past BOND_ANSWERS a minute."""
+        now = self.clock.now()
+        pair = frozenset((a, b))
+        recent = [t for t in self._asked.get(pair, ()) if now - t < BOND_WINDOW]
+        if len(recent) >= BOND_ANSWERS:
+            self._asked[pair] = recent
+            raise TooOften(recent[0] + BOND_WINDOW - now)
+        if len(self._asked) > MAX_CACHED_COUNTS:  # forget pairs not asked about lately
+            self._asked = {
+                p: ts for p, ts in self._asked.items() if ts and now - ts[-1] < BOND_WINDOW
+            }
+        self._asked[pair] = [*recent, now]
 
     async def _counted(self, community: str, key: str, count: Callable[[], Awaitable[int]]) -> int:
         """Community counts change slowly; rarity only needs them roughly, so cache a while."""
@@ -286,7 +371,15 @@ class Profiles(Feature):
                 code("/profile visibility community"),
                 ".",
             )
-        bonds = await self.member_bonds(req, user, member) if member else []
+        try:
+            bonds = await self.member_bonds(req, user, member) if member else []
+        except TooOften as wait:
+            seconds = max(1, int(wait.wait.total_seconds() + 0.999))
+            return _say(
+                req,
+                f"You've asked what you share with {name} {BOND_ANSWERS} times in the last "
+                f"minute. Ask again in {seconds} second{'s' * (seconds != 1)}.",
+            )
         if not bonds:
             return _say(
                 req,
@@ -314,24 +407,50 @@ class Profiles(Feature):
         parts += ["\n\nMention it in your first line, then ask about them."]
         return _say(req, *parts)
 
+    def _unknown_recipient(self, name: str) -> Finding:
+        return Finding(
+            rule="unknown-recipient",
+            playbook="shared-bond",
+            principle=self.titles.get("shared-bond", "Mention the shared bond"),
+            severity="tip",
+            message=f"I don't know anyone called “{name}” among your contacts, so I "
+            "couldn't look for a bond you noted with them.",
+            suggestion=f"Check the name with /contacts, or note what you share: "
+            f"/contact {name} bond we both …",
+            span=(0, 0),
+            excerpt="",
+        )
+
     async def recipient_finding(self, req: Request, result: Review) -> Finding | None:
-        """For a review with a known recipient: name the bond the draft leaves out."""
+        """For a review with a known recipient: name the bond the draft leaves out; for a
+        contact name nobody has, say so."""
         ref, name = req.member("member"), req.arg("recipient")
-        if result.signals.get("shared_bond") or not (ref or name):
+        if not (ref or name):
             return None
         user = await self.users.find(req.user)
-        if user is None:
+        contact = None
+        if ref is None and name:
+            if user is not None:
+                contact = await self.contacts.find_contact(user.id, name)
+                if contact is None:
+                    like = await self.contacts.contacts_named_like(user.id, name, limit=2)
+                    contact = like[0] if len(like) == 1 else None
+            if contact is None:
+                return self._unknown_recipient(name)
+        if result.signals.get("shared_bond") or user is None:
             return None
         bond_text = ""
         if ref is not None:
             member = await self.users.find(ref)
             visibility, _ = await self.repo.get(user.id)
             if member is not None and visibility != "off":
-                bonds = await self.member_bonds(req, user, member)
+                try:
+                    bonds = await self.member_bonds(req, user, member)
+                except TooOften:
+                    bonds = []  # the review itself goes on, without the bond
                 bond_text = f"{bonds[0].display} ({bonds[0].rarity})" if bonds else ""
-        elif name:
-            contact = await self.contacts.find_contact(user.id, name)
-            bond_text = contact.bonds[0] if contact and contact.bonds else ""
+        elif contact is not None:
+            bond_text = contact.bonds[0] if contact.bonds else ""
         if not bond_text:
             return None
         return Finding(
@@ -343,14 +462,33 @@ class Profiles(Feature):
             suggestion="Name it in your first line — a rare common bond is the best opener.",
             span=(0, 0),
             excerpt="",
+            weight=5,
         )
 
 
+_LABELS = {
+    "from": "places you're from",
+    "lives": "places you live",
+    "communities": "communities",
+    "schools": "schools",
+    "employers": "employers",
+    "interests": "interests",
+    "languages": "languages",
+    "events": "events",
+}
 _VISIBILITY = {
     "off": "Your profile isn't used for anything.",
     "private": "Your profile helps only your own drafts; nobody else can match with it.",
     "community": "Members of communities you share can see what you have in common.",
 }
+
+
+def _listed(values: list[str]) -> str:
+    return ", ".join(values)
+
+
+def _was_were(values: list[str]) -> str:
+    return "was" if len(values) == 1 else "were"
 
 
 def _field_help() -> list[Segment | str]:

@@ -61,7 +61,8 @@ class ProfileRepository:
         async with self.db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO memberships (user_id, community, visible, seen_at) "
-                "SELECT id, ?, profile_visibility = 'community', ? FROM users WHERE id = ? "
+                "SELECT id, ?, CASE WHEN profile_visibility = 'community' THEN 1 ELSE 0 END, ? "
+                "FROM users WHERE id = ? "
                 "ON CONFLICT (user_id, community) DO UPDATE SET seen_at = excluded.seen_at",
                 (community, to_unix(now), user_id),
             )
@@ -88,7 +89,7 @@ class ProfileRepository:
         row = await self.db.one(
             "SELECT COUNT(*) FROM (SELECT 1 FROM profile_tags t JOIN memberships m "
             "ON m.user_id = t.user_id AND m.community = ? AND m.visible = 1 "
-            "WHERE t.tag = ? GROUP BY t.user_id LIMIT ?)",
+            "WHERE t.tag = ? GROUP BY t.user_id LIMIT ?) AS holders",
             (community, tag, cap),
         )
         return row[0]

@@ -1,0 +1,139 @@
+"""Follow-ups as people use them day to day (issue 14), through the real console adapter:
+edits, duplicates, short names, usage hints that fit, times people say."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from followup_fakes import FakeClock
+
+from netcoach.adapters.console import YOU, ConsoleAdapter
+from netcoach.bot.app import App, build, load_config
+
+T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday; Lisbon is on UTC in winter
+
+
+class Chat:
+    def __init__(self, app: App, clock: FakeClock):
+        self.app, self.clock, self.out = app, clock, io.StringIO()
+        self.console = ConsoleAdapter(None, self.out, interactive=False)
+        app.add_adapter(self.console)
+
+    async def say(self, line: str) -> str:
+        start = len(self.out.getvalue())
+        await self.console.handle_line(self.app.coach, line)
+        return self.out.getvalue()[start:].strip()
+
+    async def followups(self) -> list[tuple[str, str, datetime]]:
+        user = await self.app.users.find(YOU)
+        assert user is not None
+        repo = self.app.features.followups.repo
+        return [(f.contact_name, f.note, f.due_at) for f in await repo.of_user(user.id)]
+
+
+@pytest.fixture
+async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+    config_file = tmp_path / "netcoach.yaml"
+    config_file.write_text(f"database: {tmp_path / 'c.sqlite3'}\ntimezone: Europe/Lisbon\n")
+    clock = FakeClock(T0)
+    app = await build(load_config(config_file, env={}), clock=clock)
+    yield Chat(app, clock)
+    await app.close()
+
+
+async def test_a_followups_person_note_and_time_can_be_edited(chat: Chat) -> None:
+    await chat.say("/followup Maria friday 10am send her the notes")
+    said = await chat.say("/edit 1 note bring the slides")
+    assert said == "The note of #1 is now bring the slides."
+    said = await chat.say("/edit 1 who Maria Lopez")
+    assert said.startswith("#1 is now about Maria Lopez (was Maria)")
+    said = await chat.say("/edit 1 when saturday")
+    assert said.startswith("Moved — I'll remind you about Maria Lopez on Sat 28 Nov 2026, 09:00")
+    assert await chat.followups() == [
+        ("Maria Lopez", "bring the slides", datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    ]
+    assert (await chat.say("/edit 1 note")) == "Removed the note of #1."
+    assert "Change who, the note or when" in await chat.say("/edit 1 colour red")
+    assert "Which one? Give its id (a number), e.g. /edit 12 note" in await chat.say("/edit")
+
+
+async def test_a_second_follow_up_with_the_same_person_at_the_same_time_is_flagged(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Maria friday 10am send her the notes")
+    said = await chat.say("/followup maria Friday 10:00")
+    assert said.startswith("You already have #1 to follow up with Maria at that same time")
+    assert "Nothing new was saved; /edit 1 note … changes its note." in said
+    assert len(await chat.followups()) == 1
+    await chat.say("/followup Maria friday 11am")  # another time is another follow-up
+    assert len(await chat.followups()) == 2
+
+
+async def test_a_contact_can_be_named_short(chat: Chat) -> None:
+    await chat.say("/followup Dr. Jean-Luc O'Neil tomorrow")
+    said = await chat.say("/contacted Jean-Luc had coffee")
+    assert said == "Logged: in touch with Dr. Jean-Luc O'Neil today."
+    said = await chat.say("/contact jean luc")
+    assert said.startswith("Dr. Jean-Luc O'Neil") and "had coffee" in said
+    await chat.say("/followup Jean Grey tomorrow")
+    said = await chat.say("/contacted Jean")
+    assert "“Jean” could be Dr. Jean-Luc O'Neil or Jean Grey" in said
+    user = await chat.app.users.find(YOU)
+    assert user is not None
+    contacts = await chat.app.features.followups.repo.contacts(user.id)
+    assert sorted(c.name for c in contacts) == ["Dr. Jean-Luc O'Neil", "Jean Grey"]
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("/cancel", "e.g. /cancel 12."),
+        ("/snooze", "e.g. /snooze 12 2 days."),
+        ("/done", "e.g. /done 12."),
+        ("/contacted", "Who were you in touch with? e.g. /contacted Tom had coffee."),
+    ],
+)
+async def test_usage_hints_fit_the_command(chat: Chat, line: str, hint: str) -> None:
+    said = await chat.say(line)
+    assert hint in said
+    assert "/followup " not in said and "/done 12" not in said.replace(f"{line} 12", "")
+
+
+async def test_times_people_say_in_the_chat(chat: Chat) -> None:
+    said = await chat.say("/followup X a week from friday")
+    assert "follow up with X “a week from friday”: Fri 4 Dec 2026, 09:00" in said
+    said = await chat.say("/followup Zoe in half an hour")
+    assert "Thu 26 Nov 2026, 10:30" in said
+    said = await chat.say("/followup Zoe in 3 business days")
+    assert "Tue 1 Dec 2026, 09:00" in said
+    said = await chat.say("/followup Y last week")
+    assert '"last week" is in the past' in said and "Nothing was saved" in said
+    said = await chat.say("/followup Tom in a bit friday")
+    assert "can't tell who from when" in said and "Nothing was guessed" in said
+    said = await chat.say("/keepintouch Ann every monday")
+    assert "keep in touch with Ann every Monday. First nudge: Mon 30 Nov 2026, 09:00" in said
+    said = await chat.say("/timezone EST")
+    assert "did you mean America/New_York?" in said and "Nothing was changed" in said
+
+
+async def test_tonight_late_in_the_evening_is_soon(chat: Chat) -> None:
+    chat.clock.set(datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
+    said = await chat.say("/followup Maria tonight")
+    assert "Thu 26 Nov 2026, 23:00" in said
+
+
+async def test_a_short_reply_after_draft_leaves_draft_waiting(chat: Chat) -> None:
+    from netcoach.adapters.console.inbound import press_request
+    from netcoach.bot.kernel import Button
+
+    await chat.say("/followup Maria tomorrow")
+    for reply in await chat.app.coach.handle(press_request(Button("Draft", "draft:1"))):
+        chat.console.show(reply)
+    assert "Send me your message to Maria" in chat.out.getvalue()
+    assert "Send me a draft whenever you're ready" in await chat.say("ok")
+    said = await chat.say("Hi Maria, here's the article I mentioned — hope it helps!")
+    assert "(as a follow-up)" in said
