@@ -3,6 +3,7 @@ through the real platform libraries against the fakes."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -39,7 +40,7 @@ async def telegram(tmp_path: Path) -> AsyncIterator[World]:
 
 @pytest.mark.parametrize("fault", ["read-only", "locked"])
 async def test_a_members_post_meets_a_broken_database_and_nobody_is_told(
-    telegram: World, tmp_path: Path, fault: str
+    telegram: World, tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Tips and intro coaching on in one group; the database then refuses writes. Ben's
     plain post (a pitch, in the watched intro channel) gets no DM at all: he did not talk
@@ -66,6 +67,10 @@ async def test_a_members_post_meets_a_broken_database_and_nobody_is_told(
         if other is not None:
             other.close()
     assert not fake.sent_to(BEN["id"]) and not fake.sent_to(GROUP["id"])
+    # Ben's two posts are reported once (rate-limited), not once per post or per update.
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert sum("not addressed to me" in m for m in said) == 1, said
+    assert not [m for m in said if "handling an update failed" in m], said
 
 
 # -- Discord: /mydata typed in a DM --------------------------------------------------------

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -355,6 +356,7 @@ class TelegramAdapter:
         self._answers: Recent[tuple[int, int], int] = Recent(memory)  # (chat, trigger) -> answer
         self._drafts = DraftMemory(memory)  # drafts behind reviews that cannot read them back
         self._sent_keys = SentKeys(memory)
+        self._unrecorded_until = float("-inf")  # when to report a failing dedupe again
         # Several workers on one database: one polls at a time, and an update a dead poller
         # fetched but did not confirm is not handled again (set by the app).
         self.workers: Workers = ALONE
@@ -440,8 +442,23 @@ class TelegramAdapter:
         )
 
     async def _first_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Drop an update another poller (or this one before a restart) already handled."""
-        if not await self.workers.first_time(PLATFORM, update.update_id):
+        """Drop an update another poller (or this one before a restart) already handled.
+        When the database cannot record it (locked, full, read-only) the update is handled
+        anyway, and that is logged once a minute at most, not once per update."""
+        try:
+            first = await self.workers.first_time(PLATFORM, update.update_id)
+        except Exception as exc:
+            now = time.monotonic()
+            if now >= self._unrecorded_until:
+                self._unrecorded_until = now + 60.0
+                log.error(
+                    "telegram: cannot record updates as handled (%s: %s); handling them "
+                    "anyway; the next report comes in 60 s at the earliest",
+                    type(exc).__name__,
+                    exc,
+                )
+            return
+        if not first:
             log.info("telegram: update %d was already handled; skipped", update.update_id)
             raise ApplicationHandlerStop
 
