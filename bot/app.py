@@ -17,14 +17,17 @@ import contextlib
 import importlib
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 from netcoach.bot.clock import Clock, SystemClock
-from netcoach.bot.config import Config, ConfigError
+from netcoach.bot.config import RULES as CORE_RULES
+from netcoach.bot.config import Config, ConfigError, Rule
 from netcoach.bot.config import load_config as load_config_with
 from netcoach.bot.features.community import Community, CommunityRepository, CommunitySettings
 from netcoach.bot.features.drafts.feature import DraftReview
@@ -33,7 +36,7 @@ from netcoach.bot.features.followups import FollowUpRepository, FollowUps, Setti
 from netcoach.bot.features.privacy import Privacy, PrivacyRepository
 from netcoach.bot.features.profiles import ProfileRepository, Profiles, Tags
 from netcoach.bot.kernel import Adapter, Coach, DeliveryError, PlaceRef, Reply, UserRef
-from netcoach.bot.logs import redact_everywhere
+from netcoach.bot.logs import configure as configure_logging
 from netcoach.bot.review import PlaybookError, load_playbooks
 from netcoach.bot.scheduling import HandOver, JobQueue, Scheduler
 from netcoach.bot.storage import (
@@ -45,6 +48,7 @@ from netcoach.bot.storage import (
     Users,
     is_url,
     open_database,
+    storage_fault,
 )
 from netcoach.bot.timeparse import WhenError, parse_time_of_day, resolve_timezone
 
@@ -57,10 +61,37 @@ def _adapter_package(name: str) -> Any:
     return importlib.import_module(f"netcoach.adapters.{name}")
 
 
+def config_rules() -> dict[str, Rule]:
+    """Every key's rule: the core's and each adapter's (dotted keys)."""
+    rules = dict(CORE_RULES)
+    for name in ADAPTERS:
+        rules.update({f"{name}.{k}": r for k, r in _adapter_package(name).CONFIG_RULES.items()})
+    return rules
+
+
 def load_config(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
-    """The config file with every adapter's section known (see bot/config.py)."""
+    """The config file with every adapter's section known, every key checked (see
+    bot/config.py), and the values the core must parse parsed once here: a time zone that
+    exists, a time of day."""
     sections = {name: _adapter_package(name).CONFIG for name in ADAPTERS}
-    return load_config_with(path, env, sections)
+    config = load_config_with(path, env, sections, config_rules())
+    _core_settings(config)
+    return config
+
+
+def _core_settings(config: Config) -> tuple[str, time]:
+    """The default time zone and time of day, or a ConfigError naming the key and file."""
+    try:
+        default_time = parse_time_of_day(config["default_time"])
+    except WhenError:
+        raise ConfigError(
+            f"{config.source}: 'default_time' must look like 09:00, not {config['default_time']!r}"
+        ) from None
+    try:
+        resolve_timezone(config["timezone"])
+    except WhenError as exc:
+        raise ConfigError(f"{config.source}: 'timezone': unknown time zone. {exc}") from None
+    return config["timezone"], default_time
 
 
 class Deliverer:
@@ -111,18 +142,35 @@ class App:
             adapter.workers = self.workers  # who polls, updates handled, shards
 
     async def serve(self) -> None:
-        """Run the scheduler and every adapter until one adapter ends (/quit) or cancelled."""
-        tasks = [asyncio.create_task(self.scheduler.run(), name="scheduler")]
-        tasks += [
-            asyncio.create_task(a.run(self.coach), name=f"adapter-{a.platform}")
+        """Run the scheduler and every adapter until an adapter ends by itself (/quit), the
+        scheduler ends, or this is cancelled. A platform that fails (a token it rejects,
+        a bug) stops alone, in one line: the others and the scheduler keep running, and
+        what is due for its users waits for it. Only when no adapter is left does serve()
+        end, with the last failure."""
+        scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        running = {
+            asyncio.create_task(a.run(self.coach), name=f"adapter-{a.platform}"): a
             for a in self.adapters
-        ]
+        }
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+            while True:
+                done, _ = await asyncio.wait(
+                    [scheduler, *running], return_when=asyncio.FIRST_COMPLETED
+                )
+                if scheduler in done:
+                    scheduler.result()  # its failure, if it failed
+                    return
+                for task in done:
+                    adapter = running.pop(task)
+                    failure = task.exception()
+                    if failure is None:
+                        return  # ended by itself: /quit on the console
+                    self.deliverer.adapters.pop(adapter.platform, None)
+                    if not running:
+                        raise failure
+                    _report_stopped(adapter.platform, failure)
         finally:
+            tasks = [scheduler, *running]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -137,20 +185,23 @@ class App:
                 self.lock.release()
 
 
+def _report_stopped(platform: str, failure: BaseException) -> None:
+    """One platform stopped while others run: one line for what the operator can fix (a
+    rejected token names its variable), the traceback only for what is a bug."""
+    if isinstance(failure, ConfigError | StoreError):
+        log.error("%s stopped: %s The other platforms keep running.", platform, failure)
+    else:
+        log.error(
+            "%s stopped after an unexpected error; the other platforms keep running",
+            platform,
+            exc_info=failure,
+        )
+
+
 async def build(config: Config, *, clock: Clock | None = None) -> App:
     """Everything but the adapters; the caller adds those and then calls serve()."""
     clock = clock or SystemClock()
-    try:
-        default_time = parse_time_of_day(config["default_time"])
-    except WhenError:
-        raise ConfigError(
-            f"{config.source}: default_time must look like 09:00, not {config['default_time']!r}"
-        ) from None
-    try:
-        settings = Settings(config["timezone"], default_time)
-        resolve_timezone(settings.default_timezone)
-    except WhenError as exc:
-        raise ConfigError(f"{config.source}: {exc}") from exc
+    settings = Settings(*_core_settings(config))
     playbook_cfg = config.section("playbooks")
     playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
     database = str(config["database"])
@@ -216,6 +267,11 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
         privacy = Privacy(privacy_repo, users, clock, others)
         features = Features(drafts, followups, profiles, community, privacy, handover)
         coach = Coach([drafts, followups, profiles, community, privacy, handover])
+    except sqlite3.Error as exc:  # e.g. a file damaged past its first page
+        await db.close()
+        if lock is not None:
+            lock.release()
+        raise storage_fault(database, exc) from None
     except BaseException:
         await db.close()
         if lock is not None:
@@ -240,12 +296,10 @@ def platform_adapters(config: Config) -> list[Adapter]:
 
 
 def console_wanted(config: Config, others: Sequence[Adapter]) -> bool:
-    setting = str(config.section("console")["enabled"]).strip().lower()
-    if setting in ("true", "yes", "on", "1"):
-        return True
-    if setting in ("false", "no", "off", "0"):
-        return False
-    return not others  # "auto": the console when no platform is enabled
+    setting = config.section("console")["enabled"]  # true, false or auto (checked at load)
+    if setting == "auto":
+        return not others  # the console when no platform is enabled
+    return bool(setting)
 
 
 async def _main(config: Config, mode: str) -> None:
@@ -268,26 +322,34 @@ async def _main(config: Config, mode: str) -> None:
         await app.close()
 
 
+def _secrets(config: Config) -> list[str]:
+    """What no log line may show: the platforms' tokens, the webhook's secret, the
+    password in a PostgreSQL URL."""
+    from urllib.parse import urlsplit
+
+    found = [str(config[name]["token"]) for name in PLATFORMS]
+    found.append(str(config["telegram"]["webhook"]["secret_token"]))
+    if is_url(str(config["database"])):
+        found.append(urlsplit(str(config["database"])).password or "")
+    return found
+
+
 def _start(config_path: str | None, mode: str) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         print(f"netcoach: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, str(config["log_level"]).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    redact_everywhere(config[name]["token"] for name in PLATFORMS)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain bot tokens
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    configure_logging(config["log_level"], _secrets(config))
     try:
         asyncio.run(_main(config, mode))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("netcoach stopped.", file=sys.stderr)
     except (ConfigError, StoreError, PlaybookError) as exc:
         print(f"netcoach: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # the database failed the scheduler or an adapter at start
+        print(f"netcoach: {storage_fault(config['database'], exc)}", file=sys.stderr)
         return 2
     return 0
 

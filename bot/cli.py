@@ -158,7 +158,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     from netcoach.bot.features.drafts import DEFAULT_MAX_CHARS, clean_draft
     from netcoach.bot.review import ReviewError, review
 
-    config = load_config(args.config) if args.config else None
+    # The adapters' sections are theirs to check (netcoach run); a review never loads them.
+    adapters = ("console", "telegram", "discord")
+    config = load_config(args.config, foreign=adapters) if args.config else None
     dirs = [*(config["playbooks"]["dirs"] if config else []), *args.playbooks]
     disabled = config["playbooks"]["disabled_rules"] if config else []
     playbooks = _load_playbooks(dirs, disabled)

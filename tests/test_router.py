@@ -3,7 +3,11 @@ drafts, observed group posts never answered in public, and one path for user err
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Sequence
+
+import pytest
 
 from netcoach.bot.features.drafts.feature import REVIEW_PARAMS, review_grammar
 from netcoach.bot.kernel import (
@@ -89,3 +93,44 @@ async def test_an_observed_group_post_is_answered_only_privately_or_with_a_react
 async def test_a_user_error_is_one_private_reply() -> None:
     [reply] = await Coach([Spy()]).handle(Request(ANA, GROUP, "fail"))
     assert reply.private and reply.text == "Use /fail properly."
+
+
+class Broken(Feature):
+    """Every hook fails the way a locked, full or read-only database makes it fail."""
+
+    def commands(self) -> Sequence[Command]:
+        return (Command("save", "", "", "", self.fail),)
+
+    async def fail(self, req: Request) -> list[Reply]:
+        raise sqlite3.OperationalError("database is locked")
+
+    async def observe(self, req: Request) -> list[Reply]:
+        raise sqlite3.OperationalError("database is locked")
+
+    async def notices(self, req: Request) -> list[Reply]:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+
+async def test_a_post_not_addressed_to_the_bot_is_never_answered_even_when_storage_fails() -> None:
+    coach = Coach([Broken()], default_command="save")
+    assert await coach.handle(Request(ANA, GROUP, "", "morning all")) == []
+    # Addressed to the bot: a command (in a group or a DM) and a DM draft get the apology.
+    for req in (Request(ANA, GROUP, "save"), Request(ANA, DM, "save"), Request(ANA, DM, "", "hi")):
+        [reply] = await coach.handle(req)
+        assert reply.private and reply.text.startswith("Sorry, something went wrong"), req
+
+
+async def test_failing_observed_posts_are_logged_once_per_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    coach = Coach([Broken()], default_command="save", monotonic=lambda: now[0])
+    with caplog.at_level(logging.DEBUG, logger="netcoach.bot.kernel.router"):
+        for _ in range(5):
+            assert await coach.handle(Request(ANA, GROUP, "", "morning all")) == []
+        [first] = caplog.records
+        assert "database is locked" in first.getMessage() and "morning" not in caplog.text
+        now[0] += 61
+        assert await coach.handle(Request(ANA, GROUP, "", "morning again")) == []
+    assert len(caplog.records) == 2
+    assert "5 more" in caplog.records[1].getMessage()  # 4 silenced + this one

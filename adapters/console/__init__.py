@@ -14,11 +14,14 @@ platform  the adapter: reading lines, printing, the pretend community you admini
 
 from typing import Any
 
+from netcoach.bot.config import Enabled, Rule
+
 from .inbound import YOU, to_request
 from .platform import ConsoleAdapter
 from .render import render
 
 PLATFORM = "console"
 CONFIG: dict[str, Any] = {"enabled": "auto"}  # auto: the console when no platform is enabled
+CONFIG_RULES: dict[str, Rule] = {"enabled": Enabled()}
 
-__all__ = ["CONFIG", "PLATFORM", "YOU", "ConsoleAdapter", "render", "to_request"]
+__all__ = ["CONFIG", "CONFIG_RULES", "PLATFORM", "YOU", "ConsoleAdapter", "render", "to_request"]

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from netcoach.bot.config import CountOr, Digits, Enabled, Rule, Text, Url
+
 if TYPE_CHECKING:
     from netcoach.bot.config import Config
 
@@ -38,6 +40,14 @@ CONFIG: dict[str, Any] = {
     "api_base_url": "",
     "gateway_url": "",
     "shards": "",
+}
+CONFIG_RULES: dict[str, Rule] = {
+    "enabled": Enabled(),
+    "token": Text("a bot token", max_len=500),
+    "dev_guild_id": Digits("a server id (digits)"),
+    "api_base_url": Url(example="https://discord.com/api/v10"),
+    "gateway_url": Url(example="wss://gateway.discord.gg", schemes=("ws", "wss")),
+    "shards": CountOr(("auto",), 100_000),
 }
 
 

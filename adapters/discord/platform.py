@@ -11,11 +11,12 @@ servers arrive as interactions, whose payloads carry what they need.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,15 @@ import discord
 import yarl
 from discord.ext import commands
 
-from netcoach.adapters.toolkit import DraftMemory, confirm, delivering, refuse
+from netcoach.adapters.toolkit import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    DraftMemory,
+    confirm,
+    delivering,
+    refuse,
+    wait_to_retry,
+)
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
     ALONE,
@@ -130,6 +139,35 @@ class DiscordPlatform:
         )
 
 
+class _Unreachable(Exception):
+    """Discord could not be reached, or a session ended in a way worth retrying."""
+
+    def __init__(self, bot: discord.Client, reason: str, wait: float = 0.0):
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait  # at least this long before the next try (a 429's retry_after)
+        self.connected = bot.is_ready()  # the session had worked
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """Failures that retrying can fix: no route, DNS, time-outs, Discord's 5xx and 429s."""
+    if isinstance(exc, discord.DiscordServerError | discord.RateLimited | discord.GatewayNotFound):
+        return True
+    if isinstance(exc, discord.HTTPException):
+        return exc.status in (408, 429) or exc.status >= 500
+    return isinstance(exc, OSError | TimeoutError | aiohttp.ClientError)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, token-free reason for the log line."""
+    if isinstance(exc, discord.HTTPException):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
 class NetcoachBot(commands.Bot):
     """commands.Bot that knows its adapter, so buttons and the modal can reach the coach."""
 
@@ -178,6 +216,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         shards: int | str | None = None,  # None: unsharded; "auto": Discord's recommendation
         identify_spacing: float = 5.0,
+        startup_backoff: tuple[float, float] = DEFAULT_BACKOFF,
     ):
         self.token = token
         self.dev_guild_id = dev_guild_id
@@ -186,6 +225,7 @@ class DiscordAdapter:
         self.sync_state = sync_state
         self.max_draft = max(1, min(max_draft, MAX_MODAL_TEXT))
         self.guild_ready_timeout = guild_ready_timeout
+        self.startup_backoff = startup_backoff  # the first and the longest wait to reconnect
         self.shards = shards
         self.identify_spacing = identify_spacing
         self.shard_ids: list[int] = []  # the shards this worker runs now (sharded only)
@@ -233,21 +273,43 @@ class DiscordAdapter:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
 
     async def run(self, coach: Coach) -> None:
-        """Log in, sync commands if they changed, and serve until cancelled. Sharded, this
-        worker runs the shards the database hands it, and reconnects with a new set when
-        that changes (a worker joined, or one died and its shards were taken over)."""
+        """Log in, sync commands if they changed, and serve until cancelled. Discord out of
+        reach (at start-up, or a session that ended) is retried with capped backoff, one
+        line each time; a rejected token or a refused intent ends this platform alone.
+        Sharded, this worker runs the shards the database hands it, and reconnects with a
+        new set when that changes (a worker joined, or one died and its shards were taken
+        over)."""
         self.coach = coach
         self._apply_endpoints()
         self.reads_text = await coach.reads_posts(PLATFORM)
-        if self.shards is None:
-            await self._serve(self.make_bot())
-            return
+        backoff = Backoff(*self.startup_backoff)
+        while True:
+            try:
+                if self.shards is None:
+                    await self._serve(self.make_bot())
+                else:
+                    await self._serve_shards()
+                return  # closed on purpose
+            except _Unreachable as exc:
+                if exc.connected:
+                    backoff.reset()  # it worked for a while: start again from the first wait
+                failed = exc
+            await wait_to_retry(PLATFORM, "Discord", failed.reason, backoff, at_least=failed.wait)
+
+    async def _serve_shards(self) -> None:
+        shards = self.shards
+        assert shards is not None
         while True:
             bot = self.make_bot(sharded=True)
             await self._login(bot)
-            total = int(self.shards) if str(self.shards).isdigit() else 0
+            total = int(shards) if str(shards).isdigit() else 0
             if not total:  # "auto": Discord says how many
-                total, _, _ = await bot.http.get_bot_gateway()
+                try:
+                    async with self._reaching(bot):
+                        total, _, _ = await bot.http.get_bot_gateway()
+                except BaseException:
+                    await bot.close()
+                    raise
             await self.workers.shard_ids(PLATFORM, total)  # announce this worker first
             await asyncio.sleep(self.shard_renew_seconds / 2)  # so workers starting together share
             ids = await self.workers.shard_ids(PLATFORM, total)
@@ -277,38 +339,79 @@ class DiscordAdapter:
                 raise serving.exception()  # type: ignore[misc]
 
     async def _login(self, bot: NetcoachBot) -> None:
+        """Log in (REST); the bot is closed again when that fails."""
         try:
-            await bot.login(self.token)
-        except discord.LoginFailure:
+            async with self._reaching(bot):
+                try:
+                    await bot.login(self.token)
+                except discord.LoginFailure:
+                    raise ConfigError(
+                        f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
+                        "Developer Portal (Bot → Reset Token) and set it again."
+                    ) from None
+        except BaseException:
             await bot.close()
-            raise ConfigError(
-                f"Discord rejected the bot token in {TOKEN_VAR}. Reset the token in the "
-                "Developer Portal (Bot → Reset Token) and set it again."
-            ) from None
+            raise
 
     async def _serve(self, bot: NetcoachBot, *, logged_in: bool = False) -> None:
+        """One gateway session; discord.py resumes a dropped session itself."""
         self.bot = bot
         try:
             if not logged_in:
                 await self._login(bot)
-            try:
+            async with self._reaching(bot):
                 await bot.connect(reconnect=True)
-            except discord.PrivilegedIntentsRequired:
-                if self.reads_text:
-                    raise ConfigError(
-                        "Discord refused the Message Content intent, which netcoach asks for "
-                        "because a server watches intros (/intros watch). Enable it in the "
-                        "Developer Portal (Bot → Privileged Gateway Intents), or stop intro "
-                        "coaching with /intros off."
-                    ) from None
-                raise ConfigError(
-                    "Discord refused the gateway intents; netcoach needs no privileged intent, "
-                    "so check the application in the Developer Portal."
-                ) from None
         finally:
             await bot.close()
             if self.bot is bot:
                 self.bot = None
+
+    @contextlib.asynccontextmanager
+    async def _reaching(self, bot: NetcoachBot) -> AsyncIterator[None]:
+        """Discord's failures, sorted: what retrying can fix (no route, DNS, time-outs,
+        5xx, 429, a gateway that closed) leaves as _Unreachable; a refused intent or a
+        token the gateway rejects as a ConfigError; anything else as it is (a bug)."""
+        try:
+            yield
+        except discord.PrivilegedIntentsRequired:
+            if self.reads_text:
+                raise ConfigError(
+                    "Discord refused the Message Content intent, which netcoach asks for "
+                    "because a server watches intros (/intros watch). Enable it in the "
+                    "Developer Portal (Bot → Privileged Gateway Intents), or stop intro "
+                    "coaching with /intros off."
+                ) from None
+            raise ConfigError(
+                "Discord refused the gateway intents; netcoach needs no privileged intent, "
+                "so check the application in the Developer Portal."
+            ) from None
+        except discord.ConnectionClosed as exc:
+            if exc.code == 4004:
+                raise ConfigError(
+                    f"Discord rejected the bot token in {TOKEN_VAR} (gateway code 4004). Reset "
+                    "the token in the Developer Portal (Bot → Reset Token) and set it again."
+                ) from None
+            if exc.code in (4010, 4011, 4012, 4013):
+                raise ConfigError(
+                    f"Discord closed the gateway with code {exc.code} ({exc.reason or 'refused'})"
+                    "; netcoach cannot serve Discord as configured."
+                ) from None
+            raise _Unreachable(bot, f"gateway closed with code {exc.code}") from None
+        except AttributeError as exc:
+            # discord.py cannot retry a first gateway connection that failed: its reconnect
+            # loop reads the session of a websocket it never had. That is "unreachable".
+            cause = exc.__context__
+            never = getattr(bot, "ws", None) is None
+            if never and cause is not None and _is_unreachable(cause):
+                raise _Unreachable(bot, _reason(cause)) from None
+            raise
+        except ConfigError:
+            raise
+        except Exception as exc:
+            if _is_unreachable(exc):
+                wait = exc.retry_after if isinstance(exc, discord.RateLimited) else 0.0
+                raise _Unreachable(bot, _reason(exc), wait) from None
+            raise
 
     async def setup(self, bot: NetcoachBot) -> None:
         """Runs after login, before the gateway: buttons, commands, and the sync if needed."""
@@ -449,8 +552,12 @@ class DiscordAdapter:
             return
         reference = message.to_reference(fail_if_not_exists=False)
         for reply in replies:
-            for page in render(reply):
-                sent = await message.channel.send(reference=reference, **message_kwargs(page))
+            pages = render(reply)
+            for number, page in enumerate(pages, start=1):
+                files = files_of(reply) if number == len(pages) else []  # a /mydata export
+                sent = await message.channel.send(
+                    reference=reference, files=files, **message_kwargs(page)
+                )
                 if page.view is not None and reply.draft != message.content:
                     self._drafts.keep("", str(sent.id), reply.draft)  # typed /review: not a draft
             await confirm(reply, sent.id)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from netcoach.bot.config import Enabled, Rule, Text, Url, Whole
+
 if TYPE_CHECKING:
     from netcoach.bot.config import Config
 
@@ -37,6 +39,15 @@ CONFIG: dict[str, Any] = {
     # Webhook mode instead of polling (any number of workers behind a load balancer):
     # url = the public HTTPS address Telegram posts to; netcoach listens on listen:port.
     "webhook": {"url": "", "listen": "0.0.0.0", "port": 8443, "secret_token": ""},
+}
+CONFIG_RULES: dict[str, Rule] = {
+    "enabled": Enabled(),
+    "token": Text("a bot token", max_len=500),
+    "base_url": Url(example="http://127.0.0.1:8081/bot"),
+    "webhook.url": Url(example="https://bot.example.org/telegram"),
+    "webhook.listen": Text("an address to listen on, such as 0.0.0.0", required=True, max_len=255),
+    "webhook.port": Whole(1, 65535),
+    "webhook.secret_token": Text("a secret (1-256 of A-Z, a-z, 0-9, _ and -)", max_len=256),
 }
 
 

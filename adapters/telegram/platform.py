@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -46,7 +47,17 @@ from telegram.ext import (
     filters,
 )
 
-from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, confirm, delivering, refuse
+from netcoach.adapters.toolkit import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    DraftMemory,
+    Recent,
+    SentKeys,
+    confirm,
+    delivering,
+    refuse,
+    wait_to_retry,
+)
 from netcoach.bot.config import Config, ConfigError
 from netcoach.bot.kernel import (
     ALONE,
@@ -320,7 +331,7 @@ class TelegramAdapter:
         base_url: str = "",
         poll_timeout: float = 10.0,
         retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
-        startup_backoff: tuple[float, float] = (1.0, 60.0),
+        startup_backoff: tuple[float, float] = DEFAULT_BACKOFF,
         rate_limits: tuple[float, float] = (30.0, 20.0),
         max_rate_retries: int = 3,
         ready_timeout: float = 30.0,
@@ -345,6 +356,7 @@ class TelegramAdapter:
         self._answers: Recent[tuple[int, int], int] = Recent(memory)  # (chat, trigger) -> answer
         self._drafts = DraftMemory(memory)  # drafts behind reviews that cannot read them back
         self._sent_keys = SentKeys(memory)
+        self._unrecorded_until = float("-inf")  # when to report a failing dedupe again
         # Several workers on one database: one polls at a time, and an update a dead poller
         # fetched but did not confirm is not handled again (set by the app).
         self.workers: Workers = ALONE
@@ -430,16 +442,30 @@ class TelegramAdapter:
         )
 
     async def _first_time(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Drop an update another poller (or this one before a restart) already handled."""
-        if not await self.workers.first_time(PLATFORM, update.update_id):
+        """Drop an update another poller (or this one before a restart) already handled.
+        When the database cannot record it (locked, full, read-only) the update is handled
+        anyway, and that is logged once a minute at most, not once per update."""
+        try:
+            first = await self.workers.first_time(PLATFORM, update.update_id)
+        except Exception as exc:
+            now = time.monotonic()
+            if now >= self._unrecorded_until:
+                self._unrecorded_until = now + 60.0
+                log.error(
+                    "telegram: cannot record updates as handled (%s: %s); handling them "
+                    "anyway; the next report comes in 60 s at the earliest",
+                    type(exc).__name__,
+                    exc,
+                )
+            return
+        if not first:
             log.info("telegram: update %d was already handled; skipped", update.update_id)
             raise ApplicationHandlerStop
 
     async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
         """getMe, or start polling: network trouble is retried with backoff, a bad token
         is not."""
-        first, cap = self.startup_backoff
-        attempt = 0
+        backoff = Backoff(*self.startup_backoff)
         while True:
             try:
                 await step()
@@ -449,17 +475,15 @@ class TelegramAdapter:
                     f"Telegram rejected the token in {TOKEN_VAR} (unauthorized). Check it with "
                     "@BotFather (/mybots → API Token) and set it again."
                 ) from None
+            except RetryAfter as exc:  # flood control at start-up: wait as long as asked
+                wait = exc.retry_after
+                seconds = float(wait if isinstance(wait, int | float) else wait.total_seconds())
+                reason = f"rate limited for {seconds:g} s"
+                await wait_to_retry(PLATFORM, "the Bot API", reason, backoff, at_least=seconds)
             except NetworkError as exc:
                 if isinstance(exc, BadRequest):
                     raise
-                delay = min(cap, first * 2**attempt)
-                attempt += 1
-                log.warning(
-                    "telegram: cannot reach the Bot API (%s); retrying in %g s",
-                    self._redact(str(exc)),
-                    delay,
-                )
-                await asyncio.sleep(delay)
+                await wait_to_retry(PLATFORM, "the Bot API", self._redact(str(exc)), backoff)
 
     async def _stop(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         steps: list[Callable[[], Awaitable[None]]] = []

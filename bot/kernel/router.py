@@ -8,7 +8,8 @@ one user's bad input or a bug in one feature never takes the bot down.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from .commands import Action, Command, positional
@@ -18,11 +19,46 @@ from .markup import bold, code, plain
 from .types import ParamValue, Reply, Request
 
 log = logging.getLogger(__name__)
+QUIET_SECONDS = 60.0  # failing observed posts are reported at most once in this long
+
+
+class _Quiet:
+    """Failures nobody asked about (observed posts): the first one of a window is logged,
+    the rest are counted and summed up by the first one after the window."""
+
+    def __init__(self, monotonic: Callable[[], float]):
+        self._monotonic = monotonic
+        self._until = float("-inf")
+        self._silenced = 0
+
+    def failed(self, exc: Exception) -> None:
+        now = self._monotonic()
+        if now < self._until:
+            self._silenced += 1
+            return
+        more = f"; {self._silenced + 1} more since the last report" if self._silenced else ""
+        self._until, self._silenced = now + QUIET_SECONDS, 0
+        log.error(
+            "a post not addressed to me could not be handled (%s: %s)%s; such posts fail "
+            "silently, and the next report comes in %g s at the earliest",
+            type(exc).__name__,
+            exc,
+            more,
+            QUIET_SECONDS,
+            exc_info=(type(exc), exc, exc.__traceback__) if not more else None,
+        )
 
 
 class Coach:
-    def __init__(self, features: Sequence[Feature], default_command: str = "review"):
+    def __init__(
+        self,
+        features: Sequence[Feature],
+        default_command: str = "review",
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.features = tuple(features)
+        self._quiet = _Quiet(monotonic)
         self.commands: dict[str, Command] = {}
         self.actions: dict[str, Action] = {}
         for feature in self.features:
@@ -35,7 +71,11 @@ class Coach:
         self.default_command = default_command
 
     async def handle(self, req: Request) -> list[Reply]:
-        """Answer one request; unexpected errors become an apology, never a crash."""
+        """Answer one request; unexpected errors become an apology, never a crash. A post
+        not addressed to the bot (an observed group post) is never answered because of a
+        fault: it fails silently, reported in the log at most once a minute."""
+        if self.is_observed(req):
+            return await self._observed_quietly(req)
         try:
             replies = await self._route(req)
         except UserError as exc:
@@ -67,8 +107,6 @@ class Coach:
             if action is None:
                 return [Reply.of(req.place, "That button no longer works.", private=True)]
             return await action.handler(req)
-        if name == "" and req.place.kind == "group":
-            return await self._observed(req)
         if name == "":
             return await self._draft(req)
         if name == "help":
@@ -117,20 +155,40 @@ class Coach:
             params["context"] = context
         return await command.handler(replace(req, command=command.name, text="", params=params))
 
-    async def _observed(self, req: Request) -> list[Reply]:
+    @staticmethod
+    def is_observed(req: Request) -> bool:
+        """A plain post in a group: not addressed to the bot."""
+        return req.command.strip().lstrip("/") == "" and req.place.kind == "group"
+
+    async def _observed_quietly(self, req: Request) -> list[Reply]:
+        """Every feature observes the post, then records whatever it records (notices); a
+        failing hook does not stop the others, and the post counts once as failed."""
+        replies: list[Reply] = []
+        failure: Exception | None = None
+        hooks = [(f, f.observe) for f in self.features] + [(f, f.notices) for f in self.features]
+        for feature, hook in hooks:
+            try:
+                replies += self._unspoken(feature, await hook(req))
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            self._quiet.failed(failure)
+        return replies
+
+    @staticmethod
+    def _unspoken(feature: Feature, replies: list[Reply]) -> list[Reply]:
         """A plain message in a group is not for the bot; features may still observe it
         (to count activity, or coach an intro post privately). It was not addressed to the
         bot, so it is never answered there: only private notes (by DM) and reactions."""
-        replies: list[Reply] = []
-        for feature in self.features:
-            for reply in await feature.observe(req):
-                if reply.kind == "reaction":
-                    replies.append(reply)
-                elif reply.private or reply.dm_only:
-                    replies.append(replace(reply, private=True, dm_only=True))
-                else:
-                    log.error("%s answered an observed post in public; dropped", feature)
-        return replies
+        kept = []
+        for reply in replies:
+            if reply.kind == "reaction":
+                kept.append(reply)
+            elif reply.private or reply.dm_only:
+                kept.append(replace(reply, private=True, dm_only=True))
+            else:
+                log.error("%s answered an observed post in public; dropped", feature)
+        return kept
 
     async def reads_posts(self, platform: str) -> bool:
         """Whether any feature needs the text of ordinary group posts on `platform`."""

@@ -14,6 +14,7 @@ from .db import (
     marks,
     maybe_from_unix,
     quote,
+    storage_fault,
     to_unix,
 )
 from .instance import InstanceLock
@@ -37,6 +38,7 @@ __all__ = [
     "open_database",
     "quote",
     "redact",
+    "storage_fault",
     "to_unix",
 ]
 

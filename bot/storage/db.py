@@ -17,7 +17,9 @@ stay in this module.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,6 +36,87 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StoreError(Exception):
     """The database cannot be used as it is; the message says what to do."""
+
+
+def ensure_folder(path: str) -> None:
+    """The database's folder, made if missing; a StoreError in one line when it cannot be."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: cannot create the folder {folder} ({exc.strerror}): point "
+            "'database' in the config at a file in a folder that exists or can be made"
+        ) from None
+
+
+def storage_fault(path: str, exc: BaseException, *, upgrading: int | None = None) -> StoreError:
+    """What SQLite (or the file system) said, as one line for the person running netcoach:
+    the file, what is wrong with it, what to do. `upgrading`: the schema version a failed
+    migration step started from (the step rolled back as a whole)."""
+    said = (getattr(exc, "strerror", "") or str(exc)) if isinstance(exc, OSError) else str(exc)
+    low = said.lower()
+    name = os.path.basename(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    elsewhere = "point 'database' in the config at another file"
+    if "not a database" in low or "encrypted" in low:
+        text = (
+            f"{path} is not a SQLite database (or it is encrypted): {elsewhere}, or move this "
+            "one away to start afresh; netcoach did not change it"
+        )
+    elif "malformed" in low or "corrupt" in low:
+        text = (
+            f"{path} is damaged (SQLite: {said}): restore it from a backup, or save what is "
+            f"left with `sqlite3 {path} .recover > recovered.sql`; netcoach did not change it"
+        )
+    elif os.path.isdir(path):
+        text = f"{path} is a folder, not a database file: {elsewhere}, e.g. {path}/{name}"
+    elif (
+        "readonly" in low
+        or "read-only" in low
+        or "unable to open" in low
+        or isinstance(exc, PermissionError)
+    ):
+        if os.path.isdir(folder) and not os.access(folder, os.W_OK):
+            text = (
+                f"{path}: the folder {folder} is read-only for this user, and netcoach and "
+                f"SQLite create files next to the database ({name}.lock, {name}-wal, "
+                f"{name}-shm): make the folder writable, or {elsewhere} in a writable folder"
+            )
+        elif os.path.exists(path) and not os.access(path, os.W_OK):
+            text = (
+                f"{path} is read-only for this user: give it write permission "
+                f"(chmod u+w {path}), or {elsewhere}"
+            )
+        else:
+            text = (
+                f"cannot open {path} for writing (SQLite: {said}): check that its folder exists, "
+                "that the file system is not mounted read-only and that this user may write "
+                f"there, or {elsewhere}"
+            )
+    elif "locked" in low or "busy" in low:
+        text = (
+            f"{path} is locked by another process (another netcoach on the same file?): "
+            f"stop it, or {elsewhere}"
+        )
+    elif "full" in low:
+        text = f"{path}: the disk is full (SQLite: {said}): free some space and start again"
+    elif "i/o" in low:
+        text = f"{path}: the disk reported an error (SQLite: {said}): check the disk, then retry"
+    elif upgrading is not None:
+        text = (
+            f"{path}: upgrading the schema from version {upgrading} to {upgrading + 1} failed "
+            f"(SQLite: {said}), perhaps because the file was changed by hand: restore it from "
+            f"a backup, or {elsewhere}"
+        )
+    else:
+        text = f"{path} cannot be used (SQLite: {said}): restore it from a backup, or {elsewhere}"
+    if upgrading is not None:
+        text += (
+            f"; the step was rolled back, so the file is still at version {upgrading} and "
+            "nothing of it was applied"
+        )
+    return StoreError(text)
 
 
 def to_unix(dt: datetime) -> int:
@@ -150,13 +233,21 @@ class Database:
 
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        if driver is None:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        else:
-            conn = await aiosqlite.Connection(
-                lambda: driver.connect(path, isolation_level=None, check_same_thread=False), 64
-            )
+            ensure_folder(path)
+        dbapi = driver or sqlite3
+        try:
+            # Opened here first, synchronously: a file SQLite cannot open fails now, not
+            # inside aiosqlite's thread (which then reports to a loop that may be gone).
+            dbapi.connect(path).close()
+            if driver is None:
+                conn = await aiosqlite.connect(path, isolation_level=None)
+            else:
+                conn = await aiosqlite.Connection(
+                    lambda: driver.connect(path, isolation_level=None, check_same_thread=False),
+                    64,
+                )
+        except (sqlite3.Error, dbapi.Error) as exc:
+            raise storage_fault(path, exc) from None
         try:
             # Deleted rows are overwritten, not left readable in free pages (/forget means
             # gone). Per connection: many SQLite builds have it off by default.
@@ -166,11 +257,25 @@ class Database:
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             db = cls(conn, path)
+            await db._check_writable()
             await db._migrate(migrations() if scripts is None else list(scripts))
+        except (sqlite3.Error, dbapi.Error) as exc:
+            await conn.close()
+            raise storage_fault(path, exc) from None
         except BaseException:
             await conn.close()
             raise
         return db
+
+    async def _check_writable(self) -> None:
+        """A write that changes nothing, rolled back: a read-only or locked file is found at
+        start-up, in one line, rather than by the first user whose command writes."""
+        version = await self.schema_version()
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            await self._conn.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            await self._conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         async with self._lock:
@@ -230,10 +335,13 @@ class Database:
                 "'database' in the config at another file; the file was left untouched."
             )
         for number in range(version, latest):
-            async with self.transaction() as tx:
-                for statement in statements(scripts[number]):
-                    await tx.execute(statement)
-                await tx.execute(f"PRAGMA user_version = {number + 1}")
+            try:
+                async with self.transaction() as tx:
+                    for statement in statements(scripts[number]):
+                        await tx.execute(statement)
+                    await tx.execute(f"PRAGMA user_version = {number + 1}")
+            except sqlite3.Error as exc:
+                raise storage_fault(self.path, exc, upgrading=number) from None
 
 
 def quote(name: str) -> str:

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .db import StoreError
+from .db import StoreError, ensure_folder, storage_fault
 
 
 class InstanceLock:
@@ -29,11 +29,11 @@ class InstanceLock:
         import fcntl
 
         path = Path(f"{database}.lock")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(str(database))
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create the lock file ({exc.strerror})") from None
+        except OSError as exc:  # a read-only folder, most likely: said as for the database
+            raise storage_fault(str(database), exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
