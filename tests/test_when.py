@@ -628,3 +628,8 @@ def test_offsets_and_abbreviations_get_the_right_zone_named(typed: str, hint: st
         resolve_timezone(typed)
     assert hint in str(info.value)
     assert resolve_timezone(hint).key == hint  # and the named zone is accepted as typed
+
+
+def test_a_zone_name_too_long_for_a_file_is_refused_in_words():
+    with pytest.raises(WhenError):
+        resolve_timezone("Europe/" + "x" * 300)

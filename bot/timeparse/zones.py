@@ -49,7 +49,7 @@ def resolve_timezone(name: str) -> ZoneInfo:
     if "/" in wanted or wanted == "UTC":  # the common case, without listing every zone
         try:
             return ZoneInfo(wanted)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             pass
     key = wanted.lower().replace(" ", "_")
     # Checked before the zone list: tzdata also has "EST" and "MST", fixed offsets that
