@@ -96,7 +96,9 @@ async def test_lone_surrogates_typed_into_the_adapter_are_stored_as_replacements
 
 def test_no_terminal_and_no_input_says_what_to_do(tmp_path: Path) -> None:
     done = _chat(tmp_path, None)
+    assert done.returncode == 2
     err = done.stderr.decode()
+    assert err.startswith("netcoach: the console chat needs a terminal") and "Traceback" not in err
     assert "not a terminal" in err and "docker run -it" in err and "netcoach review" in err
     assert "TELEGRAM_BOT_TOKEN" in err
 

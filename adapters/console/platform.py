@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from netcoach.adapters.toolkit import DraftMemory, Recent, SentKeys, confirm
+from netcoach.bot.config import ConfigError
 from netcoach.bot.kernel import (
     Attachment,
     Button,
@@ -34,7 +35,7 @@ COMMUNITY = "console"
 MAX_NUMBERED = 1000  # buttons whose numbers still work
 EXPORTS = "netcoach-data-*.json"  # what /mydata saves (the privacy feature names it so)
 NO_TERMINAL = (
-    "netcoach: the console chat needs a terminal or typed lines, and stdin had none (it is "
+    "the console chat needs a terminal or typed lines, and stdin had none (it is "
     "not a terminal: /dev/null, or Docker without -it). Run it in a terminal "
     "(docker run -it …), pipe lines in (printf '/help\\n' | netcoach chat), set "
     "TELEGRAM_BOT_TOKEN or DISCORD_TOKEN to serve a chat platform, or review drafts with "
@@ -196,7 +197,7 @@ class ConsoleAdapter:
             if not await self.handle_line(coach, line):
                 return
         if read == 0 and self._lines is None and not _stdin_is_terminal():
-            print(NO_TERMINAL, file=sys.stderr)
+            raise ConfigError(NO_TERMINAL)  # ends `netcoach run` with status 2, in one line
 
     async def handle_line(self, coach: Coach, line: str) -> bool:
         """Answer one typed line; False when the user asked to quit."""
