@@ -251,3 +251,64 @@ def test_the_json_quotes_the_same_whole_words_the_chat_shows():
     quotes = [f["excerpt"] for f in review(text).to_dict()["findings"]]
     assert "I'd like to add you to my professional network" in quotes
     assert not any(q.startswith("like") for q in quotes), quotes
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "verdict", "rules"),
+    [
+        # An offer made freely is not a sales pitch.
+        (
+            "Hi Raj, happy to help with the Bristol meetup venue, no strings attached. "
+            "How many people are you expecting?",
+            "dm",
+            "ready",
+            set(),
+        ),
+        # A chase that only asks for a call again.
+        (
+            "Hi Sarah, following up on my email below. Do you have 30 minutes next week for a "
+            "quick call?",
+            "follow-up",
+            "revise",
+            {"empty-bump", "time-in-a-follow-up"},
+        ),
+        # A demo of what we built is a pitch, however warm the opening.
+        (
+            "Hi Jen, loved your post on month-end close. Would you be up for a 15-minute demo "
+            "of what we built?",
+            "dm",
+            "revise",
+            {"pitch-in-first-contact"},
+        ),
+    ],
+)
+def test_offers_chases_and_demos_as_a_person_reads_them(text, context, verdict, rules):
+    result = review(text, context)
+    assert result.verdict == verdict
+    assert rules <= {f.rule for f in result.findings}
+    if not rules:
+        assert not result.signals["pitch"] and not result.signals["ask"]
+
+
+@pytest.mark.parametrize("text", ["x", "a" * 300, "asdf qwer"])
+def test_gibberish_is_not_called_a_greeting(text):
+    assert "bare-greeting" not in {f.rule for f in review(text).findings}
+
+
+def test_a_long_draft_is_a_wall_of_text_not_also_too_long():
+    rules = [f.rule for f in review("I like long walks and talking about my work. " * 60).findings]
+    assert "wall-of-text" in rules and "too-long" not in rules
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hola María, compra mi curso ahora", "es"),
+        ("HOLA MARÍA, COMPRA MI CURSO AHORA", "es"),
+        ("Hi Jan! Wir waren beide beim FOSDEM. Wie geht's?", "de"),
+        ("Hi Tom, how are you?", "en"),
+        ("Hello team, the Paris meetup was fun", "en"),
+    ],
+)
+def test_short_drafts_in_other_languages_are_recognised(text, language):
+    assert review(text).language == language

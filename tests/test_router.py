@@ -69,6 +69,17 @@ async def test_a_plain_private_message_is_a_draft_kept_whole() -> None:
         assert dict(spy.seen[-1].params) == {"draft": text}, text
 
 
+async def test_a_command_typed_without_its_slash_is_reviewed_with_a_hint_first() -> None:
+    spy = Spy()
+    coach = Coach([spy])
+    replies = await coach.handle(Request(ANA, DM, "", "pick Maria in 2 weeks"))
+    hint = replies[0].text
+    assert "type /pick Maria in 2 weeks" in hint
+    assert dict(spy.seen[-1].params) == {"draft": "pick Maria in 2 weeks"}  # nothing lost
+    replies = await coach.handle(Request(ANA, DM, "", "Pick me for the panel, I'd love to help"))
+    assert len(replies) == 1 and "slash" not in replies[0].text
+
+
 async def test_typed_words_are_parsed_once_and_native_params_win() -> None:
     spy = Spy()
     coach = Coach([spy])

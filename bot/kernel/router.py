@@ -153,7 +153,27 @@ class Coach:
         params: dict[str, ParamValue] = {**req.params, "draft": req.text}
         if context:
             params["context"] = context
-        return await command.handler(replace(req, command=command.name, text="", params=params))
+        replies = await command.handler(replace(req, command=command.name, text="", params=params))
+        return ([] if context else self._slash_hint(req)) + replies
+
+    def _slash_hint(self, req: Request) -> list[Reply]:
+        """A short message that starts with a command's name in lowercase ("followup Maria
+        in 2 weeks") was probably meant as the command: it is still reviewed (it may be a
+        draft: "contact me if…"), with the hint first."""
+        words = req.text.split()
+        name = words[0] if words else ""  # typed as a command is: lowercase
+        if name not in self.commands or len(words) > 12 or "\n" in req.text.strip():
+            return []
+        typed = " ".join(words)
+        return [
+            Reply.of(
+                req.place,
+                "Commands start with a slash: if you meant one, type ",
+                code(f"/{typed}"),
+                ". Here is the review of it as a draft:",
+                private=True,
+            )
+        ]
 
     @staticmethod
     def is_observed(req: Request) -> bool:

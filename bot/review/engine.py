@@ -329,7 +329,7 @@ class Engine:
         if kind == "only":
             word_counts = text.word_counts
             others = sum(n for w, n in word_counts.items() if w not in check.words)
-            if word_counts and others <= check.max_other:
+            if others < word_counts.total() and others <= check.max_other:  # one of them, at least
                 return _whole(text)
             return None
         if kind == "require":
@@ -364,16 +364,18 @@ _SEVERITY_RANK = {"problem": 3, "warn": 2, "tip": 1}
 
 def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]]:
     """One finding per thing said: of two rules of a playbook that quote overlapping words,
-    keep the stronger; "free trial" is one pitch, not two. Findings about something missing
-    are each their own."""
+    keep the stronger; "free trial" is one pitch, not two, and a wall of text is not also
+    "too long". Findings about something missing are each their own."""
     kept: list[tuple[Check, Span]] = []
     for check, span in sorted(
         fired, key=lambda f: (-_SEVERITY_RANK[f[0].severity or "tip"], -f[0].weight)
     ):
-        if check.kind in _SAID and any(
-            other.kind in _SAID
-            and other.playbook == check.playbook
-            and _overlaps(span, [other_span])
+        if any(
+            other.playbook == check.playbook
+            and (
+                (check.kind in _SAID and other.kind in _SAID and _overlaps(span, [other_span]))
+                or (check.kind == other.kind and check.kind in _MEASURED and span == other_span)
+            )
             for other, other_span in kept
         ):
             continue
@@ -382,6 +384,7 @@ def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]
 
 
 _SAID = frozenset({"phrases", "pattern", "signal"})  # findings about words, not about a lack
+_MEASURED = frozenset({"count"})  # two lengths of the same words say one thing
 
 
 def _overlaps(span: Span, others: Any) -> bool:

@@ -14,7 +14,7 @@ from collections import Counter
 _STOPWORDS = {
     "en": "i a am the and to of is it you that for on with this be are have was my your we at not "
     "but can so what if all just about do will from how like would when there they an "
-    "or as by i'm i've i'd i'll you're it's don't thanks hi hello hey could should",
+    "or as by i'm i've i'd i'll you're it's don't thanks could should",
     "es": "el la los las que y en un una por con para es lo se del al como más pero su sus me "
     "te tu mi mis muy gracias hola estoy soy vi tus si también cómo qué está nos tengo desde "
     "este esta estos hacia sobre trabajo años",
@@ -82,6 +82,10 @@ def detect(counts: Counter[str], text: str) -> str:
         return "en"
     present = counts.keys()
     votes = {lang: sum(counts[w] for w in vocab & present) for lang, vocab in _VOTES.items()}
+    if votes["en"] == 0:  # not one English function word: shared ones ("mi", "de") count too
+        votes = {
+            lang: 2 * votes[lang] + sum(counts[w] for w in _LISTS[lang] & present) for lang in votes
+        }
     best = max(votes, key=lambda lang: (votes[lang], lang == "en"))
     # Names and loanwords make stray hits; another language must clearly outvote English.
     return best if votes[best] >= max(2, 2 * votes["en"] + 1) else "en"

@@ -28,7 +28,7 @@ _STRENGTHS: dict[str, tuple[tuple[str, str], ...]] = {
         ("shared_bond", "it recalls what you share"),
     ),
     "intro": (
-        ("offers_help", "it offers help to others"),
+        ("offers_help", "it reaches out to others"),
         ("about_them", "it invites others in"),
     ),
     "introduction": (
