@@ -141,3 +141,9 @@ def test_a_draft_in_another_language_says_reviews_are_english_only() -> None:
     assert text.startswith("🌐 A draft in French") and "I review English drafts only" in text
     assert "asks for nothing" not in text and "it's about them" not in text
     assert "ready to send" not in text and "/100" not in text
+
+
+@pytest.mark.parametrize("typed", ["/review", "/review intro", "/review follow-up   "])
+async def test_review_with_no_draft_says_where_the_draft_goes(chat: Chat, typed: str) -> None:
+    said = await chat.say(typed)
+    assert "Put the draft after the command" in said and "“”" not in said

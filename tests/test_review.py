@@ -236,6 +236,7 @@ def test_the_work_of_a_review_grows_linearly_with_the_draft(unit):
         ("HI THERE TOM, I LOVED IT", "THERE TOM, I LOVED IT", "HI THERE TOM, I LOVED IT"),
         ("Hello, I would love to pick your brain.", "love to pick", "I would love to pick"),
         ("Check out my newsletter today", "news", "newsletter"),
+        ("Hi Ana!!!!! Loved it", "!", "!!!!!"),
     ],
 )
 def test_quotes_are_never_clipped_mid_word(text: str, quoted: str, whole: str) -> None:

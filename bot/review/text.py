@@ -308,8 +308,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 # A quote starting mid-sentence keeps the subject and modal it hangs on ("I'd like to…").
 _LEADS = frozenset(
-    ["i", "we", "i'd", "we'd", "i'm", "we're", "i'll", "we'll", "i've", "we've", "would"]
-)
+    {"i", "we", "i'd", "we'd", "i'm", "we're", "i'll", "we'll", "i've", "we've",
+     "would", "could", "can", "may", "might", "should"}
+)  # fmt: skip
 _JOINERS = "-'’"
 _LOOK_BACK = 24  # how far a lead word or a shouted "HI" may sit before the quote
 
@@ -328,9 +329,20 @@ def whole_words(original: str, start: int, end: int) -> tuple[int, int]:
             and original[i + 1].isalnum()
         )  # fmt: skip
 
-    while start > 0 and inside(start - 1):
+    if (
+        start < end
+        and not original[start].isalnum()
+        and original[start] * (end - start) == (original[start:end])
+    ):  # a mark quoted alone ("!"): the whole run of it, not the word before
+        mark = original[start]
+        while start > 0 and original[start - 1] == mark:
+            start -= 1
+        while end < len(original) and original[end] == mark:
+            end += 1
+        return start, end
+    while start > 0 and inside(start) and inside(start - 1):
         start -= 1
-    while end < len(original) and inside(end):
+    while end < len(original) and inside(end - 1) and inside(end):
         end += 1
     shouted = original[start:end].isupper()
     for _ in range(4 if shouted else 2):

@@ -121,6 +121,13 @@ class DraftReview(Feature):
 
     async def on_review(self, req: Request) -> list[Reply]:
         text = clean_draft(req.arg("draft"))
+        if not text:  # "/review" or "/review intro" with nothing after it
+            return _say(
+                req,
+                "Put the draft after the command: ",
+                code("/review [dm|intro|follow-up|introduction] your message"),
+                ", or just send me the message itself.",
+            )
         if (answer := short_reply(text)) is not None:
             return _say(req, *answer)
         context = CONTEXT_ALIASES.get(req.arg("context").lower(), req.arg("context").lower())

@@ -1,0 +1,1 @@
+"""netcoach's core: everything but the chat platforms (see README, "Where everything lives")."""

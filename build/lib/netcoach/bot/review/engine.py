@@ -1,0 +1,437 @@
+"""The review: a draft and its context in, a score, a verdict and quoted findings out.
+
+Pure and synchronous. Playbooks are compiled once into an `Engine`: every phrase is
+indexed by the words it cannot match without, so a review tokenises the draft once,
+intersects its words with that index (in C) and tries only the phrases that could match.
+
+The score is 100 minus the weights of the findings; a draft is to revise when they weigh
+more than REVISE_ABOVE. Every point off therefore comes from a finding that quotes the
+sender's words (or, for something missing, the whole draft).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..yamlsafe import node_lines
+from .language import NAMES, detect
+from .patterns import Compiled, Vocabulary
+from .schema import CONTEXTS, REVISE_ABOVE, Check, PlaybookSet, load_playbooks
+from .text import SpanSet, Text, whole_words
+
+FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
+SECOND_PERSON = frozenset(
+    {"you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'd", "you'll"}
+)
+NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nor", "neither", "zero"})
+# "don't hesitate to book a call" negates nothing.
+NOT_NEGATING_NEXT = frozenset({"hesitate", "miss", "forget", "wait", "worry", "delay"})
+NEGATION_WINDOW = 5
+EXCERPT_MAX = 120
+# What can still be checked in a language the phrases do not cover.
+LANGUAGE_NEUTRAL = frozenset({"count"})
+SIGNAL_NAMES = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
+
+Span = tuple[int, int]
+
+
+class ReviewError(ValueError):
+    """The draft cannot be reviewed (empty, too long, unknown context): a user-facing message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    playbook: str
+    principle: str  # the playbook's title, shown next to the finding
+    severity: str
+    message: str
+    suggestion: str
+    span: Span
+    excerpt: str
+    weight: int = 0  # points off the score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "playbook": self.playbook,
+            "severity": self.severity,
+            "message": self.message,
+            "suggestion": self.suggestion,
+            "span": list(self.span),
+            "excerpt": self.excerpt,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    context: str
+    score: int
+    verdict: str  # "ready" | "revise"
+    signals: dict[str, Any] = field(hash=False)
+    findings: tuple[Finding, ...]
+    language: str = "en"  # a code; only "en" drafts get the phrase-based checks
+
+    @property
+    def english(self) -> bool:
+        return self.language == "en"
+
+    @property
+    def language_name(self) -> str:
+        return NAMES.get(self.language, self.language)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "language": self.language,
+            "score": self.score,
+            "verdict": self.verdict,
+            "signals": dict(self.signals),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@cache
+def builtin_playbooks() -> PlaybookSet:
+    """The built-in playbooks, loaded once: they are immutable data."""
+    return load_playbooks()
+
+
+def review(text: str, context: str = "dm", playbooks: PlaybookSet | None = None) -> Review:
+    """Review `text` as a draft for `context`; ReviewError for empty text or a bad context."""
+    if context not in CONTEXTS:
+        raise ReviewError(f"Unknown context '{context}'. Use one of: {', '.join(CONTEXTS)}.")
+    if not text or not text.strip():
+        raise ReviewError("The draft is empty. Send the message you want me to review.")
+    return engine_for(playbooks or builtin_playbooks()).run(text, context)
+
+
+def engine_for(playbooks: PlaybookSet) -> Engine:
+    engine = playbooks.__dict__.get("_engine")
+    if engine is None:
+        engine = Engine(playbooks)
+        object.__setattr__(playbooks, "_engine", engine)
+    return engine
+
+
+def example_problems(playbooks: PlaybookSet, only: set[str]) -> list[str]:
+    """Rules (of the playbooks named in `only`) whose examples disagree with them: a rule's
+    `fail`/`pass` examples, and the example written beside each phrase or pattern."""
+    engine = engine_for(playbooks)
+    problems = []
+    for playbook in playbooks:
+        if playbook.id not in only:
+            continue
+        lines = _id_lines(playbook.source)
+        for check in (*playbook.detectors, *playbook.rules):
+            context = sorted(check.contexts)[0]
+            line = lines.get(check.id, [None])[0]
+            where = f"{check.source}{f':{line}' if line else ''}: rule {check.id}"
+            for text in check.examples_fail:
+                if check.id not in engine.fired_ids(text, context):
+                    problems.append(f"{where}: its fail example does not fire: {text!r}")
+            for text in check.examples_pass:
+                if check.id in engine.fired_ids(text, context):
+                    problems.append(f"{where}: its pass example fires: {text!r}")
+            for phrase in (*check.phrases, *check.unless):
+                if phrase.example is not None:
+                    compiled = Compiled(phrase, engine.vocabulary)
+                    if not compiled.spans(Text(phrase.example)):
+                        problems.append(
+                            f"{where}: '{phrase.source}' does not match its example "
+                            f"{phrase.example!r}"
+                        )
+            for regex in check.regexes:
+                if not regex.compiled.search(Text(regex.example).lower):
+                    problems.append(
+                        f"{where}: pattern {regex.source!r} does not match its example "
+                        f"{regex.example!r}"
+                    )
+    return problems
+
+
+def _id_lines(source: str) -> dict[str, list[int]]:
+    try:
+        return node_lines(Path(source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):  # a playbook given as text has no file
+        return {}
+
+
+class Engine:
+    """Compiled playbooks: a phrase index and the checks in evaluation order."""
+
+    def __init__(self, playbooks: PlaybookSet):
+        self.playbooks = playbooks
+        self.titles = {p.id: p.title for p in playbooks}
+        self.checks = playbooks.checks
+        self.vocabulary = Vocabulary(playbooks.vocabulary)
+        # A check's phrases (and its exceptions) are matched only when the check is
+        # evaluated, and only those whose key words (their rarest slot) the draft has.
+        self.phrases_of: list[tuple[Compiled, ...]] = []
+        self.unless_of: list[tuple[Compiled, ...]] = []
+        self.by_key: dict[str, set[int]] = {}  # word -> ids of the phrases it is a key of
+        self.keyless: set[int] = set()
+        for check in self.checks:
+            for phrases, compiled in (
+                (check.phrases, self.phrases_of),
+                (check.unless, self.unless_of),
+            ):
+                compiled.append(tuple(Compiled(p, self.vocabulary) for p in phrases))
+                for c in compiled[-1]:
+                    if c.key is None:
+                        self.keyless.add(id(c))
+                    for word in c.key or ():
+                        self.by_key.setdefault(word, set()).add(id(c))
+
+        # Detectors first (those that yield to another signal after it), then the rules
+        # that judge what was found, then the rules about what is missing.
+        def stage(c: Check) -> int:
+            if c.kind in ("signal", "require"):
+                return 3 if c.kind == "require" else 2
+            return 1 if c.unless_signals else 0
+
+        self.order = sorted(range(len(self.checks)), key=lambda i: stage(self.checks[i]))
+        self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
+        # The checks that can matter in each context, in order: a detector for that
+        # context, a rule of it, or a rule elsewhere that still sets a signal.
+        self.order_for = {
+            context: [
+                i
+                for i in self.order
+                if context in self.checks[i].contexts
+                or (self.checks[i].is_rule and self.checks[i].signal)
+            ]
+            for context in CONTEXTS
+        }
+
+    def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
+        text = Text(original)
+        language = detect(text.word_counts, original)
+        keyed = self.keyless.union(*(self.by_key[w] for w in self.by_key.keys() & text.vocab))
+        counts = text.word_counts
+        first = sum(counts[w] for w in FIRST_PERSON & counts.keys())
+        second = sum(counts[w] for w in SECOND_PERSON & counts.keys())
+        self_focus = round(first / (first + second), 3) if first + second else 0.0
+
+        signals: dict[str, Any] = dict.fromkeys(SIGNAL_NAMES, False)
+        evidence: dict[str, Span] = {}  # the words that first set each signal or detector
+        fired: list[tuple[Check, Span]] = []
+        for i in self.order if trace is not None else self.order_for[context]:
+            check = self.checks[i]
+            if language != "en" and check.kind not in LANGUAGE_NEUTRAL:
+                continue
+            if any(signals.get(s) for s in check.unless_signals):
+                continue
+            if not check.is_rule and context not in check.contexts:
+                continue  # a detector's vocabulary only means something in its contexts
+            settled = (check.signal is None or signals[check.signal]) and check.id not in self.named
+            if trace is None and settled and not (check.is_rule and context in check.contexts):
+                continue  # it could change neither a signal nor a finding
+            span = self._evaluate(check, i, text, keyed, first, self_focus, signals, evidence)
+            if span is None:
+                continue
+            if check.signal:
+                signals[check.signal] = True
+                evidence.setdefault(check.signal, span)
+            if not check.is_rule:
+                evidence[check.id] = span
+            if trace is not None:
+                trace.append(check.id)
+            if check.is_rule and context in check.contexts:
+                fired.append((check, span))
+        signals.update(
+            self_focus=self_focus, word_count=text.word_count, question_count=text.questions
+        )
+        fired = _without_repeats(fired)
+        findings = tuple(
+            sorted(
+                (self._finding(check, span, original) for check, span in fired),
+                key=lambda f: (-_SEVERITY_RANK[f.severity], f.span[0]),
+            )
+        )
+        taken = sum(check.weight for check, _ in fired)
+        verdict = "revise" if taken > REVISE_ABOVE else "ready"
+        return Review(context, max(0, 100 - taken), verdict, signals, findings, language)
+
+    def fired_ids(self, original: str, context: str) -> set[str]:
+        """Ids of every check that fires on `original`, findings or not (for playbook tests)."""
+        trace: list[str] = []
+        self.run(original, context, trace)
+        return set(trace)
+
+    @staticmethod
+    def _spans(text: Text, phrases: tuple[Compiled, ...], keyed: set[int]) -> Iterator[Span]:
+        """Where the phrases occur, phrase by phrase, as character spans; phrases whose key
+        words the draft lacks are not tried."""
+        for c in phrases:
+            if id(c) in keyed:
+                for start, end in c.spans(text):
+                    yield text.char_span(start, end)
+
+    def _evaluate(
+        self,
+        check: Check,
+        i: int,
+        text: Text,
+        keyed: set[int],
+        first: int,
+        self_focus: float,
+        signals: dict[str, Any],
+        evidence: dict[str, Span],
+    ) -> Span | None:
+        kind = check.kind
+        if kind == "signal":
+            if check.detectors:
+                return next((evidence[d] for d in check.detectors if d in evidence), None)
+            return next((evidence[s] for s in check.any_signals if signals.get(s)), None)
+        if kind in ("phrases", "pattern"):
+            if check.regexes:
+                hits: Iterable[Span] = [
+                    m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)
+                ]
+            else:
+                hits = self._spans(text, self.phrases_of[i], keyed)
+            excepted: SpanSet | None = None
+
+            def counts(span: Span) -> bool:
+                nonlocal excepted
+                if excepted is None:  # exceptions are matched only once something hit
+                    excepted = SpanSet(self._spans(text, self.unless_of[i], keyed))
+                if excepted.overlaps(*span) or text.in_quotes(*span):
+                    return False
+                return not (check.negatable and _negated(text, span))
+
+            if not check.is_rule:
+                # A detector needs one instance: the first phrase (in the order written)
+                # that counts, so telling phrases go first.
+                return next(filter(counts, hits), None)
+            found: Span | None = None
+            # A finding quotes the earliest hit; hits overlapping it widen the quote.
+            for span in sorted(hits, key=lambda s: (s[0], -s[1])):
+                if found and span[0] > found[1]:
+                    break
+                if counts(span):
+                    found = span if found is None else (found[0], max(found[1], span[1]))
+            return found
+        if kind == "count":
+            value, span = _metric(check.metric, text)
+            too_few = check.min is not None and value < check.min
+            too_many = check.max is not None and value > check.max
+            return span if too_few or too_many else None
+        if kind == "ratio":
+            if first >= check.min_first and self_focus > (check.max or 1):
+                return _first_sentence_with(text, FIRST_PERSON)
+            return None
+        if kind == "only":
+            word_counts = text.word_counts
+            others = sum(n for w, n in word_counts.items() if w not in check.words)
+            if others < word_counts.total() and others <= check.max_other:  # one of them, at least
+                return _whole(text)
+            return None
+        if kind == "require":
+            if any(signals.get(s) for s in check.any_signals):
+                return None
+            for span in self._spans(text, self.phrases_of[i], keyed):
+                if not text.in_quotes(*span) and not _negated(text, span):
+                    return None  # the first that counts is enough
+            return _whole(text)
+        raise AssertionError(kind)
+
+    def _finding(self, check: Check, span: Span, original: str) -> Finding:
+        span = whole_words(original, *span)
+        excerpt = original[span[0] : span[1]]
+        if len(excerpt) > EXCERPT_MAX:
+            excerpt = excerpt[: EXCERPT_MAX - 1].rstrip() + "…"
+        return Finding(
+            rule=check.id,
+            playbook=check.playbook,
+            principle=self.titles[check.playbook],
+            severity=check.severity or "tip",
+            message=check.message.replace("{match}", excerpt),
+            suggestion=check.suggestion,
+            span=span,
+            excerpt=excerpt,
+            weight=check.weight,
+        )
+
+
+_SEVERITY_RANK = {"problem": 3, "warn": 2, "tip": 1}
+
+
+def _without_repeats(fired: list[tuple[Check, Span]]) -> list[tuple[Check, Span]]:
+    """One finding per thing said: of two rules of a playbook that quote overlapping words,
+    keep the stronger; "free trial" is one pitch, not two, and a wall of text is not also
+    "too long". Findings about something missing are each their own."""
+    kept: list[tuple[Check, Span]] = []
+    for check, span in sorted(
+        fired, key=lambda f: (-_SEVERITY_RANK[f[0].severity or "tip"], -f[0].weight)
+    ):
+        if any(
+            other.playbook == check.playbook
+            and (
+                (check.kind in _SAID and other.kind in _SAID and _overlaps(span, [other_span]))
+                or (check.kind == other.kind and check.kind in _MEASURED and span == other_span)
+            )
+            for other, other_span in kept
+        ):
+            continue
+        kept.append((check, span))
+    return kept
+
+
+_SAID = frozenset({"phrases", "pattern", "signal"})  # findings about words, not about a lack
+_MEASURED = frozenset({"count"})  # two lengths of the same words say one thing
+
+
+def _overlaps(span: Span, others: Any) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in others)
+
+
+def _negated(text: Text, span: Span) -> bool:
+    index = text.token_at(span[0])
+    before = text.clause_before(index, NEGATION_WINDOW)
+    for k, tok in enumerate(before):
+        if tok in NEGATORS or tok.endswith("n't"):
+            after = before[k - 1] if k > 0 else text.toks[index]
+            return after not in NOT_NEGATING_NEXT
+    return False
+
+
+def _whole(text: Text) -> Span:
+    """What a finding about something missing quotes: the draft itself."""
+    return (0, len(text.original.rstrip()))
+
+
+def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
+    best, best_count = text.sentences[0] if text.sentences else _whole(text), 0
+    for start, end in text.sentences:
+        count = sum(1 for w in text.words_in(start, end) if w in vocabulary)
+        if count > best_count:
+            best, best_count = (start, end), count
+    return best
+
+
+def _metric(metric: str, text: Text) -> tuple[int, Span]:
+    whole = (0, len(text.original.rstrip()))
+    if metric == "words":
+        return text.word_count, whole
+    if metric == "sentences":
+        return len(text.sentences), whole
+    if metric == "questions":
+        return text.questions, whole
+    if metric == "links":
+        return len(text.links), text.links[0] if text.links else whole
+    if metric == "exclamations":
+        pos = text.original.find("!")
+        return text.exclamations, (pos, pos + 1) if pos >= 0 else whole
+    if metric == "emoji":
+        marks = text.emoji
+        return len(marks), (marks[0], marks[-1] + 1) if marks else whole
+    if metric == "capitals":
+        caps = text.shouted
+        return len(caps), (caps[0][0], caps[-1][1]) if caps else whole
+    raise AssertionError(metric)

@@ -1,0 +1,606 @@
+"""Playbooks: networking principles as YAML, validated and compiled once at load.
+
+Each file is one principle with the rules that check a draft against it, the signal
+detectors the rules rely on, tips for communities and openers for nudges. A file with a
+top-level `vocabulary:` instead defines word classes ({self}, {offering}…) that phrases
+use. Errors name the file, the line where possible and the rule id, because playbooks
+are written by community admins, not by us.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..yamlsafe import YamlError, load_yaml, node_lines
+from .patterns import PatternError, Phrase, parse_phrase
+from .text import Text
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent.parent / "playbooks"
+CONTEXTS = ("dm", "intro", "follow-up", "introduction")
+SEVERITIES = ("tip", "warn", "problem")
+SIGNALS = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
+METRICS = ("words", "sentences", "questions", "links", "exclamations", "emoji", "capitals")
+RULE_KINDS = ("phrases", "pattern", "signal", "count", "ratio", "require", "only")
+DETECTOR_KINDS = ("phrases", "pattern")
+# A draft is to revise when its findings take more than this off the score; a `problem`
+# is a finding that does so on its own, a `warn` one that needs company.
+REVISE_ABOVE = 40
+_WEIGHTS = {"problem": (REVISE_ABOVE + 1, 100), "warn": (1, REVISE_ABOVE), "tip": (0, 10)}
+
+_PLAYBOOK_KEYS = {"id", "title", "principle", "contexts", "rules", "signals", "tips", "openers"}
+_COMMON = {"id", "kind", "examples", "signal", "unless_signals", "contexts"}
+_RULE_COMMON = _COMMON | {"severity", "weight", "message", "suggestion"}
+_KIND_KEYS = {
+    "phrases": {"phrases", "unless", "negatable"},
+    "pattern": {"patterns", "unless", "negatable"},
+    "count": {"metric", "min", "max"},
+    "ratio": {"max", "min_first"},
+    "require": {"any_signals", "any_phrases"},
+    "signal": {"any_signals", "detectors"},
+    "only": {"words", "max_other"},
+}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_CLASS_REF = re.compile(r"^\{([a-z0-9-]+)\}$")
+_UPPER_LITERAL = re.compile(r"(?<!\\)(?<!\(\?)[A-Z]")
+
+Bad = Callable[[str], None]
+
+
+class PlaybookError(Exception):
+    """One or more problems in playbook files; `problems` holds one line per problem."""
+
+    def __init__(self, problems: Sequence[str]):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Regex:
+    """One alternative of a `pattern` rule: a regular expression and a text it matches."""
+
+    source: str
+    compiled: re.Pattern[str]
+    example: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule (a finding when it fires) or a detector (only sets a signal)."""
+
+    id: str
+    playbook: str
+    kind: str
+    contexts: frozenset[str]
+    examples_fail: tuple[str, ...]
+    examples_pass: tuple[str, ...]
+    signal: str | None = None
+    unless_signals: tuple[str, ...] = ()
+    severity: str | None = None  # None for a detector
+    weight: int = 0
+    message: str = ""
+    suggestion: str = ""
+    phrases: tuple[Phrase, ...] = ()
+    unless: tuple[Phrase, ...] = ()
+    regexes: tuple[Regex, ...] = ()
+    negatable: bool = True
+    metric: str = ""
+    min: float | None = None
+    max: float | None = None
+    min_first: int = 0
+    any_signals: tuple[str, ...] = ()
+    detectors: tuple[str, ...] = ()  # a `signal` rule: fires when one of these detectors did
+    words: frozenset[str] = frozenset()
+    max_other: int = 0
+    source: str = ""
+
+    @property
+    def is_rule(self) -> bool:
+        return self.severity is not None
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    title: str
+    principle: str
+    contexts: frozenset[str]
+    rules: tuple[Check, ...]
+    detectors: tuple[Check, ...]
+    tips: tuple[str, ...]
+    openers: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class PlaybookSet:
+    """The playbooks in force and the word classes their phrases use."""
+
+    playbooks: tuple[Playbook, ...]
+    vocabulary: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, hash=False)
+    checks: tuple[Check, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        checks = tuple(c for p in self.playbooks for c in (*p.detectors, *p.rules))
+        object.__setattr__(self, "checks", checks)
+
+    def get(self, playbook_id: str) -> Playbook:
+        for p in self.playbooks:
+            if p.id == playbook_id:
+                return p
+        raise KeyError(playbook_id)
+
+    def __iter__(self) -> Iterator[Playbook]:
+        return iter(self.playbooks)
+
+    def title_of(self, playbook_id: str) -> str:
+        """The title, or the id itself for a playbook no longer loaded (removed from config)."""
+        return next((p.title for p in self.playbooks if p.id == playbook_id), playbook_id)
+
+
+def tokenize(phrase: str) -> list[str]:
+    """Phrases are tokenised like drafts, so punctuation and apostrophes line up."""
+    if phrase.isascii() and phrase.isalpha() and phrase.islower():  # most words of a phrase
+        return [phrase]
+    return Text(phrase).toks
+
+
+def load_playbooks(
+    extra_dirs: Iterable[str | Path] = (),
+    disabled_rules: Iterable[str] = (),
+    include_builtin: bool = True,
+) -> PlaybookSet:
+    """Built-in playbooks, then each extra folder; a later playbook replaces one with its id,
+    a later vocabulary class replaces one with its name."""
+    dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
+    found, vocabulary, problems = _load_dirs(dirs)
+    disabled = set(disabled_rules)
+    known = {c.id for p in found.values() for c in (*p.rules, *p.detectors)}
+    problems += [f"config: disabled rule '{r}' does not exist" for r in sorted(disabled - known)]
+    problems += _unknown_classes(found.values(), vocabulary)
+    if problems:
+        raise PlaybookError(problems)
+    playbooks = tuple(
+        Playbook(
+            **{
+                **p.__dict__,
+                "rules": tuple(r for r in p.rules if r.id not in disabled),
+                "detectors": tuple(d for d in p.detectors if d.id not in disabled),
+            }
+        )
+        for p in found.values()
+    )
+    return PlaybookSet(playbooks, vocabulary)
+
+
+def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
+    """Every problem in the given folders (for `netcoach playbooks check`): structure, then
+    each rule's examples and each phrase's own example, reviewed with the built-in
+    playbooks alongside. A playbook that parsed is example-checked even when another file
+    has errors, so one run shows everything to fix."""
+    from .engine import example_problems  # the engine reads checks; no import cycle at load
+
+    folders = [Path(d) for d in dirs]
+    problems = [
+        f"{f}: no playbook files (*.yaml) in this folder"
+        for f in folders
+        if f.is_dir() and not any(f.glob("*.y*ml"))
+    ]
+    found, _, own = _load_dirs(folders)
+    everything, vocabulary, combined = _load_dirs(
+        folders if folders == [BUILTIN_DIR] else [BUILTIN_DIR, *folders]
+    )
+    problems += own + [p for p in combined if p not in own]
+    problems += _unknown_classes(found.values(), vocabulary)
+    detector_ids = {d.id for p in everything.values() for d in p.detectors}
+    usable = tuple(
+        p
+        for p in everything.values()
+        if all(
+            set(c.detectors) <= detector_ids
+            and all(ph.classes() <= vocabulary.keys() for ph in (*c.phrases, *c.unless))
+            for c in (*p.detectors, *p.rules)
+        )
+    )
+    ours = {p.id for p in found.values()} & {p.id for p in usable}
+    return problems + example_problems(PlaybookSet(usable, vocabulary), ours)
+
+
+Vocabulary = dict[str, tuple[tuple[str, ...], ...]]
+
+
+def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], Vocabulary, list[str]]:
+    found: dict[str, Playbook] = {}
+    words: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for folder in dirs:
+        if not folder.is_dir():
+            problems.append(f"{folder}: not a folder of playbooks")
+            continue
+        for path in sorted(folder.glob("*.y*ml")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}: cannot read: {exc}")
+                continue
+            try:
+                data = load_yaml(text, str(path))
+            except YamlError as exc:
+                problems.append(f"{path}: {exc}")
+                continue
+            try:
+                if isinstance(data, dict) and "vocabulary" in data:
+                    words.update(_parse_vocabulary(data, str(path)))
+                else:
+                    playbook = parse_playbook(text, str(path), data)
+                    found[playbook.id] = playbook  # same id: the later folder replaces it
+            except PlaybookError as exc:
+                problems += exc.problems
+    ids: dict[str, str] = {}
+    for p in found.values():
+        for c in (*p.rules, *p.detectors):
+            if c.id in ids and ids[c.id] != p.source:
+                problems.append(f"{p.source}: rule '{c.id}' is also defined in {ids[c.id]}")
+            ids[c.id] = p.source
+    vocabulary, vocab_problems = _expand_vocabulary(words)
+    return found, vocabulary, problems + vocab_problems
+
+
+def _parse_vocabulary(data: dict[str, Any], source: str) -> dict[str, list[str]]:
+    problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"vocabulary"})]
+    classes = data["vocabulary"]
+    if not isinstance(classes, dict):
+        raise PlaybookError([f"{source}: 'vocabulary' must map class names to word lists"])
+    out: dict[str, list[str]] = {}
+    for name, members in classes.items():
+        if not isinstance(name, str) or not _ID.match(name):
+            problems.append(f"{source}: class {name!r}: names are lowercase letters and dashes")
+            continue
+        ok = isinstance(members, list) and members
+        if not ok or not all(isinstance(m, str) and m.strip() for m in members):
+            problems.append(f"{source}: class {name}: must be a non-empty list of texts")
+            continue
+        for m in members:
+            if "*" in m or ".." in m.split():
+                problems.append(f"{source}: class {name}: '{m}': members are plain words")
+        out[name] = members
+    if problems:
+        raise PlaybookError(problems)
+    return out
+
+
+def _expand_vocabulary(words: dict[str, list[str]]) -> tuple[Vocabulary, list[str]]:
+    """Classes may include other classes by name ({mine}); cycles and unknown names fail."""
+    out: Vocabulary = {}
+    problems: list[str] = []
+
+    def expand(name: str, path: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        if name in out:
+            return out[name]
+        if name in path:
+            problems.append(f"vocabulary: class {name} includes itself ({' -> '.join(path)})")
+            return ()
+        members: list[tuple[str, ...]] = []
+        for m in words[name]:
+            ref = _CLASS_REF.match(m.strip())
+            if ref and ref[1] not in words:
+                problems.append(f"vocabulary: class {name}: unknown class {m.strip()}")
+            elif ref:
+                members += expand(ref[1], (*path, name))
+            else:
+                members.append(tuple(tokenize(m.lower())))
+        out[name] = tuple(dict.fromkeys(members))
+        return out[name]
+
+    for name in words:
+        expand(name, ())
+    return out, problems
+
+
+def _unknown_classes(playbooks: Iterable[Playbook], vocabulary: Vocabulary) -> list[str]:
+    """Word classes and detectors that rules name but nothing defines."""
+    playbooks = list(playbooks)
+    detector_ids = {d.id for p in playbooks for d in p.detectors}
+    problems = []
+    for p in playbooks:
+        for c in (*p.detectors, *p.rules):
+            for d in c.detectors:
+                if d not in detector_ids:
+                    problems.append(f"{p.source}: rule {c.id}: unknown detector '{d}'")
+            for phrase in (*c.phrases, *c.unless):
+                for name in sorted(phrase.classes() - vocabulary.keys()):
+                    problems.append(
+                        f"{p.source}: rule {c.id}: '{phrase.source}': unknown word class {{{name}}}"
+                    )
+    return problems
+
+
+def parse_playbook(text: str, source: str, data: Any = None) -> Playbook:
+    """Validate one playbook file; raise PlaybookError listing every problem found."""
+    if data is None:
+        try:
+            data = load_yaml(text, source)
+        except YamlError as exc:
+            raise PlaybookError([f"{source}: {exc}"]) from None
+    lines = node_lines(text)
+    problems: list[str] = []
+
+    occurrence: dict[str, int] = {}  # which of the rules with this id is being read
+
+    def bad(msg: str, rule: str | None = None) -> None:
+        found = lines.get(rule or "", [])
+        line = found[min(occurrence.get(rule or "", 0), len(found) - 1)] if found else None
+        where = f":{line}" if line else ""
+        problems.append(f"{source}{where}: {f'rule {rule}: ' if rule else ''}{msg}")
+
+    if not isinstance(data, dict):
+        raise PlaybookError([f"{source}: a playbook must be a mapping with id, title, rules…"])
+    for key in sorted(set(data) - _PLAYBOOK_KEYS, key=str):
+        bad(f"unknown key '{key}'")
+    pid = data.get("id")
+    if not isinstance(pid, str) or not _ID.match(pid):
+        bad("'id' must be lowercase letters, digits and dashes")
+        pid = "?"
+    for key in ("title", "principle"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            bad(f"'{key}' must be a non-empty text")
+    contexts = _contexts(data.get("contexts", list(CONTEXTS)), bad)
+    tips = _texts(data.get("tips", []), "tips", bad)
+    openers = _texts(data.get("openers", []), "openers", bad)
+    if len(tips) < 5:
+        bad(f"needs at least 5 tips (has {len(tips)})")
+    checks: list[Check] = []
+    seen: set[str] = set()
+    rules_written = 0
+    for section, is_rule in (("signals", False), ("rules", True)):
+        items = data.get(section, [])
+        if not isinstance(items, list):
+            bad(f"'{section}' must be a list")
+            continue
+        rules_written += len(items) if is_rule else 0
+        for item in items:
+            rid = item.get("id") if isinstance(item, dict) else None
+            if isinstance(rid, str):
+                occurrence[rid] = occurrence.get(rid, -1) + 1
+            if isinstance(rid, str) and rid in seen:
+                bad("duplicate id", rid)
+            check = _parse_check(item, pid, contexts, is_rule, source, bad)
+            if check is None:
+                continue
+            seen.add(check.id)
+            checks.append(check)
+    if not rules_written:
+        bad("needs at least one rule")
+    if problems:
+        raise PlaybookError(problems)
+    return Playbook(
+        id=pid,
+        title=data["title"].strip(),
+        principle=" ".join(data["principle"].split()),
+        contexts=contexts,
+        rules=tuple(c for c in checks if c.is_rule),
+        detectors=tuple(c for c in checks if not c.is_rule),
+        tips=tips,
+        openers=openers,
+        source=source,
+    )
+
+
+def _texts(value: Any, key: str, bad: Bad) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        bad(f"'{key}' must be a list of texts")
+        return ()
+    return tuple(" ".join(v.split()) for v in value)
+
+
+def _contexts(value: Any, bad: Bad) -> frozenset[str]:
+    if not isinstance(value, list) or not value:
+        bad(f"'contexts' must be a non-empty list of: {', '.join(CONTEXTS)}")
+        return frozenset(CONTEXTS)
+    unknown = [v for v in value if v not in CONTEXTS]
+    if unknown:
+        bad(f"unknown context {unknown[0]!r} (use: {', '.join(CONTEXTS)})")
+    return frozenset(v for v in value if v in CONTEXTS)
+
+
+def _parse_check(
+    item: Any, pid: str, contexts: frozenset[str], is_rule: bool, source: str, bad: Any
+) -> Check | None:
+    if not isinstance(item, dict):
+        bad("each rule must be a mapping")
+        return None
+    rid = item.get("id")
+    if not isinstance(rid, str) or not _ID.match(rid):
+        bad(f"a rule needs an 'id' of lowercase letters, digits and dashes (got {rid!r})")
+        return None
+    count = 0
+
+    def err(msg: str) -> None:
+        nonlocal count
+        count += 1
+        bad(msg, rid)
+
+    kind = item.get("kind")
+    kinds = RULE_KINDS if is_rule else DETECTOR_KINDS
+    if not isinstance(kind, str) or kind not in kinds:
+        err(f"'kind' must be one of {', '.join(kinds)} (got {kind!r})")
+        return None
+    allowed = (_RULE_COMMON if is_rule else _COMMON) | _KIND_KEYS[kind]
+    for key in sorted(set(item) - allowed, key=str):
+        err(f"unknown key '{key}'")
+    fields: dict[str, Any] = {"id": rid, "playbook": pid, "kind": kind, "source": source}
+    fields["contexts"] = (
+        _contexts(item["contexts"], err) if "contexts" in item else frozenset(contexts)
+    )
+    signal = item.get("signal")
+    if signal is not None and signal not in SIGNALS:
+        err(f"unknown signal {signal!r} (use: {', '.join(SIGNALS)})")
+    if not is_rule and signal is None:
+        err("a signal detector needs 'signal'")
+    fields["signal"] = signal
+    unless_signals = item.get("unless_signals", [])
+    if not isinstance(unless_signals, list) or any(s not in SIGNALS for s in unless_signals):
+        err(f"'unless_signals' must be a list of: {', '.join(SIGNALS)}")
+        unless_signals = []
+    fields["unless_signals"] = tuple(unless_signals)
+    if is_rule:
+        severity = item.get("severity")
+        if severity not in SEVERITIES:
+            err(f"'severity' must be one of {', '.join(SEVERITIES)}")
+        weight = item.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+            err("'weight' must be a whole number from 0 to 100")
+        elif severity in _WEIGHTS:
+            low, high = _WEIGHTS[severity]
+            if not low <= weight <= high:
+                err(
+                    f"a {severity} weighs {low} to {high} (a draft is to revise when its "
+                    f"findings weigh more than {REVISE_ABOVE}); this one weighs {weight}"
+                )
+        for key in ("message", "suggestion"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                err(f"'{key}' must be a non-empty text")
+        fields.update(
+            severity=severity,
+            weight=weight if isinstance(weight, int) else 0,
+            message=" ".join(str(item.get("message", "")).split()),
+            suggestion=" ".join(str(item.get("suggestion", "")).split()),
+        )
+    examples = item.get("examples")
+    good, bad_key = ("pass", "fail") if is_rule else ("miss", "hit")
+    if not isinstance(examples, dict) or set(examples) != {good, bad_key}:
+        err(f"'examples' must have '{bad_key}' and '{good}' lists")
+        examples = {}
+    ex_fail = examples.get(bad_key, [])
+    ex_pass = examples.get(good, [])
+    for name, ex in ((bad_key, ex_fail), (good, ex_pass)):
+        if not isinstance(ex, list) or not ex or not all(isinstance(e, str) for e in ex):
+            err(f"'examples.{name}' must be a non-empty list of texts")
+    fields["examples_fail"] = tuple(ex_fail) if isinstance(ex_fail, list) else ()
+    fields["examples_pass"] = tuple(ex_pass) if isinstance(ex_pass, list) else ()
+    _parse_kind(item, kind, fields, err)
+    return None if count else Check(**fields)
+
+
+def _alternatives(value: Any, key: str, err: Bad) -> list[tuple[str, str | None]]:
+    """A list whose items are a phrase, or a one-key mapping `phrase: example`."""
+    if not isinstance(value, list):
+        err(f"'{key}' must be a list of phrases")
+        return []
+    out: list[tuple[str, str | None]] = []
+    for v in value:
+        if isinstance(v, str) and v.strip():
+            out.append((v, None))
+        elif isinstance(v, dict) and len(v) == 1:
+            [(phrase, example)] = v.items()
+            if isinstance(phrase, str) and isinstance(example, str) and example.strip():
+                out.append((phrase, example))
+            else:
+                err(f"'{key}': write each alternative as `phrase: example text` ({v!r})")
+        else:
+            err(f"'{key}': each alternative is a phrase, or `phrase: example text` ({v!r})")
+    return out
+
+
+def _phrase_list(item: dict[str, Any], key: str, err: Bad, required: bool) -> tuple[Phrase, ...]:
+    value = item.get(key, [])
+    alternatives = _alternatives(value, key, err)
+    if required and not value:
+        err(f"'{key}' must not be empty")
+    out = []
+    for source, example in alternatives:
+        try:
+            phrase = parse_phrase(source, tokenize, example)
+        except PatternError as exc:
+            err(f"'{source}': {exc}")
+            continue
+        if example is None and not phrase.plain:
+            err(f"'{source}' needs an example it matches: write it as `{source}: example text`")
+        out.append(phrase)
+    return tuple(out)
+
+
+def _parse_kind(item: dict[str, Any], kind: str, fields: dict[str, Any], err: Bad) -> None:
+    if kind in ("phrases", "pattern"):
+        fields["unless"] = _phrase_list(item, "unless", err, required=False)
+        negatable = item.get("negatable", True)
+        if not isinstance(negatable, bool):
+            err("'negatable' must be true or false")
+        fields["negatable"] = negatable is True
+    if kind == "phrases":
+        fields["phrases"] = _phrase_list(item, "phrases", err, required=True)
+    elif kind == "pattern":
+        alternatives = _alternatives(item.get("patterns", []), "patterns", err)
+        if not alternatives:
+            err("'patterns' must list at least one `regular expression: example text`")
+        regexes = []
+        for pattern, example in alternatives:
+            if example is None:
+                err(f"pattern {pattern!r} needs an example: write it as `pattern: example text`")
+                continue
+            try:
+                # Drafts are matched in lower case (folded once per review), which is much
+                # faster than re.IGNORECASE; so patterns must be written in lower case.
+                if _UPPER_LITERAL.search(pattern):
+                    err(f"pattern {pattern!r}: write patterns in lower case")
+                compiled = re.compile(pattern)
+                if compiled.search(""):
+                    err(f"pattern {pattern!r} matches empty text")
+                regexes.append(Regex(pattern, compiled, example))
+            except re.error as exc:
+                err(f"bad regular expression {pattern!r}: {exc}")
+        fields["regexes"] = tuple(regexes)
+    elif kind == "count":
+        if item.get("metric") not in METRICS:
+            err(f"'metric' must be one of {', '.join(METRICS)}")
+        fields["metric"] = item.get("metric", "")
+        if "min" not in item and "max" not in item:
+            err("a count needs 'min' or 'max'")
+        for key in ("min", "max"):
+            if key in item and (isinstance(item[key], bool) or not isinstance(item[key], int)):
+                err(f"'{key}' must be a whole number")
+            fields[key] = item.get(key)
+    elif kind == "ratio":
+        value = item.get("max")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            err("'max' must be a number between 0 and 1")
+        fields["max"] = value
+        min_first = item.get("min_first", 0)
+        if isinstance(min_first, bool) or not isinstance(min_first, int) or min_first < 0:
+            err("'min_first' must be a whole number, 0 or more")
+            min_first = 0
+        fields["min_first"] = min_first
+    elif kind == "signal":
+        signals = item.get("any_signals", [])
+        detectors = item.get("detectors", [])
+        if not isinstance(signals, list) or any(s not in SIGNALS for s in signals):
+            err(f"'any_signals' must be a list of: {', '.join(SIGNALS)}")
+            signals = []
+        if not isinstance(detectors, list) or not all(isinstance(d, str) for d in detectors):
+            err("'detectors' must be a list of detector ids")
+            detectors = []
+        if bool(signals) == bool(detectors):
+            err("a signal rule names either 'any_signals' or 'detectors'")
+        fields["any_signals"] = tuple(signals)
+        fields["detectors"] = tuple(detectors)
+    elif kind == "require":
+        signals = item.get("any_signals", [])
+        if not isinstance(signals, list) or any(s not in SIGNALS for s in signals):
+            err(f"'any_signals' must be a list of: {', '.join(SIGNALS)}")
+            signals = []
+        fields["any_signals"] = tuple(signals)
+        fields["phrases"] = _phrase_list(item, "any_phrases", err, required=not signals)
+    elif kind == "only":
+        words = item.get("words", [])
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
+            err("'words' must be a non-empty list of words")
+            words = []
+        fields["words"] = frozenset(w.lower() for w in words)
+        max_other = item.get("max_other", 0)
+        if isinstance(max_other, bool) or not isinstance(max_other, int) or max_other < 0:
+            err("'max_other' must be a whole number, 0 or more")
+            max_other = 0
+        fields["max_other"] = max_other

@@ -1,0 +1,351 @@
+"""One pass over a draft: lowered text, tokens with offsets, quotes and simple counts.
+
+Every rule reads this shared analysis, so a review tokenises the text once however many
+rules there are. Offsets always point into the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable
+from functools import cached_property
+from itertools import accumulate, count
+from operator import add
+
+# Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
+_FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
+_TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
+_WORDS = re.compile(r"\w+")
+# Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
+_QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|'(?<!\w')(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
+_LINK = re.compile(
+    r"\b(?:https?://|www\.)\S+"
+    r"|\b[a-z0-9][a-z0-9-]{0,62}\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
+    r"|uk|de|fr|eu|link|page|site|shop|store|to|gg|tv|cc)(?:/\S*)?\b"
+)
+# A cheap test first: no "://", no "www." and no dot before a known ending means no link.
+_LINK_HINT = re.compile(
+    r"://|www\.|\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
+    r"|uk|de|fr|eu|link|page|site|shop|store|to|gg|tv|cc)\b"
+)
+# Emoji and pictographs; skin-tone modifiers are not counted separately.
+_EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
+_CAPITALS = re.compile(r"[A-Z]{4,}")  # runs found in C; word boundaries checked after
+_SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
+# A run of end marks is consumed whole and its follower checked in Python: a lookahead
+# after `+` would retry every suffix of a long run ("!!!…x"), which is quadratic.
+_SENTENCE_END = re.compile(r"[.!?؟？。]+|\n+")
+_QUESTION = re.compile(r"[?؟？]+")
+BREAKS = frozenset({".", "!", "?", "\n", "؟", "？", "。"})  # tokens a gap never crosses
+_CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
+# Zero-width and bidi control characters carry no words; they are ignored for matching.
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F)], " "
+)
+_NORMALISE = {**_FOLD, **_INVISIBLE}  # one translate pass does both
+
+
+class Text:
+    """The analysed draft. Built once per review; attributes are computed on first use.
+
+    Tokens are plain strings (`toks`), with their offsets computed only when a rule needs
+    to quote one: most tokens of most drafts are never quoted.
+    """
+
+    def __init__(self, original: str):
+        self.original = original
+        folded = original.translate(_NORMALISE)
+        lowered = folded.lower()
+        if len(lowered) != len(folded):  # e.g. 'İ' lowers to two characters
+            lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
+        self.lower = lowered
+        self._where: dict[str, list[int]] = {}
+        self._offsets: list[tuple[int, int]] = []
+        self._positions: dict[int, list[int]] = {}
+
+    @cached_property
+    def toks(self) -> list[str]:
+        return _TOKEN.findall(self.lower)
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        """The characters of tokens start..end-1. Token offsets are found in order with
+        str.find, only as far into the draft as a quote has needed so far."""
+        self._offsets_to(end - 1)
+        return (self._offsets[start][0], self._offsets[end - 1][1])
+
+    def _offsets_to(self, index: int) -> None:
+        offsets, toks = self._offsets, self.toks
+        if index < len(offsets):
+            return
+        find = self.lower.find
+        at = offsets[-1][1] if offsets else 0
+        for tok in toks[len(offsets) : index + 1]:
+            at = find(tok, at)
+            offsets.append((at, at + len(tok)))
+            at += len(tok)
+
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        """(start, end) of every token in `toks`."""
+        self._offsets_to(len(self.toks) - 1)
+        return self._offsets
+
+    @cached_property
+    def word_counts(self) -> Counter[str]:
+        """How often each word (not punctuation) occurs: counted in C, then the few
+        distinct punctuation tokens dropped."""
+        counts = Counter(self.toks)
+        for tok in [t for t in counts if not _is_word(t)]:
+            del counts[tok]
+        return counts
+
+    @cached_property
+    def word_count(self) -> int:
+        return self.word_counts.total()
+
+    @cached_property
+    def vocab(self) -> frozenset[str]:
+        """Every distinct token."""
+        return frozenset(self.toks)
+
+    def positions_of(self, tokens: frozenset[str]) -> list[int]:
+        """Where any of these tokens occurs, in order. Cached by the set's identity: the
+        sets are a compiled playbook's, shared by many phrases ({self}, {could-you}…)."""
+        found = self._positions.get(id(tokens))
+        if found is None:
+            present = tokens & self.vocab
+            if len(present) == 1:
+                found = self.where(next(iter(present)))
+            else:
+                found = sorted(p for w in present for p in self.where(w))
+            self._positions[id(tokens)] = found
+        return found
+
+    def where(self, token: str) -> list[int]:
+        """Where a token occurs (found by list.index in C, cached per token)."""
+        found = self._where.get(token)
+        if found is None:
+            found = []
+            toks = self.toks
+            i = -1
+            try:
+                while True:
+                    i = toks.index(token, i + 1)
+                    found.append(i)
+            except ValueError:
+                pass
+            self._where[token] = found
+        return found
+
+    @cached_property
+    def joined(self) -> str:
+        """The tokens joined by single spaces, with a space before and after each: the
+        string token patterns run on as regular expressions."""
+        return " " + " ".join(self.toks) + " "
+
+    @cached_property
+    def joined_at(self) -> list[int]:
+        """Where each token starts in `joined` (one more entry: where the last one ends)."""
+        return list(map(add, accumulate(map(len, self.toks), initial=1), count()))
+
+    def token_ending(self, offset: int) -> int:
+        """The index of the token after a match that ends at `offset` of `joined`."""
+        return bisect_left(self.joined_at, offset)
+
+    @cached_property
+    def next_break(self) -> list[int]:
+        """For each token, the index of the first sentence break at or after it."""
+        out = [0] * (len(self.toks) + 1)
+        nxt = len(self.toks)
+        out[nxt] = nxt
+        for i in range(len(self.toks) - 1, -1, -1):
+            if self.toks[i] in BREAKS:
+                nxt = i
+            out[i] = nxt
+        return out
+
+    @cached_property
+    def cased(self) -> list[str]:
+        """Each token as written (for capitalised names); offsets are shared with `toks`."""
+        return [self.original[s:e] for s, e in self.offsets]
+
+    def words_in(self, start: int, end: int) -> list[str]:
+        """The words between two offsets (one sentence, say)."""
+        return [t for t in _TOKEN.findall(self.lower, start, end) if _is_word(t)]
+
+    @cached_property
+    def word_set(self) -> frozenset[str]:
+        """Every word, split at apostrophes as the regex `\\w+` does ("i'm": "i", "m")."""
+        return frozenset(_WORDS.findall(self.lower))
+
+    @cached_property
+    def quoted(self) -> list[tuple[int, int]]:
+        if '"' not in self.lower and "'" not in self.lower:
+            return []
+        return [m.span() for m in _QUOTED.finditer(self.lower)]
+
+    @cached_property
+    def _quote_starts(self) -> list[int]:
+        return [qs for qs, _ in self.quoted]
+
+    def in_quotes(self, start: int, end: int) -> bool:
+        """Whether the words lie inside quotation marks (quotes never overlap)."""
+        k = bisect_left(self._quote_starts, start) - 1
+        return k >= 0 and end < self.quoted[k][1]
+
+    @cached_property
+    def links(self) -> list[tuple[int, int]]:
+        if _LINK_HINT.search(self.lower) is None:
+            return []
+        return [m.span() for m in _LINK.finditer(self.lower)]
+
+    @cached_property
+    def sentences(self) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        start = 0
+        text = self.original
+        for m in _SENTENCE_END.finditer(text):
+            if m.end() < len(text) and not text[m.end()].isspace() and m[0][0] != "\n":
+                continue  # "e.g" or "3.5": not the end of a sentence
+            if self.original[start : m.end()].strip():
+                spans.append(_trim(self.original, start, m.end()))
+            start = m.end()
+        if self.original[start:].strip():
+            spans.append(_trim(self.original, start, len(self.original)))
+        return spans
+
+    @cached_property
+    def questions(self) -> int:
+        """Sentences ending in a question mark (counted without splitting sentences)."""
+        text = self.original
+        return sum(
+            1 for m in _QUESTION.finditer(text) if m.end() == len(text) or text[m.end()].isspace()
+        )
+
+    @cached_property
+    def exclamations(self) -> int:
+        return self.original.count("!")
+
+    @cached_property
+    def emoji(self) -> list[int]:
+        return [m.start() for m in _EMOJI.finditer(self.original)]
+
+    @cached_property
+    def shouted(self) -> list[tuple[int, int]]:
+        """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine)."""
+        text = self.original
+        if text.isascii():  # the common case: candidate runs in C, boundaries in Python
+            return [
+                m.span()
+                for m in _CAPITALS.finditer(text)
+                if not (m.start() and _word_char(text[m.start() - 1]))
+                and not (m.end() < len(text) and _word_char(text[m.end()]))
+            ]
+        return [m.span() for m in _SHOUTED.finditer(self.original) if m.group().isupper()]
+
+    def clause_before(self, index: int, limit: int) -> list[str]:
+        """Up to `limit` tokens before token `index`, nearest first, within its clause."""
+        out: list[str] = []
+        i = index - 1
+        while i >= 0 and len(out) < limit:
+            tok = self.toks[i]
+            if tok in _CLAUSE_BREAK or tok == "but" or tok == "\n":
+                break
+            out.append(tok)
+            i -= 1
+        return out
+
+    def token_at(self, offset: int) -> int:
+        """Index of the first token starting at or after `offset` (a quoted span's start,
+        so its offsets are known)."""
+        k = bisect_left(self._offsets, (offset, -1))
+        if k == len(self._offsets):
+            return bisect_left(self.offsets, (offset, -1))
+        return k
+
+
+class SpanSet:
+    """Spans that may overlap, asked "does anything here overlap (s, e)?" in log time."""
+
+    __slots__ = ("max_end", "starts")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.max_end: list[int] = []
+        top = -1
+        for _, e in ordered:
+            top = max(top, e)
+            self.max_end.append(top)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect_left(self.starts, end)  # spans starting before `end`
+        return k > 0 and self.max_end[k - 1] > start
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _is_word(token: str) -> bool:
+    return token[0].isalnum() or token[0] == "_"
+
+
+def is_word(token: str) -> bool:
+    """A word token, not punctuation or a line break."""
+    return _is_word(token)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# A quote starting mid-sentence keeps the subject and modal it hangs on ("I'd like to…").
+_LEADS = frozenset(
+    ["i", "we", "i'd", "we'd", "i'm", "we're", "i'll", "we'll", "i've", "we've", "would"]
+)
+_JOINERS = "-'’"
+_LOOK_BACK = 24  # how far a lead word or a shouted "HI" may sit before the quote
+
+
+def whole_words(original: str, start: int, end: int) -> tuple[int, int]:
+    """A quote widened to whole words: never "minute survey" for "3-minute survey", "like
+    to add you" without its "I'd", or capitals without the "HI" before them. Each step
+    looks a bounded distance, so a 4,000-character word costs one pass, not a square."""
+    if start == 0 and end >= len(original.rstrip()):
+        return start, end  # about the whole draft
+
+    def inside(i: int) -> bool:  # original[i] continues the word it touches
+        ch = original[i]
+        return ch.isalnum() or (
+            ch in _JOINERS and 0 < i < len(original) - 1 and original[i - 1].isalnum()
+            and original[i + 1].isalnum()
+        )  # fmt: skip
+
+    while start > 0 and inside(start - 1):
+        start -= 1
+    while end < len(original) and inside(end):
+        end += 1
+    shouted = original[start:end].isupper()
+    for _ in range(4 if shouted else 2):
+        word_end = start
+        while word_end > max(0, start - _LOOK_BACK) and original[word_end - 1].isspace():
+            word_end -= 1
+        word_start = word_end
+        while word_start > max(0, start - _LOOK_BACK) and not original[word_start - 1].isspace():
+            word_start -= 1
+        word = original[word_start:word_end]
+        if word_end == start or word_start == word_end:
+            break
+        lead = word.lower().replace("’", "'") in _LEADS
+        short_caps = shouted and word.rstrip("!?,.").isupper() and len(word.rstrip("!?,.")) <= 3
+        if not (lead or short_caps):
+            break
+        start = word_start
+    return start, end
