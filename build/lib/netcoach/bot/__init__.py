@@ -1,1 +1,0 @@
-"""netcoach's core: everything but the chat platforms (see README, "Where everything lives")."""
