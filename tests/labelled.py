@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SET = ROOT / "tests" / "data" / "drafts-dev.jsonl"  # a copy of the shared dev sample, so a bare clone runs
+# The shared dev sample, copied here so a bare clone runs.
+DEV_SET = ROOT / "tests" / "data" / "drafts-dev.jsonl"
 CORPUS = ROOT / "tests" / "data" / "drafts.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "drafts-holdout.jsonl"
 BLIND = ROOT / "tests" / "data" / "drafts-blind.jsonl"
