@@ -79,6 +79,9 @@ async def test_a_contact_can_be_named_short(chat: Chat) -> None:
     assert said == "Logged: in touch with Dr. Jean-Luc O'Neil today."
     said = await chat.say("/contact jean luc")
     assert said.startswith("Dr. Jean-Luc O'Neil") and "had coffee" in said
+    await chat.say("/contact jean-luc bond we both row at Leeds")
+    said = await chat.say("/bond Jean-Luc")
+    assert "share with Dr. Jean-Luc O'Neil" in said and "row at Leeds" in said
     await chat.say("/followup Jean Grey tomorrow")
     said = await chat.say("/contacted Jean")
     assert "“Jean” could be Dr. Jean-Luc O'Neil or Jean Grey" in said

@@ -307,19 +307,14 @@ class FollowUps(Feature):
     async def _contact_named(self, user: User, who: str) -> Contact | None:
         """The contact called `who`, or the only one whose name contains it; a UserError
         when it could be several."""
-        contact = await self.repo.find_contact(user.id, who)
-        if contact is not None or not who:
-            return contact
-        like = await self.repo.contacts_named_like(user.id, who)
-        if len(like) == 1:
-            return like[0]
-        if len(like) > 1:
+        contact, like = await self.repo.contact_called(user.id, who)
+        if contact is None and len(like) > 1:
             names = [c.name for c in like]
             raise UserError(
                 f"“{who}” could be {', '.join(names[:-1])} or {names[-1]}. "
                 "Say which with more of the name. Nothing was changed."
             )
-        return None
+        return contact
 
     async def matching(self, user: UserRef, typed: str, limit: int = 25) -> list[tuple[str, str]]:
         """(label, id) of the user's open follow-ups whose id, name or note contains

@@ -64,6 +64,17 @@ class FollowUpRepository:
         )
         return None if row is None else await self.contact(user_id, row[0])
 
+    async def contact_called(
+        self, user_id: int, typed: str
+    ) -> tuple[Contact | None, list[Contact]]:
+        """The contact called `typed`, or the only one whose name contains it ("Jean-Luc"
+        for "Dr. Jean-Luc O'Neil"); with the candidates when it could be several."""
+        exact = await self.find_contact(user_id, typed)
+        if exact is not None or not typed.strip():
+            return exact, []
+        like = await self.contacts_named_like(user_id, typed)
+        return (like[0] if len(like) == 1 else None), like
+
     async def contacts_named_like(self, user_id: int, typed: str, limit: int = 5) -> list[Contact]:
         """Contacts whose name contains the typed words ("Jean-Luc" in "Dr. Jean-Luc
         O'Neil"), for a name typed short; at most `limit`."""

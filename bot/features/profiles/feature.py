@@ -289,7 +289,7 @@ class Profiles(Feature):
             return _say(req, "Who with? e.g. ", code("/bond Maria"), " (a member or a contact).")
         if member is not None:
             return await self._bond_with_member(req, user, member, name or "them")
-        contact = await self.contacts.find_contact(user.id, name)
+        contact, _ = await self.contacts.contact_called(user.id, name)
         if contact is not None:
             return self._bond_with_contact(req, contact.name, contact.bonds)
         return _say(
@@ -431,10 +431,7 @@ class Profiles(Feature):
         contact = None
         if ref is None and name:
             if user is not None:
-                contact = await self.contacts.find_contact(user.id, name)
-                if contact is None:
-                    like = await self.contacts.contacts_named_like(user.id, name, limit=2)
-                    contact = like[0] if len(like) == 1 else None
+                contact, _ = await self.contacts.contact_called(user.id, name)
             if contact is None:
                 return self._unknown_recipient(name)
         if result.signals.get("shared_bond") or user is None:
