@@ -187,6 +187,17 @@ def test_playbooks_check_shows_example_mismatches_with_their_line_beside_broken_
     assert f"local.yaml:{line}: rule no-meetup-name: its fail example does not fire" in out
 
 
+def test_a_broken_file_does_not_make_other_rules_examples_look_wrong(tmp_path, capsys, monkeypatch):
+    for path in BUILTIN_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "networking-not-marketing.yaml").write_text("id: [unclosed")
+    monkeypatch.setattr("netcoach.bot.review.schema.BUILTIN_DIR", tmp_path)  # checked alone
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "networking-not-marketing.yaml" in out
+    assert "example" not in out  # rules that yield to a pitch are not judged without it
+
+
 def test_playbooks_check_on_an_empty_folder_is_an_error(tmp_path, capsys):
     assert main(["playbooks", "check", str(tmp_path)]) == 1
     assert "no playbook files" in capsys.readouterr().out

@@ -281,6 +281,21 @@ def test_the_json_quotes_the_same_whole_words_the_chat_shows():
             "revise",
             {"pitch-in-first-contact"},
         ),
+        # Sales offers in words no topic list holds.
+        (
+            "Hi Priya, I help growing SaaS teams unlock 3x pipeline through our done-for-you "
+            "outbound engine. Would you be open to exploring whether it's a fit?",
+            "dm",
+            "revise",
+            {"pitch-in-first-contact"},
+        ),
+        (
+            "Hi Jen, we are inviting a handful of CFOs to a private beta of our forecasting "
+            "platform. Can I save you a seat?",
+            "dm",
+            "revise",
+            {"pitch-in-first-contact"},
+        ),
     ],
 )
 def test_offers_chases_and_demos_as_a_person_reads_them(text, context, verdict, rules):

@@ -206,7 +206,7 @@ def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
         )
     )
     ours = {p.id for p in found.values()} & {p.id for p in usable}
-    return problems + example_problems(PlaybookSet(usable, vocabulary), ours)
+    return problems + example_problems(PlaybookSet(usable, vocabulary), ours, not problems)
 
 
 Vocabulary = dict[str, tuple[tuple[str, ...], ...]]
