@@ -529,6 +529,17 @@ async def test_webhook_mode_takes_posted_updates_once_and_refuses_a_wrong_secret
                 await asyncio.sleep(0.01)
         assert fake.webhook["url"] == f"http://127.0.0.1:{port}/tg-hook"
         assert fake.webhook["secret_token"] == "s3cret"
+        # PTB may register the webhook a moment before its server listens (Telegram just
+        # retries then): wait until the port takes connections.
+        async with asyncio.timeout(10):
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    await asyncio.sleep(0.01)
+                    continue
+                writer.close()
+                break
         update = fake.update(ANA, "/help")
         hook = f"http://127.0.0.1:{port}/tg-hook"
         async with aiohttp.ClientSession() as http:
