@@ -102,6 +102,7 @@ def test_rules_can_be_switched_off_by_id():
         (('examples: {fail: ["We met at the meetup."], ', "examples: {"), "'examples' must have"),
         (("weight: 10", "weight: 10\n    colour: red"), "unknown key 'colour'"),
         (("contexts: [dm]", "contexts: [dm, sms]"), "unknown context 'sms'"),
+        (("weight: 10", "weight: 10\n    when_signals: [vibes]"), "'when_signals' must be"),
         (("tips: [one tip, two tips, ", "tips: ["), "needs at least 5 tips"),
         (("title: Local etiquette", "title: Local etiquette\ntitle: Again"), "duplicate key"),
         (

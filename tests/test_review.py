@@ -60,7 +60,7 @@ def test_review_has_the_documented_json_shape():
     assert data["language"] == "en"
     assert set(data["signals"]) == {
         "pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting",
-        "self_focus", "word_count", "question_count",
+        "introduces", "self_focus", "word_count", "question_count",
     }  # fmt: skip
     json.dumps(data)  # plain data all the way down
     assert data["signals"]["word_count"] == 12 and data["signals"]["question_count"] == 1
@@ -328,3 +328,15 @@ def test_a_long_draft_is_a_wall_of_text_not_also_too_long():
 )
 def test_short_drafts_in_other_languages_are_recognised(text, language):
     assert review(text).language == language
+
+
+def test_introduction_rules_judge_only_a_draft_that_introduces_two_people():
+    consent_check = "Hey Blair, still looking for people who can foster cats? I know someone."
+    cold_intro = "Ines, meet Joao! You two should talk."
+    assert not {f.rule for f in review(consent_check, "introduction").findings} & {
+        "intro-without-opt-in",
+        "intro-without-context",
+    }
+    assert review(consent_check, "introduction").signals["introduces"] is False
+    fired = {f.rule for f in review(cold_intro, "introduction").findings}
+    assert {"intro-without-opt-in", "intro-without-context"} <= fired

@@ -20,7 +20,7 @@ from typing import Any
 from ..yamlsafe import node_lines
 from .language import NAMES, detect
 from .patterns import Compiled, Vocabulary
-from .schema import CONTEXTS, REVISE_ABOVE, Check, PlaybookSet, load_playbooks
+from .schema import CONTEXTS, REVISE_ABOVE, SIGNALS, Check, PlaybookSet, load_playbooks
 from .text import SpanSet, Text, whole_words
 
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
@@ -34,7 +34,7 @@ NEGATION_WINDOW = 5
 EXCERPT_MAX = 120
 # What can still be checked in a language the phrases do not cover.
 LANGUAGE_NEUTRAL = frozenset({"count"})
-SIGNAL_NAMES = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
+SIGNAL_NAMES = SIGNALS
 
 Span = tuple[int, int]
 
@@ -196,7 +196,7 @@ class Engine:
         def stage(c: Check) -> int:
             if c.kind in ("signal", "require"):
                 return 3 if c.kind == "require" else 2
-            return 1 if c.unless_signals else 0
+            return 1 if c.unless_signals or c.when_signals else 0
 
         self.order = sorted(range(len(self.checks)), key=lambda i: stage(self.checks[i]))
         self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
@@ -229,6 +229,8 @@ class Engine:
             if language != "en" and check.kind not in LANGUAGE_NEUTRAL:
                 continue
             if any(signals.get(s) for s in check.unless_signals):
+                continue
+            if check.when_signals and not any(signals.get(s) for s in check.when_signals):
                 continue
             if not check.is_rule and context not in check.contexts:
                 continue  # a detector's vocabulary only means something in its contexts

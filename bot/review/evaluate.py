@@ -21,7 +21,7 @@ from typing import Any
 from .engine import SIGNAL_NAMES, Review, engine_for
 from .schema import CONTEXTS, REVISE_ABOVE, PlaybookSet
 
-LABELLED_SIGNALS = tuple(s for s in SIGNAL_NAMES if s != "bare_greeting")
+LABELLED_SIGNALS = tuple(s for s in SIGNAL_NAMES if s not in ("bare_greeting", "introduces"))
 _CONFIDENCE = {"high": 1.0, "medium": 0.7, "low": 0.4}
 
 

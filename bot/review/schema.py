@@ -22,7 +22,15 @@ from .text import Text
 BUILTIN_DIR = Path(__file__).resolve().parent.parent.parent / "playbooks"
 CONTEXTS = ("dm", "intro", "follow-up", "introduction")
 SEVERITIES = ("tip", "warn", "problem")
-SIGNALS = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "bare_greeting")
+SIGNALS = (
+    "pitch",
+    "ask",
+    "shared_bond",
+    "about_them",
+    "offers_help",
+    "bare_greeting",
+    "introduces",
+)
 METRICS = ("words", "sentences", "questions", "links", "exclamations", "emoji", "capitals")
 RULE_KINDS = ("phrases", "pattern", "signal", "count", "ratio", "require", "only")
 DETECTOR_KINDS = ("phrases", "pattern")
@@ -32,7 +40,7 @@ REVISE_ABOVE = 40
 _WEIGHTS = {"problem": (REVISE_ABOVE + 1, 100), "warn": (1, REVISE_ABOVE), "tip": (0, 10)}
 
 _PLAYBOOK_KEYS = {"id", "title", "principle", "contexts", "rules", "signals", "tips", "openers"}
-_COMMON = {"id", "kind", "examples", "signal", "unless_signals", "contexts"}
+_COMMON = {"id", "kind", "examples", "signal", "unless_signals", "when_signals", "contexts"}
 _RULE_COMMON = _COMMON | {"severity", "weight", "message", "suggestion"}
 _KIND_KEYS = {
     "phrases": {"phrases", "unless", "negatable"},
@@ -79,6 +87,7 @@ class Check:
     examples_pass: tuple[str, ...]
     signal: str | None = None
     unless_signals: tuple[str, ...] = ()
+    when_signals: tuple[str, ...] = ()  # judged only when one of these is set
     severity: str | None = None  # None for a detector
     weight: int = 0
     message: str = ""
@@ -446,6 +455,11 @@ def _parse_check(
         err(f"'unless_signals' must be a list of: {', '.join(SIGNALS)}")
         unless_signals = []
     fields["unless_signals"] = tuple(unless_signals)
+    when_signals = item.get("when_signals", [])
+    if not isinstance(when_signals, list) or any(s not in SIGNALS for s in when_signals):
+        err(f"'when_signals' must be a list of: {', '.join(SIGNALS)}")
+        when_signals = []
+    fields["when_signals"] = tuple(when_signals)
     if is_rule:
         severity = item.get("severity")
         if severity not in SEVERITIES:
