@@ -24,7 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .text import Text, is_word
+from .text import COMMON, Text, is_word
 
 GAPS = {"..": 5, "...": 40}  # words a gap may skip
 BUILTIN = ("number", "name")  # predicates, not word lists
@@ -135,17 +135,6 @@ def _sequence(raw: str, tokenize: Callable[[str], list[str]]) -> list[Sequence]:
 
 def _flatten(seqs: list[Sequence]) -> Sequence:
     return tuple(atom for seq in seqs for atom in seq)
-
-
-# The most frequent words of English messages: a slot made of them tells little.
-_COMMON_WORDS = (
-    "i you my your we our me us it is in on at to for of a an the and or but so if as be are "
-    "was were am i'm you're we're it's that this there here have has had do did does can could "
-    "would will should may might just not no with from about by up out all any some what how "
-    "when where why who which hi hello hey thanks thank please like love want get know "
-    "think see been being much more very really"
-)
-COMMON = frozenset(_COMMON_WORDS.split())
 
 
 def _commonness(words: frozenset[str]) -> int:
@@ -313,9 +302,11 @@ class Compiled:
                 last_end = end
         return out
 
-    def start_positions(self, text: Text) -> list[int]:
+    def start_positions(self, text: Text) -> Iterable[int]:
         if self.starts is not None:
             return text.positions_of(self.starts)
+        if self.slots[0].kind == "name":
+            return sorted(text.names)
         if self.prefixes is not None:
             prefixes = self.prefixes
             return sorted(p for w in text.vocab if w.startswith(prefixes) for p in text.where(w))
@@ -357,17 +348,7 @@ class Compiled:
             return None
         if pos >= len(toks):
             return None
-        tok = toks[pos]
-        if slot.kind == "number":
-            ok = tok[0].isdigit()
-        else:  # name
-            written = text.cased[pos]
-            ok = (
-                is_word(tok)
-                and tok not in COMMON  # "I'd", "You", "The" open sentences; they name no one
-                and written[:1].isupper()
-                and not written.isupper()
-            )
+        ok = toks[pos][0].isdigit() if slot.kind == "number" else pos in text.names
         return self._match(text, pos + 1, k + 1, landing) if ok else None
 
     def _sequence_ends(self, text: Text, pos: int, seq: Sequence, i: int) -> Iterable[int]:

@@ -45,6 +45,15 @@ _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F)], " "
 )
 _NORMALISE = {**_FOLD, **_INVISIBLE}  # one translate pass does both
+# The most frequent words of English messages: a slot made of them tells little.
+_COMMON_WORDS = (
+    "i you my your we our me us it is in on at to for of a an the and or but so if as be are "
+    "was were am i'm you're we're it's that this there here have has had do did does can could "
+    "would will should may might just not no with from about by up out all any some what how "
+    "when where why who which hi hello hey thanks thank please like love want get know "
+    "think see been being much more very really"
+)
+COMMON = frozenset(_COMMON_WORDS.split())
 
 
 class Text:
@@ -61,6 +70,7 @@ class Text:
         if len(lowered) != len(folded):  # e.g. 'İ' lowers to two characters
             lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
         self.lower = lowered
+        self._folded = folded
         self._where: dict[str, list[int]] = {}
         self._offsets: list[tuple[int, int]] = []
         self._positions: dict[int, list[int]] = {}
@@ -168,8 +178,26 @@ class Text:
 
     @cached_property
     def cased(self) -> list[str]:
-        """Each token as written (for capitalised names); offsets are shared with `toks`."""
+        """Each token as written (for capitalised names), tokenised again in C; lowering
+        moves no token boundary unless it changed the text's length."""
+        if len(self.lower) == len(self._folded):
+            cased = _TOKEN.findall(self._folded)
+            if len(cased) == len(self.toks):
+                return cased
         return [self.original[s:e] for s, e in self.offsets]
+
+    @cached_property
+    def names(self) -> frozenset[int]:
+        """Positions of the words that can be names: capitalised, not all capitals, not a
+        common word ("I'd", "You", "The" open sentences; they name no one)."""
+        return frozenset(
+            i
+            for i, written in enumerate(self.cased)
+            if written[:1].isupper()
+            and not written.isupper()
+            and self.toks[i] not in COMMON
+            and _is_word(self.toks[i])
+        )
 
     def words_in(self, start: int, end: int) -> list[str]:
         """The words between two offsets (one sentence, say)."""
