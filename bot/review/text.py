@@ -71,7 +71,6 @@ class Text:
             lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
         self.lower = lowered
         self._folded = folded
-        self._where: dict[str, list[int]] = {}
         self._offsets: list[tuple[int, int]] = []
         self._positions: dict[int, list[int]] = {}
 
@@ -134,20 +133,20 @@ class Text:
         return found
 
     def where(self, token: str) -> list[int]:
-        """Where a token occurs (found by list.index in C, cached per token)."""
-        found = self._where.get(token)
-        if found is None:
-            found = []
-            toks = self.toks
-            i = -1
-            try:
-                while True:
-                    i = toks.index(token, i + 1)
-                    found.append(i)
-            except ValueError:
-                pass
-            self._where[token] = found
-        return found
+        """Where a token occurs."""
+        return self._where_all.get(token, [])
+
+    @cached_property
+    def _where_all(self) -> dict[str, list[int]]:
+        """Every token's positions, in one pass."""
+        where: dict[str, list[int]] = {}
+        for i, tok in enumerate(self.toks):
+            found = where.get(tok)
+            if found is None:
+                where[tok] = [i]
+            else:
+                found.append(i)
+        return where
 
     @cached_property
     def joined(self) -> str:
