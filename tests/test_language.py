@@ -80,3 +80,9 @@ def test_the_reply_to_a_non_english_draft_says_what_was_and_was_not_checked():
     assert reply.startswith("🌐 A draft in French") and "English drafts only" in reply
     assert "not what it says" in reply
     assert "ready to send" not in reply and "100/100" not in reply
+
+
+def test_the_words_of_a_link_vote_for_no_language():
+    link = "https://ai.studio/apps/6ce2a7ce-c772-42c4-9e7d-462fa893971b"
+    draft = f"{link}\nBrand new to GitHub\n{link}\n{link}"  # "ai" is French for "have"
+    assert review(draft, "intro").language == "en"

@@ -11,6 +11,7 @@ sender's words (or, for something missing, the whole draft).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -214,7 +215,7 @@ class Engine:
 
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
-        language = detect(text.word_counts, original)
+        language = detect(_words_outside_links(text), original)
         keyed = self.keyless.union(*(self.by_key[w] for w in self.by_key.keys() & text.vocab))
         counts = text.word_counts
         first = sum(counts[w] for w in FIRST_PERSON & counts.keys())
@@ -419,6 +420,14 @@ def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
         if count > best_count:
             best, best_count = (start, end), count
     return best
+
+
+def _words_outside_links(text: Text) -> Counter[str]:
+    """The draft's words without those of its links: "ai.studio/apps" votes for no language."""
+    counts = text.word_counts
+    if text.links:
+        counts = counts - Counter(w for s, e in text.links for w in text.words_in(s, e))
+    return counts
 
 
 def _metric(metric: str, text: Text) -> tuple[int, Span]:
