@@ -426,7 +426,13 @@ def _words_outside_links(text: Text) -> Counter[str]:
     """The draft's words without those of its links: "ai.studio/apps" votes for no language."""
     counts = text.word_counts
     if text.links:
-        counts = counts - Counter(w for s, e in text.links for w in text.words_in(s, e))
+        counts = Counter(counts)  # a copy, made by dict.update in C
+        for start, end in text.links:
+            for word in text.words_in(start, end):
+                if counts[word] > 1:
+                    counts[word] -= 1
+                else:
+                    del counts[word]
     return counts
 
 
