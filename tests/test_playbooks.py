@@ -298,3 +298,73 @@ def test_odd_yaml_shapes_are_errors_naming_file_and_line_not_tracebacks(change, 
     with pytest.raises(PlaybookError) as info:
         parse_playbook(VALID.replace(*change), "local.yaml")
     assert expected in str(info.value) and "local.yaml" in str(info.value)
+
+
+WELCOME_DETECTOR = """\
+id: welcome-intros
+title: Welcome intros
+principle: A welcome post introduces two people.
+contexts: [introduction]
+signals:
+  - id: please-welcome
+    kind: phrases
+    signal: introduces
+    unless_signals: [pitch]
+    phrases: ["please welcome"]
+    examples: {hit: ["Please welcome Dana, our new tester."], miss: ["Welcome aboard."]}
+rules:
+  - id: welcome-too-short
+    kind: count
+    metric: words
+    min: 3
+    severity: tip
+    weight: 1
+    message: "Say a little more."
+    suggestion: "One line about each of them."
+    examples: {fail: ["Welcome!"], pass: ["Please welcome Dana today."]}
+tips: [one, two, three, four, five]
+"""
+
+WELCOME_RULE = """\
+id: welcome-rules
+title: Welcome rules
+principle: A welcome says what each person does.
+contexts: [introduction]
+rules:
+  - id: welcome-needs-a-role
+    kind: require
+    when_signals: [introduces]
+    any_phrases: ["works on", "works at"]
+    severity: warn
+    weight: 20
+    message: "Say what they do."
+    suggestion: "Add their role."
+    examples:
+      fail: ["Please welcome Dana to the channel!"]
+      pass: ["Please welcome Dana, who works on the compiler."]
+tips: [one, two, three, four, five]
+"""
+
+
+def test_a_community_detector_runs_before_the_rules_that_read_its_signal(tmp_path: Path):
+    # The detector yields to a pitch, which once put it after the built-in rule that
+    # treats "you worked with" as a request to be introduced; now it always runs first.
+    (tmp_path / "a-welcome.yaml").write_text(WELCOME_DETECTOR)
+    playbooks = load_playbooks([tmp_path])
+    draft = "Ana, please welcome Ben to the studio. You worked with his sister at Naver."
+    result = review(draft, "introduction", playbooks)
+    assert result.signals["introduces"] and not result.signals["ask"]
+    assert "intro-without-opt-in" in [f.rule for f in result.findings]
+
+
+def test_a_rule_gated_on_a_signal_from_a_broken_file_is_not_judged(tmp_path, capsys):
+    (tmp_path / "a-detect.yaml").write_text(
+        WELCOME_DETECTOR.replace(
+            "contexts: [introduction]\n", "contexts: [introduction]\ncolour: red\n"
+        )
+    )
+    (tmp_path / "b-rules.yaml").write_text(WELCOME_RULE)
+    assert main(["playbooks", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "unknown key 'colour'" in out
+    assert "welcome-needs-a-role" not in out

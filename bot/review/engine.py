@@ -131,7 +131,9 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
             continue
         lines = _id_lines(playbook.source)
         for check in (*playbook.detectors, *playbook.rules):
-            if not complete and (check.unless_signals or check.any_signals or check.detectors):
+            if not complete and (
+                check.unless_signals or check.when_signals or check.any_signals or check.detectors
+            ):
                 continue
             context = sorted(check.contexts)[0]
             line = lines.get(check.id, [None])[0]
@@ -157,6 +159,37 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
                         f"{regex.example!r}"
                     )
     return problems
+
+
+def _evaluation_order(checks: tuple[Check, ...]) -> list[int]:
+    """Every check after the checks that set a signal it reads, so a rule never looks at a
+    signal before it can be set: detectors first, the rules that judge what was found
+    next, the rules about what is missing last. Within that, the order written."""
+    setters: dict[str, list[int]] = {}
+    for i, c in enumerate(checks):
+        if c.signal:
+            setters.setdefault(c.signal, []).append(i)
+    by_id = {c.id: i for i, c in enumerate(checks)}
+    needs = [
+        {
+            j
+            for s in (*c.unless_signals, *c.when_signals, *c.any_signals)
+            for j in setters.get(s, ())
+        }
+        | {by_id[d] for d in c.detectors if d in by_id}
+        for c in checks
+    ]
+    base = [3 if c.kind == "require" else 2 if c.kind == "signal" else 0 for c in checks]
+    level = base[:]
+    for _ in range(len(checks)):  # a chain is at most as long as the list; a cycle stops
+        changed = False
+        for i, deps in enumerate(needs):
+            want = max([base[i], *(level[j] + 1 for j in deps if j != i)])
+            if want != level[i] and want <= 2 * len(checks):
+                level[i], changed = want, True
+        if not changed:
+            break
+    return sorted(range(len(checks)), key=lambda i: level[i])
 
 
 def _id_lines(source: str) -> dict[str, list[int]]:
@@ -192,14 +225,7 @@ class Engine:
                     for word in c.key or ():
                         self.by_key.setdefault(word, set()).add(id(c))
 
-        # Detectors first (those that yield to another signal after it), then the rules
-        # that judge what was found, then the rules about what is missing.
-        def stage(c: Check) -> int:
-            if c.kind in ("signal", "require"):
-                return 3 if c.kind == "require" else 2
-            return 1 if c.unless_signals or c.when_signals else 0
-
-        self.order = sorted(range(len(self.checks)), key=lambda i: stage(self.checks[i]))
+        self.order = _evaluation_order(self.checks)
         self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
         # The checks that can matter in each context, in order: a detector for that
         # context, a rule of it, or a rule elsewhere that still sets a signal.

@@ -177,13 +177,10 @@ class Text:
 
     @cached_property
     def cased(self) -> list[str]:
-        """Each token as written (for capitalised names), tokenised again in C; lowering
-        moves no token boundary unless it changed the text's length."""
-        if len(self.lower) == len(self._folded):
-            cased = _TOKEN.findall(self._folded)
-            if len(cased) == len(self.toks):
-                return cased
-        return [self.original[s:e] for s, e in self.offsets]
+        """Each token as written (for capitalised names), tokenised again in C: lowering
+        changes no character's class, and characters it would lengthen are kept as they
+        are, so the tokens line up with `toks` one for one."""
+        return _TOKEN.findall(self._folded)
 
     @cached_property
     def names(self) -> frozenset[int]:
