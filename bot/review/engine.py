@@ -35,7 +35,6 @@ NEGATION_WINDOW = 5
 EXCERPT_MAX = 120
 # What can still be checked in a language the phrases do not cover.
 LANGUAGE_NEUTRAL = frozenset({"count"})
-SIGNAL_NAMES = SIGNALS
 
 Span = tuple[int, int]
 
@@ -248,7 +247,7 @@ class Engine:
         second = sum(counts[w] for w in SECOND_PERSON & counts.keys())
         self_focus = round(first / (first + second), 3) if first + second else 0.0
 
-        signals: dict[str, Any] = dict.fromkeys(SIGNAL_NAMES, False)
+        signals: dict[str, Any] = dict.fromkeys(SIGNALS, False)
         evidence: dict[str, Span] = {}  # the words that first set each signal or detector
         fired: list[tuple[Check, Span]] = []
         for i in self.order if trace is not None else self.order_for[context]:

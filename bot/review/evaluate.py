@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import SIGNAL_NAMES, Review, engine_for
-from .schema import CONTEXTS, REVISE_ABOVE, PlaybookSet
+from .engine import Review, engine_for
+from .schema import CONTEXTS, REVISE_ABOVE, SIGNALS, PlaybookSet
 
-LABELLED_SIGNALS = tuple(s for s in SIGNAL_NAMES if s not in ("bare_greeting", "introduces"))
+LABELLED_SIGNALS = tuple(s for s in SIGNALS if s not in ("bare_greeting", "introduces"))
 _CONFIDENCE = {"high": 1.0, "medium": 0.7, "low": 0.4}
 
 
