@@ -19,7 +19,7 @@ from fake_discord import FakeDiscord
 from fake_discord import restore_discord_endpoints as restore_discord_endpoints
 from fake_telegram import TOKEN, Call, FakeTelegram, user
 from stack import Stack
-from test_sigkill import _FOLLOWUP, _nudges
+from test_sigkill import _copies, _nudges, _repeats
 
 from netcoach.bot.app import build, load_config, platform_adapters
 from netcoach.bot.clock import SystemClock
@@ -256,13 +256,9 @@ async def test_a_worker_killed_mid_backlog_loses_nothing_and_repeats_only_its_in
         assert victim.returncode == -signal.SIGKILL
         assert all(p.returncode == 0 for p in workers[1:])
     await setup.close()
-    copies: dict[int, list[str]] = collections.defaultdict(list)
-    for call in _nudges(fake):
-        followup = int(_FOLLOWUP.search(call.result["text"])[1])  # type: ignore[index]
-        copies[followup].append(call.result["text"])
+    copies = _copies(fake)
     assert len(copies) == reminders  # every reminder delivered
-    repeats = sum(len(texts) - 1 for texts in copies.values())
-    flagged = sum(REPEAT_NOTE in t for texts in copies.values() for t in texts)
+    repeats, flagged = _repeats(copies)
     assert repeats <= concurrency and flagged <= concurrency
     for texts in copies.values():
         assert all(REPEAT_NOTE in t for t in texts[1:])

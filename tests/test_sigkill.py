@@ -72,6 +72,22 @@ def _nudges(fake: FakeTelegram) -> list[Call]:
     ]
 
 
+def _copies(fake: FakeTelegram) -> dict[int, list[str]]:
+    """Every nudge the users received, by follow-up id, in the order sent."""
+    copies: dict[int, list[str]] = collections.defaultdict(list)
+    for call in _nudges(fake):
+        followup = int(_FOLLOWUP.search(call.result["text"])[1])  # type: ignore[index]
+        copies[followup].append(call.result["text"])
+    return copies
+
+
+def _repeats(copies: dict[int, list[str]]) -> tuple[int, int]:
+    """How many nudges arrived again, and how many say they may be a repeat."""
+    repeats = sum(len(texts) - 1 for texts in copies.values())
+    flagged = sum(REPEAT_NOTE in t for texts in copies.values() for t in texts)
+    return repeats, flagged
+
+
 async def _start(config: Path) -> asyncio.subprocess.Process:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}
     return await asyncio.create_subprocess_exec(
@@ -126,13 +142,9 @@ async def test_sigkills_during_a_backlog_lose_nothing_and_repeat_only_in_flight_
             proc.send_signal(signal.SIGTERM)
             await proc.wait()
 
-    copies: dict[int, list[str]] = collections.defaultdict(list)
-    for call in _nudges(fake):
-        followup = int(_FOLLOWUP.search(call.result["text"])[1])  # type: ignore[index]
-        copies[followup].append(call.result["text"])
+    copies = _copies(fake)
     assert len(copies) == REMINDERS  # no reminder lost
-    repeats = sum(len(texts) - 1 for texts in copies.values())
-    flagged = sum(REPEAT_NOTE in t for texts in copies.values() for t in texts)
+    repeats, flagged = _repeats(copies)
     window = CONCURRENCY * len(KILL_AT)
     assert repeats <= window and flagged <= window  # only sends in flight at a kill
     for texts in copies.values():
