@@ -3,33 +3,20 @@ short replies, wording that fits the context, the recipient, whole-word quotes."
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from console_chat import ConsoleChat
 from followup_fakes import FakeClock
 
-from netcoach.adapters.console import ConsoleAdapter
 from netcoach.bot.app import App, build, load_config
 from netcoach.bot.features.drafts import format_review, nothing_to_fix
 from netcoach.bot.review import review
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 GREETING_ONLY = "is only a greeting"
-
-
-class Chat:
-    def __init__(self, app: App):
-        self.app, self.out = app, io.StringIO()
-        self.console = ConsoleAdapter(None, self.out, interactive=False)
-        app.add_adapter(self.console)
-
-    async def say(self, line: str) -> str:
-        start = len(self.out.getvalue())
-        await self.console.handle_line(self.app.coach, line)
-        return self.out.getvalue()[start:].strip()
 
 
 async def _chat(tmp_path: Path, extra: str = "") -> App:
@@ -39,9 +26,9 @@ async def _chat(tmp_path: Path, extra: str = "") -> App:
 
 
 @pytest.fixture
-async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+async def chat(tmp_path: Path) -> AsyncIterator[ConsoleChat]:
     app = await _chat(tmp_path)
-    yield Chat(app)
+    yield ConsoleChat(app)
     await app.close()
 
 
@@ -57,13 +44,15 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
         ("a" * 4000, "That is 4,000 characters without the words of a message"),
     ],
 )
-async def test_short_replies_get_a_sensible_answer(chat: Chat, typed: str, answer: str) -> None:
+async def test_short_replies_get_a_sensible_answer(
+    chat: ConsoleChat, typed: str, answer: str
+) -> None:
     said = await chat.say(typed)
     assert answer in said
     assert GREETING_ONLY not in said and "/100" not in said
 
 
-async def test_a_bare_greeting_is_still_reviewed(chat: Chat) -> None:
+async def test_a_bare_greeting_is_still_reviewed(chat: ConsoleChat) -> None:
     assert GREETING_ONLY in await chat.say("hi")
 
 
@@ -97,12 +86,12 @@ def test_nothing_to_fix_says_only_what_is_true_in_that_context(
     assert nothing_to_fix(result) == line
 
 
-async def test_followup_is_accepted_as_a_context_name(chat: Chat) -> None:
+async def test_followup_is_accepted_as_a_context_name(chat: ConsoleChat) -> None:
     said = await chat.say("/review followup Hi Tom, here's the article I mentioned. Hope it helps!")
     assert "(as a follow-up)" in said
 
 
-async def test_review_to_a_contact_shows_the_specific_bond_tip_only(chat: Chat) -> None:
+async def test_review_to_a_contact_shows_the_specific_bond_tip_only(chat: ConsoleChat) -> None:
     await chat.say("/contact Tom bond we both row")
     said = await chat.say("/review to Tom: Hi Tom, how is the new job going?")
     assert "You share something the draft doesn't mention: we both row." in said
@@ -110,7 +99,7 @@ async def test_review_to_a_contact_shows_the_specific_bond_tip_only(chat: Chat) 
     assert said.count("Mention the shared bond") == 1
 
 
-async def test_review_to_an_unknown_contact_says_so(chat: Chat) -> None:
+async def test_review_to_an_unknown_contact_says_so(chat: ConsoleChat) -> None:
     said = await chat.say("/review to Nobody: Hi Sam, loved your talk on soil. How did you start?")
     assert "I don't know anyone called “Nobody” among your contacts" in said
     assert "/100" in said  # the review itself is still there
@@ -119,13 +108,13 @@ async def test_review_to_an_unknown_contact_says_so(chat: Chat) -> None:
 async def test_the_length_refusal_uses_the_configured_limit(tmp_path: Path) -> None:
     app = await _chat(tmp_path, "review:\n  max_chars: 200\n")
     try:
-        said = await Chat(app).say("Hi Ana, " + "I loved your talk on soil health. " * 10)
+        said = await ConsoleChat(app).say("Hi Ana, " + "I loved your talk on soil health. " * 10)
         assert "I review up to 200" in said and "1,000" not in said
     finally:
         await app.close()
 
 
-async def test_plurals(chat: Chat) -> None:
+async def test_plurals(chat: ConsoleChat) -> None:
     await chat.say("/history on")
     await chat.say("Hi Ana, loved your talk on soil health — how did you get started?")
     assert "I deleted 1 stored draft." in await chat.say("/history off")
@@ -144,6 +133,8 @@ def test_a_draft_in_another_language_says_reviews_are_english_only() -> None:
 
 
 @pytest.mark.parametrize("typed", ["/review", "/review intro", "/review follow-up   "])
-async def test_review_with_no_draft_says_where_the_draft_goes(chat: Chat, typed: str) -> None:
+async def test_review_with_no_draft_says_where_the_draft_goes(
+    chat: ConsoleChat, typed: str
+) -> None:
     said = await chat.say(typed)
     assert "Put the draft after the command" in said and "“”" not in said

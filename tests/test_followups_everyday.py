@@ -3,30 +3,24 @@ edits, duplicates, short names, usage hints that fit, times people say."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from console_chat import ConsoleChat
 from followup_fakes import FakeClock
 
-from netcoach.adapters.console import YOU, ConsoleAdapter
+from netcoach.adapters.console import YOU
 from netcoach.bot.app import App, build, load_config
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday; Lisbon is on UTC in winter
 
 
-class Chat:
+class Chat(ConsoleChat):
     def __init__(self, app: App, clock: FakeClock):
-        self.app, self.clock, self.out = app, clock, io.StringIO()
-        self.console = ConsoleAdapter(None, self.out, interactive=False)
-        app.add_adapter(self.console)
-
-    async def say(self, line: str) -> str:
-        start = len(self.out.getvalue())
-        await self.console.handle_line(self.app.coach, line)
-        return self.out.getvalue()[start:].strip()
+        super().__init__(app)
+        self.clock = clock
 
     async def followups(self) -> list[tuple[str, str, datetime]]:
         user = await self.app.users.find(YOU)

@@ -3,7 +3,6 @@ a readable export, and /forget that deletes the export files the console saved."
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -11,38 +10,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from console_chat import ConsoleChat
 from followup_fakes import FakeClock
 
-from netcoach.adapters.console import ConsoleAdapter
-from netcoach.bot.app import App, build, load_config
+from netcoach.bot.app import build, load_config
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-class Chat:
-    def __init__(self, app: App, files: Path):
-        self.app, self.out, self.files = app, io.StringIO(), files
-        self.console = ConsoleAdapter(None, self.out, interactive=False, files_dir=files)
-        app.add_adapter(self.console)
-
-    async def say(self, line: str) -> str:
-        start = len(self.out.getvalue())
-        await self.console.handle_line(self.app.coach, line)
-        return self.out.getvalue()[start:].strip()
-
-
 @pytest.fixture
-async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
+async def chat(tmp_path: Path) -> AsyncIterator[ConsoleChat]:
     config_file = tmp_path / "netcoach.yaml"
     config_file.write_text(f"database: {tmp_path / 'c.sqlite3'}\n")
     app = await build(load_config(config_file, env={}), clock=FakeClock(T0))
     files = tmp_path / "here"
-    yield Chat(app, files)
+    yield ConsoleChat(app, files)
     await app.close()
 
 
-async def test_the_export_reads_as_a_person_would_expect(chat: Chat) -> None:
+async def test_the_export_reads_as_a_person_would_expect(chat: ConsoleChat) -> None:
     await chat.say("/followup Пётр tomorrow привет из Москвы")
     await chat.say("/history on")
     await chat.say("Hi Ana, loved your talk on soil health — how did you get started?")
@@ -68,14 +55,14 @@ async def test_the_export_reads_as_a_person_would_expect(chat: Chat) -> None:
                     assert isinstance(value, str) and ISO.match(value), (column, value)
 
 
-async def test_counts_use_plurals(chat: Chat) -> None:
+async def test_counts_use_plurals(chat: ConsoleChat) -> None:
     said = await chat.say("/mydata")
     assert "Here is everything I store about you: 1 row in 1 table." in said
     await chat.say("/forget")
     assert "Done: I deleted all 1 row about you." in await chat.say("1")
 
 
-async def test_forget_mentions_and_deletes_the_files_mydata_saved(chat: Chat) -> None:
+async def test_forget_mentions_and_deletes_the_files_mydata_saved(chat: ConsoleChat) -> None:
     await chat.say("/followup Maria tomorrow")
     await chat.say("/mydata")
     await chat.say("/mydata")
@@ -89,7 +76,7 @@ async def test_forget_mentions_and_deletes_the_files_mydata_saved(chat: Chat) ->
     assert chat.files.joinpath("notes.json").exists()
 
 
-async def test_no_the_forget_question_keeps_the_files(chat: Chat) -> None:
+async def test_no_the_forget_question_keeps_the_files(chat: ConsoleChat) -> None:
     await chat.say("/mydata")
     await chat.say("/forget")
     assert (await chat.say("no")) == "Nothing was deleted."
