@@ -64,3 +64,13 @@ async def netcoach_run(config: Path, env: dict[str, str]) -> AsyncIterator[Runni
             process.send_signal(signal.SIGTERM)
         running.status = await asyncio.wait_for(process.wait(), 30)
         await asyncio.wait_for(reader, 30)
+
+
+def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """`netcoach ARGS` in a fresh interpreter, as a user's shell would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "netcoach.bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )

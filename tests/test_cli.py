@@ -7,17 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from processes import run_cli
 
 from netcoach.bot.cli import main
-
-
-def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "netcoach.bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 def test_review_prints_score_verdict_and_each_finding_with_its_fix(capsys):

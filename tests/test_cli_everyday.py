@@ -4,21 +4,11 @@ option, `followup` as a context name, --batch that says when lines failed."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from processes import run_cli
 
 from netcoach.bot.cli import main
-
-
-def run_cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "netcoach.bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(
