@@ -249,10 +249,7 @@ async def test_a_worker_killed_mid_backlog_loses_nothing_and_repeats_only_its_in
                     await asyncio.sleep(0.05)
         finally:
             fake.on_call = None
-            for proc in workers:
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGTERM)
-                await proc.wait()
+            await _stop(workers)
         assert victim.returncode == -signal.SIGKILL
         assert all(p.returncode == 0 for p in workers[1:])
     await setup.close()
@@ -339,16 +336,21 @@ async def test_the_polling_worker_dies_another_polls_within_10_s_no_update_handl
             assert other_log.says("already handled; skipped")  # the dead poller's batch again
         finally:
             fake.on_call = None
-            for proc in workers:
-                if proc.returncode is None:
-                    proc.send_signal(signal.SIGTERM)
-                await proc.wait()
+            await _stop(workers)
         assert other.returncode == 0
     for message in first_batch:  # fetched by the dead poller: at most once, never twice
         assert len([c for c in fake.calls if _replies_to(c, message)]) <= 1
     for message in second_batch:
         assert len([c for c in fake.calls if _replies_to(c, message)]) == 1
     print(f"\ntakeover after {takeover:.1f} s")
+
+
+async def _stop(workers: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM every worker still running, and wait for all of them."""
+    for proc in workers:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await proc.wait()
 
 
 def _replies_to(call: Call, message: dict[str, Any]) -> bool:
