@@ -227,3 +227,17 @@ async def test_forgotten_text_leaves_no_readable_bytes_in_the_file(tmp_path: Pat
         await store.close()
     for file in tmp_path.iterdir():
         assert b"Zephyrine-Quolliberry" not in file.read_bytes(), file.name
+
+
+async def test_more_users_than_one_query_can_list_are_all_found_by_id(tmp_path: Path) -> None:
+    store = await Stack.open(tmp_path / "db.sqlite3")
+    try:
+        ids = [
+            (await store.users.ensure(UserRef("console", f"u{n}", f"User {n}"), NOW)).id
+            for n in range(1201)  # three IN (…) lists of at most 500
+        ]
+        found = await store.users.by_ids([*ids, ids[0]])
+        assert sorted(found) == sorted(ids)
+        assert found[ids[1200]].name == "User 1200"
+    finally:
+        await store.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 from netcoach.bot.kernel import UserRef
 
-from .db import Database, marks, to_unix
+from .db import Database, all_in, to_unix
 
 _COLS = "id, platform, platform_user_id, name, timezone"
 
@@ -67,15 +67,8 @@ class Users:
         return None if row is None else _user(row)
 
     async def by_ids(self, ids: Iterable[int]) -> dict[int, User]:
-        wanted = list(set(ids))
-        out: dict[int, User] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for row in await self.db.all(
-                f"SELECT {_COLS} FROM users WHERE id IN ({marks(chunk)})", chunk
-            ):
-                out[row[0]] = _user(row)
-        return out
+        rows = await all_in(self.db, f"SELECT {_COLS} FROM users WHERE id IN", list(set(ids)))
+        return {row[0]: _user(row) for row in rows}
 
     async def set_timezone(self, user_id: int, timezone: str) -> None:
         async with self.db.transaction() as tx:

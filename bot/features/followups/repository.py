@@ -14,8 +14,8 @@ from netcoach.bot.scheduling.queue import JobQueue
 from netcoach.bot.storage import (
     Database,
     Transaction,
+    all_in,
     from_unix,
-    marks,
     maybe_from_unix,
     to_unix,
 )
@@ -174,16 +174,14 @@ class FollowUpRepository:
             )
 
     async def bonds_for(self, contact_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-        ids = list(set(contact_ids))
         out: dict[int, list[str]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for contact_id, text in await self.db.all(
-                f"SELECT contact_id, text FROM bonds WHERE contact_id IN ({marks(chunk)}) "
-                "ORDER BY id",
-                chunk,
-            ):
-                out.setdefault(contact_id, []).append(text)
+        for contact_id, text in await all_in(
+            self.db,
+            "SELECT contact_id, text FROM bonds WHERE contact_id IN",
+            list(set(contact_ids)),
+            " ORDER BY id",
+        ):
+            out.setdefault(contact_id, []).append(text)
         return {k: tuple(v) for k, v in out.items()}
 
     # -- follow-ups ---------------------------------------------------------------------
@@ -257,15 +255,8 @@ class FollowUpRepository:
         return [_followup(r) for r in rows]
 
     async def by_ids(self, ids: Iterable[int]) -> dict[int, FollowUp]:
-        wanted = list(ids)
-        out: dict[int, FollowUp] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for row in await self.db.all(
-                f"SELECT {_FU_COLS} {_FU_FROM} WHERE f.id IN ({marks(chunk)})", chunk
-            ):
-                out[row[0]] = _followup(row)
-        return out
+        rows = await all_in(self.db, f"SELECT {_FU_COLS} {_FU_FROM} WHERE f.id IN", list(ids))
+        return {row[0]: _followup(row) for row in rows}
 
     async def reschedule(
         self,
