@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +13,9 @@ import pytest
 from labelled import BLIND, CORPUS, DEV_SET, DEVSTYLE, FRESH, HOLDOUT, read_jsonl
 
 from netcoach.bot.review import CONTEXTS, ReviewError, review
+from netcoach.bot.review.patterns import alternation
+from netcoach.bot.review.text import _TOKEN as TOKEN
+from netcoach.bot.review.text import Text
 
 LABELS = ("pitch", "shared_bond", "about_them", "ask")
 REQUIRED_ACCURACY = 0.9
@@ -140,6 +145,7 @@ def test_an_unknown_context_names_the_valid_ones():
         "Zoë, I loved your tálk on Łódź tram history — how did you find the archive?",
         "e\u0301\u0301\u0301" * 50,  # stacked combining marks
         "İstanbul'daki konuşmanızı çok beğendim!",  # 'İ' lowers to two characters
+        "ΟΔΥΣΣΕΑΣ. Hi Ana, I loved your ΣΟΦΙΑΣ talk, could you refer me?",  # final sigma
     ],
 )
 def test_odd_unicode_gets_a_correct_review_with_valid_spans(text):
@@ -147,6 +153,29 @@ def test_odd_unicode_gets_a_correct_review_with_valid_spans(text):
     for finding in result.findings:
         start, end = finding.span
         assert 0 <= start <= end <= len(text)
+    analysed = Text(text)
+    assert analysed.toks == TOKEN.findall(analysed.lower)  # tokens line up with the text
+    assert len(analysed.cased) == len(analysed.toks)
+    for tok, (start, end) in zip(analysed.toks, analysed.offsets, strict=True):
+        assert analysed.lower[start:end] == tok
+
+
+def test_a_prefix_tree_matches_what_the_plain_alternation_matches():
+    """Options in a tree are tried in the order written wherever two can match at the
+    same place ("look" before "look over"), so matches end where they always did."""
+    rng = random.Random(5)
+    words = ["a", "ab", "b", "look", "over", "i", "i'd", "you", "could"]
+    for _ in range(400):
+        texts = [
+            "".join(w + " " for w in rng.choices(words, k=rng.randint(1, 3)))
+            for _ in range(rng.randint(1, 8))
+        ]
+        tree = re.compile(alternation(texts) + "(x )?")
+        plain = re.compile("(?:" + "|".join(map(re.escape, texts)) + ")(x )?")
+        for _ in range(20):
+            subject = "".join(w + " " for w in rng.choices([*words, "x"], k=rng.randint(1, 5)))
+            a, b = tree.match(subject), plain.match(subject)
+            assert (a and a.span()) == (b and b.span()), (texts, subject)
 
 
 @contextmanager

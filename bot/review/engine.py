@@ -210,19 +210,12 @@ class Engine:
         # evaluated, and only those whose key words (their rarest slot) the draft has.
         self.phrases_of: list[tuple[Compiled, ...]] = []
         self.unless_of: list[tuple[Compiled, ...]] = []
-        self.by_key: dict[str, set[int]] = {}  # word -> ids of the phrases it is a key of
-        self.keyless: set[int] = set()
         for check in self.checks:
             for phrases, compiled in (
                 (check.phrases, self.phrases_of),
                 (check.unless, self.unless_of),
             ):
                 compiled.append(tuple(Compiled(p, self.vocabulary) for p in phrases))
-                for c in compiled[-1]:
-                    if c.key is None:
-                        self.keyless.add(id(c))
-                    for word in c.key or ():
-                        self.by_key.setdefault(word, set()).add(id(c))
 
         self.order = _evaluation_order(self.checks)
         self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
@@ -240,8 +233,7 @@ class Engine:
 
     def run(self, original: str, context: str, trace: list[str] | None = None) -> Review:
         text = Text(original)
-        language = detect(_words_outside_links(text), original)
-        keyed = self.keyless.union(*(self.by_key[w] for w in self.by_key.keys() & text.vocab))
+        language = detect(text.word_counts, original, _link_words(text))
         counts = text.word_counts
         first = sum(counts[w] for w in FIRST_PERSON & counts.keys())
         second = sum(counts[w] for w in SECOND_PERSON & counts.keys())
@@ -263,7 +255,7 @@ class Engine:
             settled = (check.signal is None or signals[check.signal]) and check.id not in self.named
             if trace is None and settled and not (check.is_rule and context in check.contexts):
                 continue  # it could change neither a signal nor a finding
-            span = self._evaluate(check, i, text, keyed, first, self_focus, signals, evidence)
+            span = self._evaluate(check, i, text, first, self_focus, signals, evidence)
             if span is None:
                 continue
             if check.signal:
@@ -296,11 +288,12 @@ class Engine:
         return set(trace)
 
     @staticmethod
-    def _spans(text: Text, phrases: tuple[Compiled, ...], keyed: set[int]) -> Iterator[Span]:
-        """Where the phrases occur, phrase by phrase, as character spans; phrases whose key
-        words the draft lacks are not tried."""
+    def _spans(text: Text, phrases: tuple[Compiled, ...]) -> Iterator[Span]:
+        """Where the phrases occur, phrase by phrase, as character spans; a phrase is not
+        tried when the draft lacks every word of its key (its rarest slot)."""
+        vocab = text.vocab
         for c in phrases:
-            if id(c) in keyed:
+            if c.key is None or not c.key.isdisjoint(vocab):
                 for start, end in c.spans(text):
                     yield text.char_span(start, end)
 
@@ -309,7 +302,6 @@ class Engine:
         check: Check,
         i: int,
         text: Text,
-        keyed: set[int],
         first: int,
         self_focus: float,
         signals: dict[str, Any],
@@ -326,13 +318,13 @@ class Engine:
                     m.span() for r in check.regexes for m in r.compiled.finditer(text.lower)
                 ]
             else:
-                hits = self._spans(text, self.phrases_of[i], keyed)
+                hits = self._spans(text, self.phrases_of[i])
             excepted: SpanSet | None = None
 
             def counts(span: Span) -> bool:
                 nonlocal excepted
                 if excepted is None:  # exceptions are matched only once something hit
-                    excepted = SpanSet(self._spans(text, self.unless_of[i], keyed))
+                    excepted = SpanSet(self._spans(text, self.unless_of[i]))
                 if excepted.overlaps(*span) or text.in_quotes(*span):
                     return False
                 return not (check.negatable and _negated(text, span))
@@ -367,7 +359,7 @@ class Engine:
         if kind == "require":
             if any(signals.get(s) for s in check.any_signals):
                 return None
-            for span in self._spans(text, self.phrases_of[i], keyed):
+            for span in self._spans(text, self.phrases_of[i]):
                 if not text.in_quotes(*span) and not _negated(text, span):
                     return None  # the first that counts is enough
             return _whole(text)
@@ -447,18 +439,11 @@ def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
     return best
 
 
-def _words_outside_links(text: Text) -> Counter[str]:
-    """The draft's words without those of its links: "ai.studio/apps" votes for no language."""
-    counts = text.word_counts
-    if text.links:
-        counts = Counter(counts)  # a copy, made by dict.update in C
-        for start, end in text.links:
-            for word in text.words_in(start, end):
-                if counts[word] > 1:
-                    counts[word] -= 1
-                else:
-                    del counts[word]
-    return counts
+def _link_words(text: Text) -> Counter[str] | None:
+    """The words inside the draft's links: "ai.studio/apps" votes for no language."""
+    if not text.links:
+        return None
+    return Counter(w for start, end in text.links for w in text.words_in(start, end))
 
 
 def _metric(metric: str, text: Text) -> tuple[int, Span]:

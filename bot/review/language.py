@@ -36,6 +36,7 @@ _VOTES = {
     lang: words - frozenset().union(*(w for other, w in _LISTS.items() if other != lang))
     for lang, words in _LISTS.items()
 }
+_VOTER = {w: lang for lang, words in _VOTES.items() for w in words}
 NAMES = {
     "en": "English",
     "es": "Spanish",
@@ -72,19 +73,23 @@ _OTHER_LETTERS = re.compile(r"[^\W\d_\u0000-\u024f]")
 MIN_WORDS = 4  # shorter drafts ("Hola!") are too short to vote on: taken as English
 
 
-def detect(counts: Counter[str], text: str) -> str:
-    """A language code for a draft, from how often each lower-case word occurs in it and
-    its text."""
+def detect(counts: Counter[str], text: str, ignore: Counter[str] | None = None) -> str:
+    """A language code for a draft, from how often each lower-case word occurs in it
+    (less the `ignore` counts: the words of its links, say) and its text."""
     script = "" if text.isascii() else _script(text)
     if script:
         return script
-    if counts.total() < MIN_WORDS:
+    ignore = ignore or Counter()
+    if counts.total() - ignore.total() < MIN_WORDS:
         return "en"
     present = counts.keys()
-    votes = {lang: sum(counts[w] for w in vocab & present) for lang, vocab in _VOTES.items()}
+    votes = dict.fromkeys(_VOTES, 0)
+    for w in present & _VOTER:  # one pass: each voting word belongs to one language
+        votes[_VOTER[w]] += counts[w] - ignore[w]
     if votes["en"] == 0:  # not one English function word: shared ones ("mi", "de") count too
         votes = {
-            lang: 2 * votes[lang] + sum(counts[w] for w in _LISTS[lang] & present) for lang in votes
+            lang: 2 * votes[lang] + sum(counts[w] - ignore[w] for w in _LISTS[lang] & present)
+            for lang in votes
         }
     best = max(votes, key=lambda lang: (votes[lang], lang == "en"))
     # Names and loanwords make stray hits; another language must clearly outvote English.

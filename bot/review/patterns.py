@@ -23,6 +23,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .text import COMMON, Text, is_word
 
@@ -30,6 +31,7 @@ GAPS = {"..": 5, "...": 40}  # words a gap may skip
 BUILTIN = ("number", "name")  # predicates, not word lists
 _CLASS = re.compile(r"^\{([a-z0-9-]+)\}$")
 _NOT_A_BREAK = "(?![.!?\n؟？。] )"  # a gap's token: anything but a sentence end
+_MAX_EXPANSION = 500  # texts a sequence of classes may expand to in one prefix tree
 _ITEM = re.compile(r"\((?P<group>[^()]*)\)(?P<optional>\?)?|(?P<word>[^\s()]+)")
 
 Atom = tuple[str, str]  # ("w", word) | ("p", prefix) | ("c", class name)
@@ -254,9 +256,46 @@ class Compiled:
             return f"(?:{_NOT_A_BREAK}[^ ]+ ){{0,{slot.gap}}}?"
         if slot.kind == "number":
             return r"\d[^ ]* "
-        options = [o for o in slot.options if o]
-        body = "|".join("".join(map(self._atom_regex, seq)) for seq in options)
-        return f"(?:{body}){'?' if slot.optional else ''}"
+        # Runs of options made only of words become one prefix tree, so the regex engine
+        # rejects a position after a character or two instead of trying every option.
+        parts: list[str] = []
+        literal: list[str] = []
+        for seq in (o for o in slot.options if o):
+            expanded = self._literals(seq)
+            if expanded is None:
+                if literal:
+                    parts.append(alternation(literal))
+                    literal = []
+                parts.append("".join(map(self._atom_regex, seq)))
+            else:
+                literal += expanded
+        if literal:
+            parts.append(alternation(literal))
+        return f"(?:{'|'.join(parts)}){'?' if slot.optional else ''}"
+
+    def _literals(self, seq: Sequence) -> list[str] | None:
+        """Every text a sequence of words and classes can match, in the order the regex
+        would try them; None when it holds a prefix or would expand too far."""
+        choices: list[list[str]] = []
+        size = 1
+        for kind, value in seq:
+            if kind == "w":
+                choices.append([value + " "])
+            elif kind == "c":
+                members = self._members(value)
+                choices.append(["".join(t + " " for t in m) for m in members])
+                size *= len(members)
+            else:
+                return None
+            if size > _MAX_EXPANSION:
+                return None
+        return ["".join(p) for p in itertools.product(*choices)]
+
+    def _members(self, name: str) -> list[tuple[str, ...]]:
+        """A class's members, longest first (so the longest is preferred)."""
+        return sorted(
+            (m for ms in self.vocab.by_first[name].values() for m in ms), key=len, reverse=True
+        )
 
     def _atom_regex(self, atom: Atom) -> str:
         kind, value = atom
@@ -264,10 +303,7 @@ class Compiled:
             return re.escape(value) + " "
         if kind == "p":
             return re.escape(value) + "[^ ]* "
-        members = sorted(
-            (m for ms in self.vocab.by_first[value].values() for m in ms), key=len, reverse=True
-        )
-        return "(?:" + "|".join("".join(re.escape(t) + " " for t in m) for m in members) + ")"
+        return alternation(["".join(t + " " for t in m) for m in self._members(value)])
 
     def spans(self, text: Text) -> list[tuple[int, int]]:
         """Token spans (start, end exclusive) where the phrase occurs, earliest first."""
@@ -308,8 +344,7 @@ class Compiled:
         if self.slots[0].kind == "name":
             return sorted(text.names)
         if self.prefixes is not None:
-            prefixes = self.prefixes
-            return sorted(p for w in text.vocab if w.startswith(prefixes) for p in text.where(w))
+            return text.positions_of(text.starting_with(self.prefixes))
         return list(range(len(text.toks)))
 
     def _match(self, text: Text, pos: int, k: int, landing: dict[int, list[int]]) -> int | None:
@@ -372,3 +407,50 @@ class Compiled:
                 end = pos + len(member)
                 if tuple(toks[pos:end]) == member:
                     yield from self._sequence_ends(text, end, seq, i + 1)
+
+
+def alternation(texts: list[str]) -> str:
+    """A regex matching any of `texts` (each words followed by a space), written as a
+    prefix tree: the regex engine tries the options of an alternation one by one, while
+    in a tree it follows one path per character and drops the others at once. When two
+    texts can match at the same place (one begins the other), the one listed first is
+    tried first, as in the plain alternation; if the tree cannot keep that order, the
+    plain alternation is used."""
+    first: dict[str, int] = {}  # each text once, where it is first listed
+    for i, t in enumerate(texts):
+        first.setdefault(t, i)
+    tree: dict[str, Any] = {}
+    for t in first:
+        node = tree
+        for ch in t:
+            node = node.setdefault(ch, {})
+        node[""] = first[t]
+    tried: list[str] = []
+    regex = _tree_regex(tree, "", tried)
+    at = {t: i for i, t in enumerate(tried)}
+    for t in first:
+        for k in range(1, len(t) - 1):
+            u = t[:k]
+            if t[k - 1] == " " and u in first and (first[u] < first[t]) != (at[u] < at[t]):
+                return "(?:" + "|".join(map(re.escape, first)) + ")"
+    return regex
+
+
+def _tree_regex(node: dict[str, Any], prefix: str, tried: list[str]) -> str:
+    """The regex for a subtree; `tried` gets the texts in the order it tries them. Keys
+    were added in the order the texts are listed, so each branch comes in the order its
+    first text was listed."""
+    branches = []
+    for key, child in node.items():
+        if key == "":
+            tried.append(prefix)
+            branches.append("")
+            continue
+        run, at = key, child  # a chain of single characters becomes one literal
+        while len(at) == 1 and "" not in at:
+            ((ch, at),) = at.items()
+            run += ch
+        branches.append(re.escape(run) + _tree_regex(at, prefix + run, tried))
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"

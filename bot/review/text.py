@@ -11,7 +11,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from functools import cached_property
-from itertools import accumulate, count
+from itertools import accumulate, chain, count
 from operator import add
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
@@ -32,12 +32,17 @@ _LINK_HINT = re.compile(
 )
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
-_CAPITALS = re.compile(r"[A-Z]{4,}")  # runs found in C; word boundaries checked after
-_SHOUTED = re.compile(r"(?<!\w)[^\W\d_]{4,}(?!\w)")
+_FIRST_EMOJI = "\u2600"  # no emoji below it
+# Runs of four letters or more with no a-z in them, found in C; case and word boundaries
+# are checked after.
+_CAPITALS = re.compile(r"[^\W\d_a-z]{4,}")
+_ASCII_CAPITALS = re.compile(r"[A-Z]{4,}")  # the same, faster, for ASCII drafts
 # A run of end marks is consumed whole and its follower checked in Python: a lookahead
 # after `+` would retry every suffix of a long run ("!!!…x"), which is quadratic.
 _SENTENCE_END = re.compile(r"[.!?؟？。]+|\n+")
-_QUESTION = re.compile(r"[?؟？]+")
+# A whole run of question marks (possessive, and only from its start: linear) that ends
+# the text or is followed by a space.
+_QUESTION = re.compile(r"(?<![?؟？])[?؟？]++(?=\s|\Z)")
 BREAKS = frozenset({".", "!", "?", "\n", "؟", "？", "。"})  # tokens a gap never crosses
 _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 # Zero-width and bidi control characters carry no words; they are ignored for matching.
@@ -45,6 +50,7 @@ _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F)], " "
 )
 _NORMALISE = {**_FOLD, **_INVISIBLE}  # one translate pass does both
+_TO_NORMALISE = re.compile("[" + re.escape("".join(map(chr, _NORMALISE))) + "]")
 # The most frequent words of English messages: a slot made of them tells little.
 _COMMON_WORDS = (
     "i you my your we our me us it is in on at to for of a an the and or but so if as be are "
@@ -65,18 +71,25 @@ class Text:
 
     def __init__(self, original: str):
         self.original = original
-        folded = original.translate(_NORMALISE)
-        lowered = folded.lower()
-        if len(lowered) != len(folded):  # e.g. 'İ' lowers to two characters
-            lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in folded)
-        self.lower = lowered
+        # Most drafts hold nothing to fold: a C scan for it is cheaper than translating.
+        folded = original.translate(_NORMALISE) if _TO_NORMALISE.search(original) else original
+        self.lower = _lowered(folded)
         self._folded = folded
         self._offsets: list[tuple[int, int]] = []
         self._positions: dict[int, list[int]] = {}
+        self._starting: dict[tuple[str, ...], frozenset[str]] = {}
 
     @cached_property
     def toks(self) -> list[str]:
-        return _TOKEN.findall(self.lower)
+        """The tokens, lower-cased: the cased ones joined, lowered and split, all in C
+        (tokenising once more would cost as much as the whole of it)."""
+        if "Σ" in self._folded:  # lowers by context (final "ς"): only in place
+            return _TOKEN.findall(self.lower)
+        return self._joined_lower.split(" ") if self.cased else []
+
+    @cached_property
+    def _joined_lower(self) -> str:
+        return _lowered(" ".join(self.cased))
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         """The characters of tokens start..end-1. Token offsets are found in order with
@@ -128,8 +141,18 @@ class Text:
             if len(present) == 1:
                 found = self.where(next(iter(present)))
             else:
-                found = sorted(p for w in present for p in self.where(w))
+                found = sorted(chain.from_iterable(map(self._where_all.__getitem__, present)))
             self._positions[id(tokens)] = found
+        return found
+
+    def starting_with(self, prefixes: tuple[str, ...]) -> frozenset[str]:
+        """The draft's tokens that start with one of the prefixes (one object per set of
+        prefixes, so `positions_of` caches where they are)."""
+        found = self._starting.get(prefixes)
+        if found is None:
+            found = self._starting[prefixes] = frozenset(
+                w for w in self.vocab if w.startswith(prefixes)
+            )
         return found
 
     def where(self, token: str) -> list[int]:
@@ -152,7 +175,7 @@ class Text:
     def joined(self) -> str:
         """The tokens joined by single spaces, with a space before and after each: the
         string token patterns run on as regular expressions."""
-        return " " + " ".join(self.toks) + " "
+        return " " + " ".join(self.toks) + " " if "Σ" in self._folded else f" {self._joined_lower} "
 
     @cached_property
     def joined_at(self) -> list[int]:
@@ -177,9 +200,9 @@ class Text:
 
     @cached_property
     def cased(self) -> list[str]:
-        """Each token as written (for capitalised names), tokenised again in C: lowering
-        changes no character's class, and characters it would lengthen are kept as they
-        are, so the tokens line up with `toks` one for one."""
+        """Each token as written (for capitalised names). Lowering changes no character's
+        class, and characters it would lengthen are kept as they are, so these tokens and
+        `toks` line up one for one."""
         return _TOKEN.findall(self._folded)
 
     @cached_property
@@ -243,10 +266,7 @@ class Text:
     @cached_property
     def questions(self) -> int:
         """Sentences ending in a question mark (counted without splitting sentences)."""
-        text = self.original
-        return sum(
-            1 for m in _QUESTION.finditer(text) if m.end() == len(text) or text[m.end()].isspace()
-        )
+        return len(_QUESTION.findall(self.original))
 
     @cached_property
     def exclamations(self) -> int:
@@ -254,20 +274,22 @@ class Text:
 
     @cached_property
     def emoji(self) -> list[int]:
+        if self.original.isascii() or max(self.original) < _FIRST_EMOJI:  # both in C
+            return []
         return [m.start() for m in _EMOJI.finditer(self.original)]
 
     @cached_property
     def shouted(self) -> list[tuple[int, int]]:
-        """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine)."""
+        """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine).
+        Runs without a-z are found in C, and only they are checked in Python."""
         text = self.original
-        if text.isascii():  # the common case: candidate runs in C, boundaries in Python
-            return [
-                m.span()
-                for m in _CAPITALS.finditer(text)
-                if not (m.start() and _word_char(text[m.start() - 1]))
-                and not (m.end() < len(text) and _word_char(text[m.end()]))
-            ]
-        return [m.span() for m in _SHOUTED.finditer(self.original) if m.group().isupper()]
+        return [
+            m.span()
+            for m in (_ASCII_CAPITALS if text.isascii() else _CAPITALS).finditer(text)
+            if m[0].isupper()
+            and not (m.start() and _word_char(text[m.start() - 1]))
+            and not (m.end() < len(text) and _word_char(text[m.end()]))
+        ]
 
     def clause_before(self, index: int, limit: int) -> list[str]:
         """Up to `limit` tokens before token `index`, nearest first, within its clause."""
@@ -307,6 +329,15 @@ class SpanSet:
     def overlaps(self, start: int, end: int) -> bool:
         k = bisect_left(self.starts, end)  # spans starting before `end`
         return k > 0 and self.max_end[k - 1] > start
+
+
+def _lowered(text: str) -> str:
+    """Lower case, keeping the length: a character whose lower case is longer ('İ' becomes
+    two) is kept as it is, so offsets in the lowered text hold."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return lowered
 
 
 def _word_char(ch: str) -> bool:
