@@ -70,6 +70,7 @@ _SCRIPTS = (  # letters of a script, counted with one C-level regex each
 _UKRAINIAN = frozenset("іїєґ")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _OTHER_LETTERS = re.compile(r"[^\W\d_\u0000-\u024f]")
+_NOTHING: Counter[str] = Counter()  # read only
 MIN_WORDS = 4  # shorter drafts ("Hola!") are too short to vote on: taken as English
 
 
@@ -79,7 +80,7 @@ def detect(counts: Counter[str], text: str, ignore: Counter[str] | None = None) 
     script = "" if text.isascii() else _script(text)
     if script:
         return script
-    ignore = ignore or Counter()
+    ignore = ignore or _NOTHING
     if counts.total() - ignore.total() < MIN_WORDS:
         return "en"
     present = counts.keys()
@@ -99,7 +100,7 @@ def detect(counts: Counter[str], text: str, ignore: Counter[str] | None = None) 
 def _script(text: str) -> str:
     """The language of a non-Latin script when most letters are in it; "" for Latin."""
     others = _OTHER_LETTERS.findall(text)
-    if len(others) <= len(_LATIN.findall(text)):
+    if not others or len(others) <= len(_LATIN.findall(text)):
         return ""
     letters = "".join(others)
     counts = {lang: len(pattern.findall(letters)) for pattern, lang in _SCRIPTS}

@@ -30,6 +30,8 @@ _LINK_HINT = re.compile(
     r"://|www\.|\.(?:com|org|net|io|pro|gle|ly|co|dev|app|me|ai|xyz|info|biz"
     r"|uk|de|fr|eu|link|page|site|shop|store|to|gg|tv|cc)\b"
 )
+_SPACE = re.compile("[ \n\t]")
+_FEW_HINTS = 8
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
 _FIRST_EMOJI = "\u2600"  # no emoji below it
@@ -42,7 +44,7 @@ _ASCII_CAPITALS = re.compile(r"[A-Z]{4,}")  # the same, faster, for ASCII drafts
 _SENTENCE_END = re.compile(r"[.!?؟？。]+|\n+")
 # A whole run of question marks (possessive, and only from its start: linear) that ends
 # the text or is followed by a space.
-_QUESTION = re.compile(r"(?<![?؟？])[?؟？]++(?=\s|\Z)")
+_QUESTION = re.compile(r"[?؟？](?<![?؟？][?؟？])[?؟？]*+(?=\s|\Z)")
 BREAKS = frozenset({".", "!", "?", "\n", "؟", "？", "。"})  # tokens a gap never crosses
 _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 # Zero-width and bidi control characters carry no words; they are ignored for matching.
@@ -244,9 +246,23 @@ class Text:
 
     @cached_property
     def links(self) -> list[tuple[int, int]]:
-        if _LINK_HINT.search(self.lower) is None:
-            return []
-        return [m.span() for m in _LINK.finditer(self.lower)]
+        """Links never hold a space, so the link pattern (slow: it is tried at every
+        character) runs only over the space-free stretches around a cheap hint, unless
+        there are so many that one pass over the draft costs less."""
+        lower = self.lower
+        hints = list(_LINK_HINT.finditer(lower))
+        if len(hints) > _FEW_HINTS:  # a draft full of them: one pass over all of it
+            return [m.span() for m in _LINK.finditer(lower)]
+        found: list[tuple[int, int]] = []
+        done = 0
+        for hint in hints:
+            if hint.start() < done:
+                continue
+            start = max(lower.rfind(space, done, hint.start()) for space in " \n\t") + 1
+            space = _SPACE.search(lower, hint.end())
+            done = len(lower) if space is None else space.start()
+            found += [m.span() for m in _LINK.finditer(lower, start, done)]
+        return found
 
     @cached_property
     def sentences(self) -> list[tuple[int, int]]:
