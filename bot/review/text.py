@@ -12,11 +12,14 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import cached_property
 from itertools import accumulate, chain, count
-from operator import add
+from operator import add, itemgetter
 
 # Typographic apostrophes and quotes fold to ASCII with the same length, so offsets hold.
 _FOLD = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "＇": "'", "“": '"', "”": '"', "„": '"'})
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
+# The same tokens, each with the spaces before it (all the characters tokens skip).
+_SPACED_TOKEN = re.compile(r"([^\S\n]*)(\w+(?:'\w+)*|[^\w\s]|\n)")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _WORDS = re.compile(r"\w+")
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|'(?<!\w')(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
@@ -77,7 +80,6 @@ class Text:
         folded = original.translate(_NORMALISE) if _TO_NORMALISE.search(original) else original
         self.lower = _lowered(folded)
         self._folded = folded
-        self._offsets: list[tuple[int, int]] = []
         self._positions: dict[int, list[int]] = {}
         self._starting: dict[tuple[str, ...], frozenset[str]] = {}
 
@@ -94,27 +96,20 @@ class Text:
         return _lowered(" ".join(self.cased))
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
-        """The characters of tokens start..end-1. Token offsets are found in order with
-        str.find, only as far into the draft as a quote has needed so far."""
-        self._offsets_to(end - 1)
-        return (self._offsets[start][0], self._offsets[end - 1][1])
+        """The characters of tokens start..end-1."""
+        return (self.starts[start], self.starts[end - 1] + len(self.cased[end - 1]))
 
-    def _offsets_to(self, index: int) -> None:
-        offsets, toks = self._offsets, self.toks
-        if index < len(offsets):
-            return
-        find = self.lower.find
-        at = offsets[-1][1] if offsets else 0
-        for tok in toks[len(offsets) : index + 1]:
-            at = find(tok, at)
-            offsets.append((at, at + len(tok)))
-            at += len(tok)
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each token starts: each is the last one's start, plus its length, plus the
+        spaces before it (added up in C)."""
+        spaces = map(len, map(_FIRST, self._spaced))
+        return list(accumulate(map(add, spaces, chain((0,), map(len, self.cased)))))
 
     @property
     def offsets(self) -> list[tuple[int, int]]:
         """(start, end) of every token in `toks`."""
-        self._offsets_to(len(self.toks) - 1)
-        return self._offsets
+        return list(zip(self.starts, map(add, self.starts, map(len, self.cased)), strict=True))
 
     @cached_property
     def word_counts(self) -> Counter[str]:
@@ -201,11 +196,16 @@ class Text:
         return out
 
     @cached_property
+    def _spaced(self) -> list[tuple[str, str]]:
+        """Each token as written, with the spaces before it: one pass, in C."""
+        return _SPACED_TOKEN.findall(self._folded)
+
+    @cached_property
     def cased(self) -> list[str]:
         """Each token as written (for capitalised names). Lowering changes no character's
         class, and characters it would lengthen are kept as they are, so these tokens and
         `toks` line up one for one."""
-        return _TOKEN.findall(self._folded)
+        return list(map(_SECOND, self._spaced))
 
     @cached_property
     def names(self) -> frozenset[int]:
@@ -322,10 +322,7 @@ class Text:
     def token_at(self, offset: int) -> int:
         """Index of the first token starting at or after `offset` (a quoted span's start,
         so its offsets are known)."""
-        k = bisect_left(self._offsets, (offset, -1))
-        if k == len(self._offsets):
-            return bisect_left(self.offsets, (offset, -1))
-        return k
+        return bisect_left(self.starts, offset)
 
 
 class SpanSet:
