@@ -20,6 +20,7 @@ _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
 # The same tokens, each with the spaces before it (all the characters tokens skip).
 _SPACED_TOKEN = re.compile(r"([^\S\n]*)(\w+(?:'\w+)*|[^\w\s]|\n)")
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_START = re.Match.start
 _WORDS = re.compile(r"\w+")
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|'(?<!\w')(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
@@ -292,7 +293,7 @@ class Text:
     def emoji(self) -> list[int]:
         if self.original.isascii() or max(self.original) < _FIRST_EMOJI:  # both in C
             return []
-        return [m.start() for m in _EMOJI.finditer(self.original)]
+        return list(map(_START, _EMOJI.finditer(self.original)))
 
     @cached_property
     def shouted(self) -> list[tuple[int, int]]:
