@@ -368,3 +368,29 @@ def test_a_rule_gated_on_a_signal_from_a_broken_file_is_not_judged(tmp_path, cap
     out = capsys.readouterr().out
     assert "unknown key 'colour'" in out
     assert "welcome-needs-a-role" not in out
+
+
+def test_a_rule_gated_on_a_signal_nothing_sets_is_refused_at_load(tmp_path: Path):
+    # Only introduction drafts can be found to introduce two people: a DM rule that waits
+    # for it would never fire, which once went unnoticed.
+    (tmp_path / "b-rules.yaml").write_text(WELCOME_RULE.replace("[introduction]", "[dm]"))
+    with pytest.raises(PlaybookError) as info:
+        load_playbooks([tmp_path])
+    assert "welcome-needs-a-role: nothing sets introduces in its contexts (dm)" in str(info.value)
+
+
+def test_disabling_what_a_gated_rule_waits_for_is_refused_with_a_hint():
+    with pytest.raises(PlaybookError) as info:
+        load_playbooks(disabled_rules=["makes-an-introduction", "names-each-other"])
+    message = str(info.value)
+    assert "rule intro-without-opt-in: nothing sets introduces" in message
+    assert "disable the rule too" in message
+
+
+def test_a_gated_rule_in_several_contexts_is_checked_where_it_can_fire(tmp_path, capsys):
+    # Its examples were judged in its first context (dm), where nothing introduces.
+    (tmp_path / "a-welcome.yaml").write_text(WELCOME_DETECTOR)
+    (tmp_path / "b-rules.yaml").write_text(
+        WELCOME_RULE.replace("contexts: [introduction]", "contexts: [dm, introduction]")
+    )
+    assert main(["playbooks", "check", str(tmp_path)]) == 0, capsys.readouterr().out

@@ -21,7 +21,15 @@ from typing import Any
 from ..yamlsafe import node_lines
 from .language import NAMES, detect
 from .patterns import Compiled, Vocabulary
-from .schema import CONTEXTS, REVISE_ABOVE, SIGNALS, Check, PlaybookSet, load_playbooks
+from .schema import (
+    CONTEXTS,
+    REVISE_ABOVE,
+    SIGNALS,
+    Check,
+    PlaybookSet,
+    gate_contexts,
+    load_playbooks,
+)
 from .text import SpanSet, Text, whole_words
 
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd", "i'll"})
@@ -134,7 +142,9 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
                 check.unless_signals or check.when_signals or check.any_signals or check.detectors
             ):
                 continue
-            context = sorted(check.contexts)[0]
+            # Examples are judged where the rule can be: for a gated rule, the first of its
+            # contexts where its gate's signal can be set.
+            context = (gate_contexts(check, playbooks.checks) or sorted(check.contexts))[0]
             line = lines.get(check.id, [None])[0]
             where = f"{check.source}{f':{line}' if line else ''}: rule {check.id}"
             for text in check.examples_fail:

@@ -182,6 +182,10 @@ def load_playbooks(
         )
         for p in found.values()
     )
+    if problems := _never_judged(playbooks):
+        if disabled:
+            problems.append("config: a disabled check may be what set it; disable the rule too")
+        raise PlaybookError(problems)
     return PlaybookSet(playbooks, vocabulary)
 
 
@@ -204,6 +208,7 @@ def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
     )
     problems += own + [p for p in combined if p not in own]
     problems += _unknown_classes(found.values(), vocabulary)
+    problems += _never_judged(everything.values(), only={p.id for p in found.values()})
     detector_ids = {d.id for p in everything.values() for d in p.detectors}
     usable = tuple(
         p
@@ -307,6 +312,36 @@ def _expand_vocabulary(words: dict[str, list[str]]) -> tuple[Vocabulary, list[st
     for name in words:
         expand(name, ())
     return out, problems
+
+
+def gate_contexts(check: Check, checks: Iterable[Check]) -> list[str]:
+    """The contexts (of the check's own, in order) where a signal in its `when_signals`
+    can be set: a detector sets its signal only in its contexts, a rule in every one."""
+    if not check.when_signals:
+        return sorted(check.contexts)
+    checks = list(checks)
+    return [
+        context
+        for context in sorted(check.contexts)
+        if any(
+            c.signal in check.when_signals and (c.is_rule or context in c.contexts) for c in checks
+        )
+    ]
+
+
+def _never_judged(playbooks: Iterable[Playbook], only: set[str] | None = None) -> list[str]:
+    """Rules (of the playbooks named in `only`, or all) whose `when_signals` nothing in
+    force can set: they would never fire."""
+    playbooks = list(playbooks)
+    checks = [c for p in playbooks for c in (*p.detectors, *p.rules)]
+    return [
+        f"{p.source}: rule {c.id}: nothing sets {' or '.join(c.when_signals)} in its contexts "
+        f"({', '.join(sorted(c.contexts))}), so it would never be judged (when_signals)"
+        for p in playbooks
+        if only is None or p.id in only
+        for c in (*p.detectors, *p.rules)
+        if c.when_signals and not gate_contexts(c, checks)
+    ]
 
 
 def _unknown_classes(playbooks: Iterable[Playbook], vocabulary: Vocabulary) -> list[str]:
