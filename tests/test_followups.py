@@ -127,6 +127,17 @@ async def test_huge_notes_and_names_are_refused_whole(bot: Bot) -> None:
     assert await bot.stack.contacts.of_user(user.id) == []
 
 
+async def test_a_note_of_invisible_characters_is_no_note(bot: Bot) -> None:
+    out = await bot.text("/followup Maria tomorrow \u200b\u200d\u2060")
+    assert "#1" in out and "Note:" not in out
+    listed = await bot.text("/followups")
+    assert "Maria" in listed and "\u200b" not in listed
+    out = await bot.text("/contact", who="Maria", note="\u200b", bond="\u200b\u200b")
+    assert "Saved notes" not in out and "shared bond" not in out.split("Maria")[0]
+    out = await bot.text("/contacted Maria \u200bhad\u200b coffee")
+    assert "Logged" in out
+
+
 async def test_odd_unicode_names_work(bot: Bot) -> None:
     out = await bot.text("/followup Zoë 李 tomorrow 🍰 bring cake\u0007")
     assert "Zoë 李" in out

@@ -103,7 +103,8 @@ ZONE_PARAM = Param("zone", "Area/City, e.g. Europe/Lisbon (type to search)", com
 
 
 def _name(text: str) -> str:
-    """Collapse whitespace and control characters so a name prints on one line."""
+    """Collapse whitespace, control and invisible characters so a name or a note prints
+    on one line (a note of zero-width spaces is no note)."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
@@ -351,7 +352,7 @@ class FollowUps(Feature):
         tz, now = self._zone(user), self.clock.now()
         member = req.member("member")
         who = _name(member.name if member is not None else req.arg("who"))
-        when_text, note = req.arg("when"), req.arg("note")
+        when_text, note = req.arg("when"), _name(req.arg("note"))
         if not who and not when_text:
             return self._say(
                 req,
@@ -673,7 +674,7 @@ class FollowUps(Feature):
     async def cmd_contacted(self, req: Request) -> list[Reply]:
         user = await self._user(req)
         tz, now = self._zone(user), self.clock.now()
-        who, note = _name(req.arg("who")), req.arg("note")
+        who, note = _name(req.arg("who")), _name(req.arg("note"))
         if not who:
             return self._say(
                 req, "Who were you in touch with? e.g. ", code("/contacted Tom had coffee"), "."
@@ -714,7 +715,7 @@ class FollowUps(Feature):
         if not text:
             return self._say(req, "Whom? e.g. ", code("/contact Tom"), ".")
         contact = await self._contact_named(user, who)
-        updates = [(k, req.arg(k)) for k in ("note", "bond") if req.arg(k)]
+        updates = [(k, _name(req.arg(k))) for k in ("note", "bond") if _name(req.arg(k))]
         if updates:
             for _, value in updates:
                 if problem := self._check_name(who) or self._check_note(value):
