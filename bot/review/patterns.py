@@ -172,6 +172,7 @@ class Compiled:
         "by_word",
         "in_python",
         "key",
+        "others",
         "phrase",
         "plain",
         "prefixes",
@@ -222,6 +223,9 @@ class Compiled:
         # The words a draft must contain for the phrase to be worth trying: those of its
         # rarest slot (None: it has no slot of known words; try it on every draft).
         self.key = min(self.required, key=_commonness) if self.required else None
+        # The rest, checked before matching; the key is checked by whoever calls `spans`
+        # (and without it, matching finds nothing anyway).
+        self.others = tuple(r for r in self.required if r is not self.key)
         # Slots right after a gap whose words are known: a gap jumps to where they occur
         # instead of trying every offset, which keeps long gaps cheap on long drafts.
         self.after_gap = {
@@ -308,7 +312,7 @@ class Compiled:
     def spans(self, text: Text) -> list[tuple[int, int]]:
         """Token spans (start, end exclusive) where the phrase occurs, earliest first."""
         vocab = text.vocab
-        for req in self.required:
+        for req in self.others:
             if req.isdisjoint(vocab):
                 return []
         starts = self.start_positions(text)
