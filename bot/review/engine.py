@@ -256,14 +256,15 @@ class Engine:
             check = self.checks[i]
             if language != "en" and check.kind not in LANGUAGE_NEUTRAL:
                 continue
-            if any(signals.get(s) for s in check.unless_signals):
+            if check.unless_signals and any(signals.get(s) for s in check.unless_signals):
                 continue
             if check.when_signals and not any(signals.get(s) for s in check.when_signals):
                 continue
-            if not check.is_rule and context not in check.contexts:
+            is_rule = check.is_rule
+            if not is_rule and context not in check.contexts:
                 continue  # a detector's vocabulary only means something in its contexts
             settled = (check.signal is None or signals[check.signal]) and check.id not in self.named
-            if trace is None and settled and not (check.is_rule and context in check.contexts):
+            if trace is None and settled and not (is_rule and context in check.contexts):
                 continue  # it could change neither a signal nor a finding
             span = self._evaluate(check, i, text, first, self_focus, signals, evidence)
             if span is None:
@@ -271,11 +272,11 @@ class Engine:
             if check.signal:
                 signals[check.signal] = True
                 evidence.setdefault(check.signal, span)
-            if not check.is_rule:
+            if not is_rule:
                 evidence[check.id] = span
             if trace is not None:
                 trace.append(check.id)
-            if check.is_rule and context in check.contexts:
+            if is_rule and context in check.contexts:
                 fired.append((check, span))
         signals.update(
             self_focus=self_focus, word_count=text.word_count, question_count=text.questions

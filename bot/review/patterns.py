@@ -172,6 +172,7 @@ class Compiled:
         "by_word",
         "in_python",
         "key",
+        "key_reach",
         "others",
         "phrase",
         "plain",
@@ -226,6 +227,11 @@ class Compiled:
         # The rest, checked before matching; the key is checked by whoever calls `spans`
         # (and without it, matching finds nothing anyway).
         self.others = tuple(r for r in self.required if r is not self.key)
+        # How far (in tokens) the key's slot can sit from the start: a place to start with
+        # no key word that near cannot match, so it is not tried. None when the key is
+        # the first slot (the starts are its words already).
+        at_key = next((k for k, w in enumerate(words) if w is self.key), 0)
+        self.key_reach = sum(self._longest(s) for s in self.slots[:at_key]) if at_key else None
         # Slots right after a gap whose words are known: a gap jumps to where they occur
         # instead of trying every offset, which keeps long gaps cheap on long drafts.
         self.after_gap = {
@@ -233,6 +239,17 @@ class Compiled:
             for k, w in enumerate(words)
             if k and w is not None and self.slots[k - 1].kind == "gap"
         }
+
+    def _longest(self, slot: Slot) -> int:
+        """The most tokens a slot can take."""
+        if slot.kind == "gap":
+            return slot.gap
+        if slot.kind != "alt":
+            return 1
+        return max(
+            sum(max(map(len, self._members(value))) if kind == "c" else 1 for kind, value in seq)
+            for seq in slot.options
+        )
 
     @staticmethod
     def _prefixes_of(slot: Slot) -> tuple[str, ...] | None:
@@ -316,6 +333,8 @@ class Compiled:
             if req.isdisjoint(vocab):
                 return []
         starts = self.start_positions(text)
+        if self.key_reach is not None and self.key is not None:
+            starts = _near(starts, text.positions_of(self.key), self.key_reach)
         if not self.in_python:  # each try runs in C
             if self._regex is None:
                 self._regex = re.compile("".join(map(self._slot_regex, self.slots)))
@@ -411,6 +430,22 @@ class Compiled:
                 end = pos + len(member)
                 if tuple(toks[pos:end]) == member:
                     yield from self._sequence_ends(text, end, seq, i + 1)
+
+
+def _near(starts: list[int], keys: list[int], reach: int) -> list[int]:
+    """The starts with a key position at most `reach` tokens after them."""
+    if not keys:
+        return []
+    out = []
+    k, last = 0, len(keys)
+    for pos in starts:
+        while k < last and keys[k] < pos:
+            k += 1
+        if k == last:
+            break
+        if keys[k] <= pos + reach:
+            out.append(pos)
+    return out
 
 
 def alternation(texts: list[str]) -> str:
