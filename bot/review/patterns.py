@@ -361,7 +361,7 @@ class Compiled:
                 last_end = end
         return out
 
-    def start_positions(self, text: Text) -> Iterable[int]:
+    def start_positions(self, text: Text) -> list[int]:
         if self.starts is not None:
             return text.positions_of(self.starts)
         if self.slots[0].kind == "name":
