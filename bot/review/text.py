@@ -94,8 +94,8 @@ COMMON = frozenset(_COMMON_WORDS.split())
 class Text:
     """The analysed draft. Built once per review; attributes are computed on first use.
 
-    Tokens are plain strings (`toks`), with their offsets computed only when a rule needs
-    to quote one: most tokens of most drafts are never quoted.
+    Tokens are plain strings (`toks`); their offsets are added up only when a rule needs
+    to quote one.
     """
 
     def __init__(self, original: str):
@@ -111,12 +111,12 @@ class Text:
     def toks(self) -> list[str]:
         """The tokens, lower-cased: the cased ones joined, lowered and split, all in C
         (tokenising once more would cost as much as the whole of it)."""
-        if "Σ" in self._folded:  # lowers by context (final "ς"): only in place
-            return _TOKEN.findall(self.lower)
         return self._joined_lower.split(" ") if self.cased else []
 
     @cached_property
     def _joined_lower(self) -> str:
+        if "Σ" in self._folded:  # it lowers by context (a final "ς"): lowered in place
+            return " ".join(_TOKEN.findall(self.lower))
         return _lowered(" ".join(self.cased))
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
@@ -196,7 +196,7 @@ class Text:
     def joined(self) -> str:
         """The tokens joined by single spaces, with a space before and after each: the
         string token patterns run on as regular expressions."""
-        return " " + " ".join(self.toks) + " " if "Σ" in self._folded else f" {self._joined_lower} "
+        return f" {self._joined_lower} "
 
     @cached_property
     def joined_at(self) -> list[int]:
