@@ -294,6 +294,20 @@ def test_openers_use_bonds_and_notes_only_when_stored(playbooks: PlaybookSet) ->
     assert pick_opener(playbooks, 3, 1, "Maria") == pick_opener(playbooks, 3, 1, "Maria")
 
 
+@pytest.mark.parametrize(
+    ("saved", "greeted"),
+    [
+        ("Maria Lopez", "Hi Maria"),
+        ("Dr. Jean-Luc O'Neil", "Hi Dr. O'Neil"),
+        ("J. R. Okafor", "Hi J. R. Okafor"),
+        ("the Lisbon runners", "Hi the Lisbon runners"),
+    ],
+)
+def test_openers_greet_a_contact_as_a_person_would(playbooks, saved, greeted) -> None:
+    openers = {pick_opener(playbooks, 3, k, saved) for k in range(10)}
+    assert all(o.startswith((greeted + ",", greeted + "!")) for o in openers), openers
+
+
 async def test_a_contact_can_get_a_note_and_a_bond_in_one_command(bot: Bot) -> None:
     out = await bot.text("/contact", who="Maria", note="met at PyCon", bond="we both row")
     assert "Saved notes for Maria" in out and "Noted a shared bond with Maria" in out

@@ -264,10 +264,29 @@ def pick_opener(
     ordered = own[:1] if occurrence == 0 else []  # a one-off's note comes first
     pool = own + generic
     ordered += pool[turn % len(pool) :] + pool[: turn % len(pool)]
+    greet = greeting_name(name)
     for template in ordered:
         if sendable(template, playbooks):
-            return template.format(name=name)
-    return PLAIN_OPENERS[0].format(name=name)
+            return template.format(name=greet)
+    return PLAIN_OPENERS[0].format(name=greet)
+
+
+_TITLES = frozenset("dr prof professor mr mrs ms mx miss sir dame rev fr".split())
+
+
+def greeting_name(name: str) -> str:
+    """How an opener greets a saved contact: "Maria Lopez" -> "Maria", "Dr. Jean-Luc
+    O'Neil" -> "Dr. O'Neil". A name that does not start with a capitalised first name
+    (one word, an initial, "the Lisbon runners") is used as saved."""
+    words = name.split()
+    if len(words) < 2:
+        return name
+    if words[0].rstrip(".").lower() in _TITLES:
+        return f"{words[0]} {words[-1]}"
+    first = words[0]
+    if not first[:1].isupper() or len(first.rstrip(".")) < 2 or first.endswith("."):
+        return name
+    return first
 
 
 def build_nudge(
