@@ -271,7 +271,9 @@ def pick_opener(
     return PLAIN_OPENERS[0].format(name=greet)
 
 
-_TITLES = frozenset("dr prof professor mr mrs ms mx miss sir dame rev fr".split())
+_TITLES = frozenset(
+    ["dr", "prof", "professor", "mr", "mrs", "ms", "mx", "miss", "sir", "dame", "rev", "fr"]
+)
 
 
 def greeting_name(name: str) -> str:
