@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from labelled import REAL_LOCKED, REAL_TRAIN, ROOT, SYNTHETIC, read_jsonl
 
 from netcoach.bot.review import review
@@ -86,3 +87,9 @@ def test_the_words_of_a_link_vote_for_no_language():
     link = "https://ai.studio/apps/6ce2a7ce-c772-42c4-9e7d-462fa893971b"
     draft = f"{link}\nBrand new to GitHub\n{link}\n{link}"  # "ai" is French for "have"
     assert review(draft, "intro").language == "en"
+
+
+@pytest.mark.parametrize("draft", ["gracias hola estoy x.com's", "gracias hola estoy a'b.co"])
+def test_a_link_that_ends_inside_a_word_takes_no_more_votes_than_the_draft_has(draft):
+    # "com" of "x.com's" is not a word of the draft: it once made the vote go negative.
+    assert review(draft).language == "es"

@@ -212,6 +212,8 @@ ADVERSARIAL = {
     "exclamations": "!" * 99_999 + "x",  # a quadratic sentence split took minutes here
     "full-stops": "." * 99_999 + "x",
     "question-run": "how are you ? " * 7_200,
+    "trailing-spaces": "Hi" + " " * 99_998,  # the spaces before each token, tried from each
+    "trailing-mixed": "Hi" + " \t\u3000\xa0\u200b" * 19_999,
 }
 
 

@@ -451,10 +451,14 @@ def _first_sentence_with(text: Text, vocabulary: frozenset[str]) -> Span:
 
 
 def _link_words(text: Text) -> Counter[str] | None:
-    """The words inside the draft's links: "ai.studio/apps" votes for no language."""
+    """The draft's words inside its links: "ai.studio/apps" votes for no language. A link
+    can begin or end inside a word ("a'b.co", "x.com's"), so a word of a link counts only
+    as often as the draft has it."""
     if not text.links:
         return None
-    return Counter(w for start, end in text.links for w in text.words_in(start, end))
+    counts = text.word_counts
+    found = Counter(w for start, end in text.links for w in text.words_in(start, end))
+    return Counter({w: min(n, counts[w]) for w, n in found.items() if counts[w]})
 
 
 def _metric(metric: str, text: Text) -> tuple[int, Span]:
