@@ -148,10 +148,12 @@ class Vocabulary:
 
     def __init__(self, classes: Mapping[str, Iterable[tuple[str, ...]]]):
         self.by_first: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        self.members: dict[str, list[tuple[str, ...]]] = {}  # longest first
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         for name, members in classes.items():
             index: dict[str, list[tuple[str, ...]]] = {}
-            for member in sorted(set(members), key=len, reverse=True):  # longest first
+            self.members[name] = sorted(set(members), key=len, reverse=True)
+            for member in self.members[name]:
                 index.setdefault(member[0], []).append(member)
             self.by_first[name] = index
 
@@ -247,7 +249,7 @@ class Compiled:
         if slot.kind != "alt":
             return 1
         return max(
-            sum(max(map(len, self._members(value))) if kind == "c" else 1 for kind, value in seq)
+            sum(len(self.vocab.members[value][0]) if kind == "c" else 1 for kind, value in seq)
             for seq in slot.options
         )
 
@@ -303,7 +305,7 @@ class Compiled:
             if kind == "w":
                 choices.append([value + " "])
             elif kind == "c":
-                members = self._members(value)
+                members = self.vocab.members[value]
                 choices.append(["".join(t + " " for t in m) for m in members])
                 size *= len(members)
             else:
@@ -312,19 +314,13 @@ class Compiled:
                 return None
         return ["".join(p) for p in itertools.product(*choices)]
 
-    def _members(self, name: str) -> list[tuple[str, ...]]:
-        """A class's members, longest first (so the longest is preferred)."""
-        return sorted(
-            (m for ms in self.vocab.by_first[name].values() for m in ms), key=len, reverse=True
-        )
-
     def _atom_regex(self, atom: Atom) -> str:
         kind, value = atom
         if kind == "w":
             return re.escape(value) + " "
         if kind == "p":
             return re.escape(value) + "[^ ]* "
-        return alternation(["".join(t + " " for t in m) for m in self._members(value)])
+        return alternation(["".join(t + " " for t in m) for m in self.vocab.members[value]])
 
     def spans(self, text: Text) -> list[tuple[int, int]]:
         """Token spans (start, end exclusive) where the phrase occurs, earliest first."""
