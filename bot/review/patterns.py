@@ -179,7 +179,6 @@ class Compiled:
         "phrase",
         "plain",
         "prefixes",
-        "required",
         "slots",
         "starts",
         "vocab",
@@ -216,7 +215,7 @@ class Compiled:
                 key = seq[0][1] if seq and seq[0][0] == "w" else ""
                 index.setdefault(key, []).append(seq)
             self.by_word.append(index)
-        self.required = tuple(sorted((w for w in words if w is not None), key=len))
+        required = sorted((w for w in words if w is not None), key=len)  # smallest first
         # Most phrases run as one regular expression over the draft's tokens joined by
         # spaces (C speed); a phrase with {name} needs the tokens' case and runs in Python.
         # It is compiled on first use: most phrases never meet a draft holding their words,
@@ -225,10 +224,10 @@ class Compiled:
         self._regex: re.Pattern[str] | None = None
         # The words a draft must contain for the phrase to be worth trying: those of its
         # rarest slot (None: it has no slot of known words; try it on every draft).
-        self.key = min(self.required, key=_commonness) if self.required else None
+        self.key = min(required, key=_commonness) if required else None
         # The rest, checked before matching; the key is checked by whoever calls `spans`
         # (and without it, matching finds nothing anyway).
-        self.others = tuple(r for r in self.required if r is not self.key)
+        self.others = tuple(r for r in required if r is not self.key)
         # How far (in tokens) the key's slot can sit from the start: a place to start with
         # no key word that near cannot match, so it is not tried. None when the key is
         # the first slot (the starts are its words already).
