@@ -715,7 +715,7 @@ class FollowUps(Feature):
         if not text:
             return self._say(req, "Whom? e.g. ", code("/contact Tom"), ".")
         contact = await self._contact_named(user, who)
-        updates = [(k, _name(req.arg(k))) for k in ("note", "bond") if _name(req.arg(k))]
+        updates = [(k, value) for k in ("note", "bond") if (value := _name(req.arg(k)))]
         if updates:
             for _, value in updates:
                 if problem := self._check_name(who) or self._check_note(value):
