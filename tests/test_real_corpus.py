@@ -18,7 +18,7 @@ from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
 # Round 15 of tests/data/real/FIGURES.md (the locked split of 380), rounded down.
 LOCKED_FLOOR = {"verdict": 0.69, "kept": 0.82, "caught": 0.54}
-SIGNAL_FLOOR = {"pitch": 0.76, "ask": 0.70, "shared_bond": 0.77, "about_them": 0.74}
+SIGNAL_FLOOR = {"pitch": 0.76, "ask": 0.70, "shared_bond": 0.77, "about_them": 0.73}
 
 
 def test_the_real_corpus_is_large_sourced_split_and_disjoint_from_our_own_drafts():
