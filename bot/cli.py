@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from difflib import get_close_matches
 from typing import IO, Any, NoReturn
 
 from netcoach.bot.config import ConfigError, load_config
@@ -43,10 +44,34 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line, as every other error here."""
+    """argparse with its errors on one line, as every other error here, and the option
+    meant when one is misspelt (Python 3.11's argparse has no "did you mean")."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(USAGE_ERROR, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        hint = ""
+        if message.startswith(_UNRECOGNIZED):
+            known = _options(self)
+            for arg in message.removeprefix(_UNRECOGNIZED).split():
+                close = get_close_matches(arg.partition("=")[0], known, n=1, cutoff=0.75)
+                if arg.startswith("--") and close:
+                    hint = f"; did you mean {close[0]}?"
+                    break
+        self.exit(USAGE_ERROR, f"{self.prog}: {message}{hint} (see {self.prog} --help)\n")
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    """Every long option of a parser and of its commands (an unknown option is reported
+    by the top parser, which does not know which command it was meant for)."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.update(_options(sub))
+    return sorted(found)
 
 
 def _context(name: str) -> str:

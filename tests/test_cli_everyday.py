@@ -15,6 +15,9 @@ from netcoach.bot.cli import main
     ("args", "said"),
     [
         (["review", "--contxt", "x", "hi"], "unrecognized arguments: --contxt"),
+        (["review", "--contxt", "dm", "hi"], "did you mean --context?"),
+        (["review", "--jsn", "hi"], "did you mean --json?"),
+        (["playbooks", "eval", "--wrost", "3", "f.jsonl"], "did you mean --worst?"),
         (["review", "-c", "nope", "hi"], "invalid choice: 'nope'"),
         (["frob"], "invalid choice: 'frob'"),
         (["review", "--batch"], "expected one argument"),
