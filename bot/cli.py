@@ -52,8 +52,10 @@ class _Parser(argparse.ArgumentParser):
         if message.startswith(_UNRECOGNIZED):
             known = _options(self)
             for arg in message.removeprefix(_UNRECOGNIZED).split():
+                if not arg.startswith("--"):
+                    continue
                 close = get_close_matches(arg.partition("=")[0], known, n=1, cutoff=0.75)
-                if arg.startswith("--") and close:
+                if close:
                     hint = f"; did you mean {close[0]}?"
                     break
         self.exit(USAGE_ERROR, f"{self.prog}: {message}{hint} (see {self.prog} --help)\n")
