@@ -46,7 +46,6 @@ _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]|\n")
 _SPACED_TOKEN = re.compile(r"(?<![^\S\n])([^\S\n]*+)(\w+(?:'\w+)*|[^\w\s]|\n)")
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _START = re.Match.start
-_WORDS = re.compile(r"\w+")
 # Quoted words: "…", or '…' whose apostrophes inside words ("let's") do not end the quote.
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|'(?<!\w')(?:[^'\n]|(?<=\w)'(?=\w)){1,200}'(?!\w)")
 _LINK = re.compile(
@@ -249,11 +248,6 @@ class Text:
     def words_in(self, start: int, end: int) -> list[str]:
         """The words between two offsets (one sentence, say)."""
         return [t for t in _TOKEN.findall(self.lower, start, end) if _is_word(t)]
-
-    @cached_property
-    def word_set(self) -> frozenset[str]:
-        """Every word, split at apostrophes as the regex `\\w+` does ("i'm": "i", "m")."""
-        return frozenset(_WORDS.findall(self.lower))
 
     @cached_property
     def quoted(self) -> list[tuple[int, int]]:
