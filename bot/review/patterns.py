@@ -304,8 +304,8 @@ class Compiled:
             if kind == "w":
                 choices.append([value + " "])
             elif kind == "c":
-                members = self.vocab.members[value]
-                choices.append(["".join(t + " " for t in m) for m in members])
+                members = self._member_texts(value)
+                choices.append(members)
                 size *= len(members)
             else:
                 return None
@@ -319,7 +319,12 @@ class Compiled:
             return re.escape(value) + " "
         if kind == "p":
             return re.escape(value) + "[^ ]* "
-        return alternation(["".join(t + " " for t in m) for m in self.vocab.members[value]])
+        return alternation(self._member_texts(value))
+
+    def _member_texts(self, name: str) -> list[str]:
+        """A class's members as the joined tokens' text (each word then a space), longest
+        first."""
+        return ["".join(t + " " for t in m) for m in self.vocab.members[name]]
 
     def spans(self, text: Text) -> list[tuple[int, int]]:
         """Token spans (start, end exclusive) where the phrase occurs, earliest first."""
