@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed-test
 PG_STORE_TESTS := tests/test_store.py tests/test_followups.py tests/test_community.py \
 	tests/test_profiles.py tests/test_privacy.py tests/test_scheduler.py tests/test_contract.py
 
-.PHONY: run test typecheck bench lint format clean
+.PHONY: run test typecheck bench lint format clean models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The learnt detectors' weights (playbooks/models/), from the real training split and the
+# synthetic sets; never from tests/data/real/locked.jsonl. Deterministic: same data, same file.
+MODEL_DATA := tests/data/real/train.jsonl tests/data/drafts.jsonl tests/data/drafts-holdout.jsonl \
+	tests/data/drafts-blind.jsonl tests/data/drafts-fresh.jsonl tests/data/drafts-devstyle.jsonl \
+	tests/data/drafts-dev.jsonl
+
+models: $(RUN_STAMP)
+	$(BIN)/netcoach playbooks train about_them $(MODEL_DATA) --out playbooks/models/about-them.json
+	$(BIN)/netcoach playbooks train offers_help $(MODEL_DATA) --out playbooks/models/offers-help.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,6 +5,7 @@
     netcoach review --batch drafts.jsonl        # JSON Lines in, JSON Lines out
     netcoach playbooks list | check [DIR...]
     netcoach playbooks eval labelled.jsonl [--playbooks DIR] [--fit]
+    netcoach playbooks train SIGNAL labelled.jsonl... --out MODEL.json
     netcoach chat [--config FILE]               # the console chat
     netcoach run  [--config FILE]               # every adapter enabled in config
     netcoach db migrate [--config FILE]         # create or upgrade the database schema
@@ -27,6 +28,7 @@ from typing import IO, Any, NoReturn
 from netcoach.bot.config import ConfigError, load_config
 from netcoach.bot.review import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
 from netcoach.bot.review import load_playbooks as _load_playbooks
+from netcoach.bot.review.evaluate import LABELLED_SIGNALS
 
 USAGE_ERROR = 2
 SOME_LINES_FAILED = 1
@@ -158,6 +160,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--fit", action="store_true", help="also suggest each rule's weight")
     ev.add_argument("--worst", type=int, default=5, metavar="N", help="false alarms to show")
     ev.set_defaults(func=cmd_playbooks_eval)
+    tr = pb_sub.add_parser("train", help="fit a model detector's weights to labelled drafts")
+    tr.add_argument("signal", choices=LABELLED_SIGNALS, help="the signal the model detects")
+    tr.add_argument(
+        "files", nargs="+", metavar="FILE", help="JSON Lines of {context, text, verdict, signals}"
+    )
+    tr.add_argument("--out", required=True, metavar="MODEL", help="where to write the model")
+    tr.add_argument("--c", type=float, default=4.0, help="inverse regularisation (default 4)")
+    tr.add_argument("--iterations", type=int, default=150, metavar="N", help="default 150")
+    tr.set_defaults(func=cmd_playbooks_train)
 
     db = sub.add_parser("db", help="the database: migrate, or copy SQLite to PostgreSQL")
     db_sub = db.add_subparsers(metavar="ACTION")
@@ -364,6 +375,47 @@ def cmd_playbooks_eval(args: argparse.Namespace) -> int:
         print("\nsuggested weights (a draft is to revise above 40 points):")
         for rule, weight in sorted(fit_weights(rows, playbooks).items(), key=lambda kv: -kv[1]):
             print(f"  {rule:38} {current[rule]:3} -> {weight:3}")
+    return 0
+
+
+def cmd_playbooks_train(args: argparse.Namespace) -> int:
+    import hashlib
+    from pathlib import Path
+
+    from netcoach.bot.review.evaluate import LabelError, read_labelled
+    from netcoach.bot.review.model import ModelError, train
+
+    if args.c <= 0 or args.iterations < 1:
+        raise UsageError("--c must be above 0 and --iterations at least 1")
+    rows, sources = [], []
+    for name in args.files:
+        try:
+            found = read_labelled(Path(name))
+            digest = hashlib.sha256(Path(name).read_bytes()).hexdigest()[:16]
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        except LabelError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return USAGE_ERROR
+        labelled = [r for r in found if args.signal in r.signals]
+        rows += labelled
+        sources.append({"file": Path(name).name, "sha256": digest, "drafts": len(labelled)})
+    about = {"signal": args.signal, "c": args.c, "iterations": args.iterations, "data": sources}
+    try:
+        model = train(
+            ((r.text, r.signals[args.signal]) for r in rows),
+            c=args.c,
+            iterations=args.iterations,
+            about=about,
+        )
+    except ModelError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        Path(args.out).write_text(json.dumps(model.to_json(), ensure_ascii=False), "utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(f"{args.out}: {len(model.table)} features from {len(rows)} labelled drafts")
     return 0
 
 

@@ -69,7 +69,8 @@ async def test_a_bare_greeting_is_still_reviewed(chat: ConsoleChat) -> None:
         (
             "follow-up",
             "Hi Tom, here's the article I mentioned at lunch — hope it helps with the migration.",
-            "Nothing to fix: it brings something useful and it asks for nothing.",
+            # "the migration" is his: the learnt about-them detector counts it.
+            "Nothing to fix: it's about them, it brings something useful and it asks for nothing.",
         ),
         (
             "introduction",

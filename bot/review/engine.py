@@ -352,6 +352,12 @@ class Engine:
                 if counts(span):
                     found = span if found is None else (found[0], max(found[1], span[1]))
             return found
+        if kind == "model":
+            model = check.model
+            assert model is not None  # the schema loads it
+            if model.probability(text) >= check.threshold:
+                return model.strongest_sentence(text)
+            return None
         if kind == "count":
             value, span = _metric(check.metric, text)
             too_few = check.min is not None and value < check.min

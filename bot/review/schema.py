@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..yamlsafe import YamlError, load_yaml, node_lines
+from .model import ModelError, WordModel, load_model
 from .patterns import PatternError, Phrase, parse_phrase
 from .text import Text
 
@@ -33,7 +35,7 @@ SIGNALS = (
 )
 METRICS = ("words", "sentences", "questions", "links", "exclamations", "emoji", "capitals")
 RULE_KINDS = ("phrases", "pattern", "signal", "count", "ratio", "require", "only")
-DETECTOR_KINDS = ("phrases", "pattern")
+DETECTOR_KINDS = ("phrases", "pattern", "model")
 # A draft is to revise when its findings take more than this off the score; a `problem`
 # is a finding that does so on its own, a `warn` one that needs company.
 REVISE_ABOVE = 40
@@ -50,6 +52,7 @@ _KIND_KEYS = {
     "require": {"any_signals", "any_phrases"},
     "signal": {"any_signals", "detectors"},
     "only": {"words", "max_other"},
+    "model": {"model", "threshold"},
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CLASS_REF = re.compile(r"^\{([a-z0-9-]+)\}$")
@@ -104,6 +107,8 @@ class Check:
     detectors: tuple[str, ...] = ()  # a `signal` rule: fires when one of these detectors did
     words: frozenset[str] = frozenset()
     max_other: int = 0
+    model: WordModel | None = field(default=None, compare=False, repr=False)
+    threshold: float = 0.5  # a `model` detector fires at this probability or above
     source: str = ""
 
     @property
@@ -653,3 +658,33 @@ def _parse_kind(item: dict[str, Any], kind: str, fields: dict[str, Any], err: Ba
             err("'max_other' must be a whole number, 0 or more")
             max_other = 0
         fields["max_other"] = max_other
+    elif kind == "model":
+        name = item.get("model")
+        if not isinstance(name, str) or not name.strip():
+            err("'model' must name a model file, relative to the playbook (models/x.json)")
+        else:
+            try:
+                fields["model"] = _cached_model(Path(fields["source"]).parent / name)
+            except ModelError as exc:
+                err(str(exc))
+        threshold = item.get("threshold", 0.5)
+        number = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+        if not number or not 0 < threshold < 1:
+            err("'threshold' must be a number between 0 and 1")
+        else:
+            fields["threshold"] = float(threshold)
+
+
+@cache
+def _model_at(path: str, mtime_ns: int) -> WordModel:
+    return load_model(path)
+
+
+def _cached_model(path: Path) -> WordModel:
+    """A model file is read once per version of it: every load of the playbooks (each
+    community's set, each test) shares the same weights."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model: {exc.strerror}") from None
+    return _model_at(str(path.resolve()), mtime)

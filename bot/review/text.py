@@ -146,6 +146,12 @@ class Text:
         return counts
 
     @cached_property
+    def features(self) -> Counter[str]:
+        """Each token and each pair of adjacent tokens, counted: what learnt detectors
+        read (every model of a review shares them)."""
+        return token_features(self.toks)
+
+    @cached_property
     def word_count(self) -> int:
         return self.word_counts.total()
 
@@ -362,6 +368,14 @@ class SpanSet:
     def overlaps(self, start: int, end: int) -> bool:
         k = bisect_left(self.starts, end)  # spans starting before `end`
         return k > 0 and self.max_end[k - 1] > start
+
+
+def token_features(tokens: list[str]) -> Counter[str]:
+    """How often each token and each pair of adjacent tokens occurs (a pair is the two
+    joined by a space; punctuation counts too: a "?" after "you" says something)."""
+    counts = Counter(tokens)
+    counts.update(map("{} {}".format, tokens, tokens[1:]))
+    return counts
 
 
 def _lowered(text: str) -> str:
