@@ -23,12 +23,21 @@ import json
 import sys
 from collections.abc import Sequence
 from difflib import get_close_matches
+from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from netcoach.bot.config import ConfigError, load_config
 from netcoach.bot.review import BUILTIN_DIR, CONTEXTS, PlaybookError, PlaybookSet, check_dirs
 from netcoach.bot.review import load_playbooks as _load_playbooks
-from netcoach.bot.review.evaluate import LABELLED_SIGNALS
+from netcoach.bot.review.evaluate import (
+    LABELLED_SIGNALS,
+    LabelError,
+    Labelled,
+    evaluate,
+    fit_weights,
+    read_labelled,
+    render,
+)
 
 USAGE_ERROR = 2
 SOME_LINES_FAILED = 1
@@ -346,27 +355,11 @@ def cmd_playbooks_check(args: argparse.Namespace) -> int:
 
 
 def cmd_playbooks_eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from netcoach.bot.review.evaluate import (
-        LabelError,
-        evaluate,
-        fit_weights,
-        read_labelled,
-        render,
-    )
-
     playbooks = _load_playbooks(args.playbooks)
-    rows = []
-    for name in args.files:
-        try:
-            rows += read_labelled(Path(name))
-        except OSError as exc:
-            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
-        except LabelError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return USAGE_ERROR
+    files = _labelled_files(args.files)
+    if files is None:
+        return USAGE_ERROR
+    rows = [row for _, found in files for row in found]
     if not rows:
         raise UsageError(f"{', '.join(args.files)}: no labelled drafts")
     print(render(evaluate(rows, playbooks), worst=args.worst))
@@ -378,29 +371,38 @@ def cmd_playbooks_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_playbooks_train(args: argparse.Namespace) -> int:
-    import hashlib
-    from pathlib import Path
-
-    from netcoach.bot.review.evaluate import LabelError, read_labelled
-    from netcoach.bot.review.model import ModelError, train
-
-    if args.c <= 0 or args.iterations < 1:
-        raise UsageError("--c must be above 0 and --iterations at least 1")
-    rows, sources = [], []
-    for name in args.files:
+def _labelled_files(names: Sequence[str]) -> list[tuple[Path, list[Labelled]]] | None:
+    """Each file's labelled drafts; None when some lines are bad (each printed, with its
+    line number, on stderr). A file that cannot be read is a usage error."""
+    out = []
+    for name in names:
         try:
-            found = read_labelled(Path(name))
-            digest = hashlib.sha256(Path(name).read_bytes()).hexdigest()[:16]
+            out.append((Path(name), read_labelled(Path(name))))
         except OSError as exc:
             raise UsageError(f"cannot read {name}: {exc.strerror}") from None
         except LabelError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
-            return USAGE_ERROR
+            return None
+    return out
+
+
+def cmd_playbooks_train(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from netcoach.bot.review.model import ModelError, train
+
+    if args.c <= 0 or args.iterations < 1:
+        raise UsageError("--c must be above 0 and --iterations at least 1")
+    files = _labelled_files(args.files)
+    if files is None:
+        return USAGE_ERROR
+    rows, sources = [], []
+    for path, found in files:
         labelled = [r for r in found if args.signal in r.signals]
         rows += labelled
-        sources.append({"file": Path(name).name, "sha256": digest, "drafts": len(labelled)})
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        sources.append({"file": path.name, "sha256": digest, "drafts": len(labelled)})
     about = {"signal": args.signal, "c": args.c, "iterations": args.iterations, "data": sources}
     try:
         model = train(
