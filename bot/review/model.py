@@ -52,8 +52,7 @@ class WordModel:
                 x = (1.0 + math.log(n)) * entry[0]
                 norm += x * x
                 total += x * entry[1]
-        logit = self.bias + (total / math.sqrt(norm) if norm else 0.0)
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
+        return _sigmoid(self.bias + (total / math.sqrt(norm) if norm else 0.0))
 
     def strongest_sentence(self, text: Text) -> Span:
         """The sentence that on its own scores highest: what a finding quotes."""
@@ -73,6 +72,11 @@ class WordModel:
             "bias": round(self.bias, 6),
             "features": {f: [round(i, 5), round(w, 5)] for f, (i, w) in sorted(self.table.items())},
         }
+
+
+def _sigmoid(logit: float) -> float:
+    """The logistic function, clamped so a huge logit cannot overflow `exp`."""
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
 
 
 def _tokens(text: Text, start: int, end: int) -> list[str]:
@@ -141,9 +145,7 @@ def train(
         grad = [wk / c for wk in w]
         grad[-1] = 0.0
         for row, yi, si in zip(rows, y_num, sample, strict=True):
-            z = w[-1] + sum(w[k] * x for k, x in row)
-            p = 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
-            g = si * (p - yi)
+            g = si * (_sigmoid(w[-1] + sum(w[k] * x for k, x in row)) - yi)
             for k, x in row:
                 grad[k] += g * x
             grad[-1] += g
