@@ -62,6 +62,8 @@ MODEL_DATA := tests/data/real/train.jsonl tests/data/drafts.jsonl tests/data/dra
 models: $(RUN_STAMP)
 	$(BIN)/netcoach playbooks train about_them $(MODEL_DATA) --out playbooks/models/about-them.json
 	$(BIN)/netcoach playbooks train offers_help $(MODEL_DATA) --out playbooks/models/offers-help.json
+	$(BIN)/netcoach playbooks train ask $(MODEL_DATA) --out playbooks/models/ask.json
+	$(BIN)/netcoach playbooks train pitch $(MODEL_DATA) --out playbooks/models/pitch.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
