@@ -177,6 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, metavar="MODEL", help="where to write the model")
     tr.add_argument("--c", type=float, default=4.0, help="inverse regularisation (default 4)")
     tr.add_argument("--iterations", type=int, default=150, metavar="N", help="default 150")
+    tr.add_argument(
+        "--min-df", type=int, default=2, metavar="N", help="keep words in N drafts or more (2)"
+    )
     tr.set_defaults(func=cmd_playbooks_train)
 
     db = sub.add_parser("db", help="the database: migrate, or copy SQLite to PostgreSQL")
@@ -392,8 +395,8 @@ def cmd_playbooks_train(args: argparse.Namespace) -> int:
 
     from netcoach.bot.review.model import ModelError, train
 
-    if args.c <= 0 or args.iterations < 1:
-        raise UsageError("--c must be above 0 and --iterations at least 1")
+    if args.c <= 0 or args.iterations < 1 or args.min_df < 1:
+        raise UsageError("--c must be above 0, and --iterations and --min-df at least 1")
     files = _labelled_files(args.files)
     if files is None:
         return USAGE_ERROR
@@ -403,12 +406,19 @@ def cmd_playbooks_train(args: argparse.Namespace) -> int:
         rows += labelled
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         sources.append({"file": path.name, "sha256": digest, "drafts": len(labelled)})
-    about = {"signal": args.signal, "c": args.c, "iterations": args.iterations, "data": sources}
+    about = {
+        "signal": args.signal,
+        "c": args.c,
+        "iterations": args.iterations,
+        "min_df": args.min_df,
+        "data": sources,
+    }
     try:
         model = train(
             ((r.text, r.signals[args.signal]) for r in rows),
             c=args.c,
             iterations=args.iterations,
+            min_df=args.min_df,
             about=about,
         )
     except ModelError as exc:
