@@ -151,6 +151,23 @@ def test_a_bad_model_or_threshold_is_named_with_its_rule(tmp_path, model_line, t
     assert any("learnt-bit" in p and problem in p for p in raised.value.problems)
 
 
+def test_train_keeps_only_words_found_in_min_df_drafts(tmp_path, capsys):
+    labelled = _labelled(tmp_path / "mine.jsonl", ABOUT)
+    sizes = {}
+    for min_df in (1, 2):
+        out = tmp_path / f"m{min_df}.json"
+        args = ["playbooks", "train", "about_them", str(labelled), "--out", str(out)]
+        assert main([*args, "--min-df", str(min_df)]) == 0
+        sizes[min_df] = len(load_model(out).table)
+        assert load_model(out).about["min_df"] == min_df
+    assert sizes[1] > sizes[2] > 0
+    out = tmp_path / "m0.json"
+    args = ["playbooks", "train", "about_them", str(labelled), "--out", str(out), "--min-df", "0"]
+    assert main(args) == 2
+    assert "--min-df" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_train_refuses_a_file_with_one_kind_of_label_with_a_clear_message(tmp_path, capsys):
     labelled = _labelled(tmp_path / "one.jsonl", [(t, True) for t, _ in ABOUT])
     out = tmp_path / "m.json"
