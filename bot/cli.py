@@ -5,7 +5,7 @@
     netcoach review --batch drafts.jsonl        # JSON Lines in, JSON Lines out
     netcoach playbooks list | check [DIR...]
     netcoach playbooks eval labelled.jsonl [--playbooks DIR] [--fit]
-    netcoach playbooks train SIGNAL labelled.jsonl... --out MODEL.json
+    netcoach playbooks train SIGNAL labelled.jsonl... --out MODEL.json [--min-df N]
     netcoach chat [--config FILE]               # the console chat
     netcoach run  [--config FILE]               # every adapter enabled in config
     netcoach db migrate [--config FILE]         # create or upgrade the database schema
