@@ -158,8 +158,9 @@ def test_train_keeps_only_words_found_in_min_df_drafts(tmp_path, capsys):
         out = tmp_path / f"m{min_df}.json"
         args = ["playbooks", "train", "about_them", str(labelled), "--out", str(out)]
         assert main([*args, "--min-df", str(min_df)]) == 0
-        sizes[min_df] = len(load_model(out).table)
-        assert load_model(out).about["min_df"] == min_df
+        model = load_model(out)
+        assert model.about["min_df"] == min_df
+        sizes[min_df] = len(model.table)
     assert sizes[1] > sizes[2] > 0
     out = tmp_path / "m0.json"
     args = ["playbooks", "train", "about_them", str(labelled), "--out", str(out), "--min-df", "0"]
