@@ -16,10 +16,10 @@ from netcoach.bot.cli import main
 from netcoach.bot.review import CONTEXTS, builtin_playbooks
 from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
-# Round 20 of tests/data/real/FIGURES.md (the locked split of 611, after the learnt
-# detectors were retrained with the ninth collection round), rounded down.
+# Round 21 of tests/data/real/FIGURES.md (the locked split of 648, after the learnt
+# detectors were retrained with the tenth collection round), rounded down.
 LOCKED_FLOOR = {"verdict": 0.70, "kept": 0.83, "caught": 0.56}
-SIGNAL_FLOOR = {"pitch": 0.83, "ask": 0.77, "shared_bond": 0.78, "about_them": 0.71}
+SIGNAL_FLOOR = {"pitch": 0.83, "ask": 0.76, "shared_bond": 0.78, "about_them": 0.71}
 
 
 def test_the_real_corpus_is_large_sourced_split_and_disjoint_from_our_own_drafts():
