@@ -16,9 +16,9 @@ from netcoach.bot.cli import main
 from netcoach.bot.review import CONTEXTS, builtin_playbooks
 from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
-# Round 21 of tests/data/real/FIGURES.md (the locked split of 648, after the learnt
-# detectors were retrained with the tenth collection round), rounded down.
-LOCKED_FLOOR = {"verdict": 0.70, "kept": 0.83, "caught": 0.56}
+# Round 22 of tests/data/real/FIGURES.md (the locked split of 648, after "my app" alone
+# stopped counting as a pitch), rounded down.
+LOCKED_FLOOR = {"verdict": 0.70, "kept": 0.84, "caught": 0.55}
 SIGNAL_FLOOR = {"pitch": 0.83, "ask": 0.76, "shared_bond": 0.78, "about_them": 0.71}
 
 
@@ -77,6 +77,13 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             "revise",
             "ask",
             True,
+        ),
+        (
+            "Hi Dana, I read your post on SQLite locking. My app hit the same error last "
+            "week; how did you work around the busy timeout?",
+            "ready",
+            "pitch",
+            False,
         ),
         (
             "Hi Priya, congrats on launching your new course on data contracts! Which module "
