@@ -86,6 +86,14 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             False,
         ),
         (
+            "Hi Priya, we met at the PyData Berlin social. You mentioned your team is hiring "
+            "data engineers. I'd love to hear what the role involves if you have 15 minutes "
+            "sometime, no pressure at all.",
+            "ready",
+            "pitch",
+            False,
+        ),
+        (
             "Hi Priya, congrats on launching your new course on data contracts! Which module "
             "was hardest to write?",
             "ready",
