@@ -122,6 +122,20 @@ def test_concepts_not_topic_words_decide(text, verdict, signal, value):
     assert result.signals[signal] is value
 
 
+def test_asking_one_side_to_follow_up_is_neither_a_pitch_nor_an_ask():
+    """'Please follow' is a call to follow my page; 'please follow up' hands the thread over."""
+    from netcoach.bot.review import review
+
+    text = (
+        "Priya, I want you to meet Sam: he moved his team's billing to usage-based pricing "
+        "last year, which is what you're planning now. Sam is cc'ed here, please follow up "
+        "with him directly."
+    )
+    result = review(text, "introduction")
+    assert not result.signals["pitch"] and not result.signals["ask"]
+    assert "please follow" not in " ".join(f.excerpt for f in result.findings)
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
