@@ -101,6 +101,27 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             False,
         ),
         (
+            "Hi Ana, I bought your pottery kit for $40 for my niece and she loved it. Is the "
+            "glaze food-safe after firing?",
+            "ready",
+            "pitch",
+            False,
+        ),
+        (
+            "Hi! I tutor maths for GCSE students online, 30 pounds an hour. If your kids need "
+            "help, I'd be glad to book a trial lesson.",
+            "revise",
+            "pitch",
+            True,
+        ),
+        (
+            "Hi Ben, I'm a wedding photographer in Bristol. Packages start at 900 pounds. Want "
+            "me to hold your date?",
+            "revise",
+            "pitch",
+            True,
+        ),
+        (
             "Isn't it time you grew your business? Our agency doubles leads in 30 days.",
             "revise",
             "about_them",
