@@ -122,6 +122,25 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             True,
         ),
         (
+            "Hi Dana, I feel like my team hit the same bug you described in your post. It "
+            "reminded me to follow my curiosity: how did you track it down?",
+            "ready",
+            "ask",
+            False,
+        ),
+        (
+            "Hi Dana, loved your talk on caching. We hit the same issue, so I can share my notes.",
+            "ready",
+            "ask",
+            False,
+        ),
+        (
+            "Hi Dana, loved your talk on caching! Please follow my journey on Insta.",
+            "revise",
+            "ask",
+            True,
+        ),
+        (
             "Isn't it time you grew your business? Our agency doubles leads in 30 days.",
             "revise",
             "about_them",
