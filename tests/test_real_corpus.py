@@ -141,6 +141,14 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             True,
         ),
         (
+            "Hi John, I'm a junior at Ohio State recruiting for tech banking this summer. I saw "
+            "you joined the TMT group after graduating from Ohio State; how did you find the "
+            "move?",
+            "ready",
+            "pitch",
+            False,
+        ),
+        (
             "Isn't it time you grew your business? Our agency doubles leads in 30 days.",
             "revise",
             "about_them",
