@@ -184,6 +184,20 @@ def test_asking_one_side_to_follow_up_is_neither_a_pitch_nor_an_ask():
     assert "please follow" not in " ".join(f.excerpt for f in result.findings)
 
 
+def test_an_intro_post_that_offers_a_hand_invites_people_in():
+    from netcoach.bot.review import review
+
+    for text in (
+        "Hi there, I'm Brian, a mobile web developer. Currently translating the docs into "
+        "Swahili. Happy to work with you all.",
+        "Hi, I'm Jordan, a second-year software engineering student. I would like to add "
+        "value to this project.",
+    ):
+        result = review(text, "intro")
+        assert result.signals["offers_help"], text
+        assert "intro-no-invitation" not in {f.rule for f in result.findings}, text
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
