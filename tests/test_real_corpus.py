@@ -198,6 +198,16 @@ def test_an_intro_post_that_offers_a_hand_invites_people_in():
         assert "intro-no-invitation" not in {f.rule for f in result.findings}, text
 
 
+def test_an_intro_post_that_says_what_the_writer_looks_forward_to_is_personal():
+    from netcoach.bot.review import review
+
+    text = (
+        "Hi, I'm Alana. I finished my B.S. in applied math at RIT last semester, and I'm "
+        "looking forward to starting the data science master's program!"
+    )
+    assert "intro-nothing-personal" not in {f.rule for f in review(text, "intro").findings}
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
