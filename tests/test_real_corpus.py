@@ -208,6 +208,17 @@ def test_an_intro_post_that_says_what_the_writer_looks_forward_to_is_personal():
     assert "intro-nothing-personal" not in {f.rule for f in review(text, "intro").findings}
 
 
+def test_a_follow_up_that_praises_our_own_solutions_is_a_pitch():
+    from netcoach.bot.review import review
+
+    text = (
+        "Thank you for your time yesterday, Ella. I hope we gave you enough information "
+        "about our unique solutions."
+    )
+    result = review(text, "follow-up")
+    assert result.verdict == "revise" and result.signals["pitch"]
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
