@@ -149,6 +149,12 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             False,
         ),
         (
+            "Hey! We really love your project. Are you available for a paid freelance job?",
+            "revise",
+            "pitch",
+            True,
+        ),
+        (
             "Isn't it time you grew your business? Our agency doubles leads in 30 days.",
             "revise",
             "about_them",
