@@ -225,6 +225,21 @@ def test_a_follow_up_that_praises_our_own_solutions_is_a_pitch():
     assert result.verdict == "revise" and result.signals["pitch"]
 
 
+def test_a_hollow_introduction_without_consent_or_reason_is_revised():
+    from netcoach.bot.review import review
+
+    for text in (
+        "Hi Bob, allow me to introduce Karen. We had coffee this morning and I think you two "
+        "would have a lot to talk about.",
+        "Marta, Jonas: you're both great people and should chat.",
+    ):
+        result = review(text, "introduction")
+        assert result.verdict == "revise", text
+        assert {"intro-without-opt-in", "intro-without-context"} <= {
+            f.rule for f in result.findings
+        }, text
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
