@@ -240,6 +240,19 @@ def test_a_hollow_introduction_without_consent_or_reason_is_revised():
         }, text
 
 
+def test_a_candidate_claiming_a_fit_is_not_recruiting():
+    """The recruiting phrases are about offering someone a role, not applying for one."""
+    from netcoach.bot.review import review
+
+    text = (
+        "Hi Jeanette, thank you for speaking with me yesterday about the staff writer role. "
+        "I'm confident my skills and experience are a great match for this opportunity, "
+        "and I would greatly appreciate a follow-up as you move forward."
+    )
+    assert not review(text, "follow-up").signals["pitch"]
+    assert review("Hi Ana, you'd be a perfect fit for this role at our startup.").signals["pitch"]
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
