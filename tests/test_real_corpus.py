@@ -253,6 +253,21 @@ def test_a_candidate_claiming_a_fit_is_not_recruiting():
     assert review("Hi Ana, you'd be a perfect fit for this role at our startup.").signals["pitch"]
 
 
+def test_an_intro_post_that_asks_for_work_or_a_task_asks():
+    from netcoach.bot.review import review
+
+    for text in (
+        "Hi all, I'm Unnati from India. I'm interested in data science. Currently looking "
+        "for work.",
+        "Hi, I'm Marvis, a front-end developer. I would really appreciate it if a task is "
+        "assigned to me.",
+        "Hi, I'm a student of Zero to Mastery. Please add my name to the Contributors list.",
+    ):
+        assert review(text, "intro").signals["ask"], text
+    text = "Hi all, I'm Sam, a nurse in Porto, looking for work-life balance tips."
+    assert not review(text, "intro").signals["ask"]
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
