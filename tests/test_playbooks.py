@@ -292,12 +292,29 @@ def test_a_billion_laughs_playbook_is_refused_at_once_with_its_line(tmp_path: Pa
         ),
         (("id: local-etiquette", "id: local-etiquette\n1: one"), "unknown key '1'"),
         (("kind: phrases", "kind: ratio\n    max: 0.5\n    min_first: lots"), "'min_first'"),
+        (("kind: phrases", "kind: phrases\n    at_least: two"), "'at_least' must be a whole"),
+        (
+            ("kind: phrases", "kind: phrases\n    at_least: 2"),
+            "'at_least' is 2 but the check lists 1",
+        ),
     ],
 )
 def test_odd_yaml_shapes_are_errors_naming_file_and_line_not_tracebacks(change, expected):
     with pytest.raises(PlaybookError) as info:
         parse_playbook(VALID.replace(*change), "local.yaml")
     assert expected in str(info.value) and "local.yaml" in str(info.value)
+
+
+def test_a_rule_with_at_least_fires_only_when_that_many_of_its_phrases_occur():
+    text = VALID.replace(
+        'phrases: ["the meetup"]', 'phrases: ["the meetup", "the venue"]\n    at_least: 2'
+    )
+    text = text.replace('{fail: ["We met at the meetup."]', '{fail: ["The meetup at the venue."]')
+    playbooks = PlaybookSet((parse_playbook(text, "local.yaml"),))
+    one = review("Great to see you at the meetup!", "dm", playbooks)
+    both = review("Great to see you at the meetup; the venue was packed.", "dm", playbooks)
+    assert [f.rule for f in one.findings] == []
+    assert [(f.rule, f.excerpt) for f in both.findings] == [("no-meetup-name", "the meetup")]
 
 
 WELCOME_DETECTOR = """\

@@ -340,6 +340,15 @@ class Engine:
                     return False
                 return not (check.negatable and _negated(text, span))
 
+            if check.at_least > 1:
+                # Stock phrases say little one at a time; several together make a
+                # template. The finding quotes the earliest.
+                found_by = [
+                    span
+                    for c in self.phrases_of[i]
+                    if (span := next(filter(counts, self._spans(text, (c,))), None))
+                ]
+                return min(found_by) if len(found_by) >= check.at_least else None
             if not check.is_rule:
                 # A detector needs one instance: the first phrase (in the order written)
                 # that counts, so telling phrases go first.

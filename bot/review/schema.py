@@ -45,7 +45,7 @@ _PLAYBOOK_KEYS = {"id", "title", "principle", "contexts", "rules", "signals", "t
 _COMMON = {"id", "kind", "examples", "signal", "unless_signals", "when_signals", "contexts"}
 _RULE_COMMON = _COMMON | {"severity", "weight", "message", "suggestion"}
 _KIND_KEYS = {
-    "phrases": {"phrases", "unless", "negatable"},
+    "phrases": {"phrases", "unless", "negatable", "at_least"},
     "pattern": {"patterns", "unless", "negatable"},
     "count": {"metric", "min", "max"},
     "ratio": {"max", "min_first"},
@@ -99,6 +99,7 @@ class Check:
     unless: tuple[Phrase, ...] = ()
     regexes: tuple[Regex, ...] = ()
     negatable: bool = True
+    at_least: int = 1  # a `phrases` check fires when this many of its phrases occur
     metric: str = ""
     min: float | None = None
     max: float | None = None
@@ -586,6 +587,13 @@ def _parse_kind(item: dict[str, Any], kind: str, fields: dict[str, Any], err: Ba
         fields["negatable"] = negatable is True
     if kind == "phrases":
         fields["phrases"] = _phrase_list(item, "phrases", err, required=True)
+        at_least = item.get("at_least", 1)
+        if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
+            err("'at_least' must be a whole number, 1 or more")
+            at_least = 1
+        elif at_least > len(fields["phrases"]):
+            err(f"'at_least' is {at_least} but the check lists {len(fields['phrases'])} phrases")
+        fields["at_least"] = at_least
     elif kind == "pattern":
         alternatives = _alternatives(item.get("patterns", []), "patterns", err)
         if not alternatives:
