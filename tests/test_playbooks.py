@@ -305,15 +305,17 @@ def test_odd_yaml_shapes_are_errors_naming_file_and_line_not_tracebacks(change, 
     assert expected in str(info.value) and "local.yaml" in str(info.value)
 
 
-def test_a_rule_with_at_least_fires_only_when_that_many_of_its_phrases_occur():
+def test_a_rule_with_at_least_fires_only_when_that_many_of_its_phrases_occur_apart():
     text = VALID.replace(
-        'phrases: ["the meetup"]', 'phrases: ["the meetup", "the venue"]\n    at_least: 2'
+        'phrases: ["the meetup"]',
+        'phrases: ["the meetup", "the venue", "meetup venue"]\n    at_least: 2',
     )
     text = text.replace('{fail: ["We met at the meetup."]', '{fail: ["The meetup at the venue."]')
     playbooks = PlaybookSet((parse_playbook(text, "local.yaml"),))
     one = review("Great to see you at the meetup!", "dm", playbooks)
+    overlapping = review("Great to see you at the meetup venue!", "dm", playbooks)
     both = review("Great to see you at the meetup; the venue was packed.", "dm", playbooks)
-    assert [f.rule for f in one.findings] == []
+    assert [f.rule for f in one.findings] == [] == [f.rule for f in overlapping.findings]
     assert [(f.rule, f.excerpt) for f in both.findings] == [("no-meetup-name", "the meetup")]
 
 

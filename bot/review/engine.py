@@ -342,13 +342,14 @@ class Engine:
 
             if check.at_least > 1:
                 # Stock phrases say little one at a time; several together make a
-                # template. The finding quotes the earliest.
-                found_by = [
+                # template. Phrases that overlap ("eager to contribute my skills") are one.
+                # The finding quotes the earliest.
+                found_by = sorted(
                     span
                     for c in self.phrases_of[i]
                     if (span := next(filter(counts, self._spans(text, (c,))), None))
-                ]
-                return min(found_by) if len(found_by) >= check.at_least else None
+                )
+                return found_by[0] if _apart(found_by) >= check.at_least else None
             if not check.is_rule:
                 # A detector needs one instance: the first phrase (in the order written)
                 # that counts, so telling phrases go first.
@@ -474,6 +475,16 @@ def _link_words(text: Text) -> Counter[str] | None:
     counts = text.word_counts
     found = Counter(w for start, end in text.links for w in text.words_in(start, end))
     return Counter({w: min(n, counts[w]) for w, n in found.items() if counts[w]})
+
+
+def _apart(spans: list[Span]) -> int:
+    """How many of these spans (sorted) stand apart: each overlapping run counts once."""
+    count, end = 0, -1
+    for start, stop in spans:
+        if start >= end:
+            count += 1
+        end = max(end, stop)
+    return count
 
 
 def _metric(metric: str, text: Text) -> tuple[int, Span]:
