@@ -68,6 +68,8 @@ models: $(RUN_STAMP)
 	$(TRAIN) offers_help $(MODEL_DATA) --out playbooks/models/offers-help.json
 	$(TRAIN) ask $(MODEL_DATA) --out playbooks/models/ask.json
 	$(TRAIN) pitch $(MODEL_DATA) --out playbooks/models/pitch.json
+	# The verdict model learns from real messages only, so the synthetic sets stay a test of it.
+	$(TRAIN) verdict tests/data/real/train.jsonl --out playbooks/models/verdict.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

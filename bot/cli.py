@@ -5,7 +5,7 @@
     netcoach review --batch drafts.jsonl        # JSON Lines in, JSON Lines out
     netcoach playbooks list | check [DIR...]
     netcoach playbooks eval labelled.jsonl [--playbooks DIR] [--fit]
-    netcoach playbooks train SIGNAL labelled.jsonl... --out MODEL.json [--min-df N]
+    netcoach playbooks train SIGNAL|verdict labelled.jsonl... --out MODEL.json [--min-df N]
     netcoach chat [--config FILE]               # the console chat
     netcoach run  [--config FILE]               # every adapter enabled in config
     netcoach db migrate [--config FILE]         # create or upgrade the database schema
@@ -170,7 +170,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--worst", type=int, default=5, metavar="N", help="false alarms to show")
     ev.set_defaults(func=cmd_playbooks_eval)
     tr = pb_sub.add_parser("train", help="fit a model detector's weights to labelled drafts")
-    tr.add_argument("signal", choices=LABELLED_SIGNALS, help="the signal the model detects")
+    tr.add_argument(
+        "signal",
+        choices=(*LABELLED_SIGNALS, "verdict"),
+        help="the signal the model detects, or 'verdict': revise against ready, by context",
+    )
     tr.add_argument(
         "files", nargs="+", metavar="FILE", help="JSON Lines of {context, text, verdict, signals}"
     )
@@ -401,8 +405,9 @@ def cmd_playbooks_train(args: argparse.Namespace) -> int:
     if files is None:
         return USAGE_ERROR
     rows, sources = [], []
+    verdict = args.signal == "verdict"
     for path, found in files:
-        labelled = [r for r in found if args.signal in r.signals]
+        labelled = [r for r in found if verdict or args.signal in r.signals]
         rows += labelled
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         sources.append({"file": path.name, "sha256": digest, "drafts": len(labelled)})
@@ -415,7 +420,9 @@ def cmd_playbooks_train(args: argparse.Namespace) -> int:
     }
     try:
         model = train(
-            ((r.text, r.signals[args.signal]) for r in rows),
+            ((r.text, r.verdict == "revise", r.context) for r in rows)
+            if verdict
+            else ((r.text, r.signals[args.signal]) for r in rows),
             c=args.c,
             iterations=args.iterations,
             min_df=args.min_df,

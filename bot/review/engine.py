@@ -83,6 +83,14 @@ class Review:
     signals: dict[str, Any] = field(hash=False)
     findings: tuple[Finding, ...]
     language: str = "en"  # a code; only "en" drafts get the phrase-based checks
+    # How likely drafts like this one were to be ignored, by the learnt verdict model,
+    # when it was asked (see Calibration); None when the findings' points decided alone.
+    likely_ignored: float | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """The verdict is not the one the points alone give (revise above 40 points)."""
+        return (self.verdict == "revise") != (self.score < 100 - REVISE_ABOVE)
 
     @property
     def english(self) -> bool:
@@ -98,9 +106,14 @@ class Review:
             "language": self.language,
             "score": self.score,
             "verdict": self.verdict,
+            "likely_ignored": _rounded(self.likely_ignored),
             "signals": dict(self.signals),
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 @cache
@@ -290,7 +303,20 @@ class Engine:
         )
         taken = sum(check.weight for check, _ in fired)
         verdict = "revise" if taken > REVISE_ABOVE else "ready"
-        return Review(context, max(0, 100 - taken), verdict, signals, findings, language)
+        likely_ignored = None
+        calibration = self.playbooks.calibration
+        # The findings explain; the learnt verdict model only moves a verdict they leave
+        # open: a draft with findings but few points, or one whose points are all warnings.
+        open_verdict = verdict == "ready" or all(c.severity != "problem" for c, _ in fired)
+        if calibration is not None and language == "en" and fired and open_verdict:
+            likely_ignored = calibration.model.probability(text, context)
+            if verdict == "ready" and likely_ignored >= calibration.revise_at:
+                verdict = "revise"
+            elif verdict == "revise" and likely_ignored < calibration.ready_below:
+                verdict = "ready"
+        return Review(
+            context, max(0, 100 - taken), verdict, signals, findings, language, likely_ignored
+        )
 
     def fired_ids(self, original: str, context: str) -> set[str]:
         """Ids of every check that fires on `original`, findings or not (for playbook tests)."""

@@ -39,11 +39,14 @@ class WordModel:
     table: dict[str, tuple[float, float]] = field(repr=False)  # feature -> (idf, weight)
     about: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def probability(self, text: Text) -> float:
-        return self.probability_of(text.features)
+    def probability(self, text: Text, context: str | None = None) -> float:
+        """P(signal); a model trained with contexts reads the draft's context as a first
+        token (the same words can suit a follow-up and not a first message)."""
+        return self.probability_of(text.features, context_features(text.toks, context))
 
-    def probability_of(self, counts: Counter[str]) -> float:
-        """P(signal) for a draft's feature counts (see `features`)."""
+    def probability_of(self, counts: Counter[str], extra: tuple[str, ...] = ()) -> float:
+        """P(signal) for a draft's feature counts (see `features`), plus features seen once
+        that `counts` does not hold (the context's, so a draft's counts are not copied)."""
         table = self.table
         total = norm = 0.0
         for feature, n in counts.items():
@@ -52,6 +55,11 @@ class WordModel:
                 x = (1.0 + math.log(n)) * entry[0]
                 norm += x * x
                 total += x * entry[1]
+        for feature in extra:
+            entry = table.get(feature)
+            if entry is not None:
+                norm += entry[0] * entry[0]
+                total += entry[0] * entry[1]
         return _sigmoid(self.bias + (total / math.sqrt(norm) if norm else 0.0))
 
     def strongest_sentence(self, text: Text) -> Span:
@@ -79,6 +87,14 @@ def _sigmoid(logit: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, logit))))
 
 
+def context_features(tokens: list[str], context: str | None) -> tuple[str, ...]:
+    """The features a context adds when it is read as a token before the draft's first."""
+    if context is None:
+        return ()
+    marker = f"<{context}>"
+    return (marker, f"{marker} {tokens[0]}") if tokens else (marker,)
+
+
 def _tokens(text: Text, start: int, end: int) -> list[str]:
     first = text.token_at(start)
     last = text.token_at(end)
@@ -100,7 +116,7 @@ def load_model(path: str | Path) -> WordModel:
 
 
 def train(
-    examples: Iterable[tuple[str, bool]],
+    examples: Iterable[tuple[str, bool]] | Iterable[tuple[str, bool, str]],
     *,
     c: float = 4.0,
     min_df: int = 2,
@@ -109,11 +125,15 @@ def train(
 ) -> WordModel:
     """Fit a class-balanced, L2-regularised logistic regression (the objective of
     scikit-learn's LogisticRegression(C=c, class_weight="balanced")) by full-batch Adam:
-    deterministic, so the same data always gives the same model."""
+    deterministic, so the same data always gives the same model. An example may name its
+    context third: the model then reads it as a token (see `context_features`)."""
     docs: list[Counter[str]] = []
     labels: list[bool] = []
-    for text, label in examples:
-        docs.append(Text(text).features)
+    for text, label, *context in examples:
+        draft = Text(text)
+        doc = Counter(draft.features)
+        doc.update(context_features(draft.toks, context[0] if context else None))
+        docs.append(doc)
         labels.append(bool(label))
     if len(set(labels)) < 2:
         raise ModelError("training needs examples of both kinds (with and without the signal)")

@@ -131,11 +131,26 @@ class Playbook:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """How a learnt verdict model moves a borderline verdict: findings explain a draft,
+    and the model, trained on labelled real messages, says how likely drafts like it were
+    to be ignored. With a finding, at `revise_at` or above it is to revise; with no
+    `problem`, below `ready_below` it is ready."""
+
+    model: WordModel = field(repr=False)
+    revise_at: float
+    ready_below: float
+    source: str
+
+
+@dataclass(frozen=True)
 class PlaybookSet:
-    """The playbooks in force and the word classes their phrases use."""
+    """The playbooks in force, the word classes their phrases use, and the verdict's
+    calibration (None: the findings' points alone decide)."""
 
     playbooks: tuple[Playbook, ...]
     vocabulary: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, hash=False)
+    calibration: Calibration | None = field(default=None, hash=False)
     checks: tuple[Check, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,7 +186,7 @@ def load_playbooks(
     """Built-in playbooks, then each extra folder; a later playbook replaces one with its id,
     a later vocabulary class replaces one with its name."""
     dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
-    found, vocabulary, problems = _load_dirs(dirs)
+    found, vocabulary, calibration, problems = _load_dirs(dirs)
     disabled = set(disabled_rules)
     known = {c.id for p in found.values() for c in (*p.rules, *p.detectors)}
     problems += [f"config: disabled rule '{r}' does not exist" for r in sorted(disabled - known)]
@@ -192,7 +207,7 @@ def load_playbooks(
         if disabled:
             problems.append("config: a disabled check may be what set it; disable the rule too")
         raise PlaybookError(problems)
-    return PlaybookSet(playbooks, vocabulary)
+    return PlaybookSet(playbooks, vocabulary, calibration)
 
 
 def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
@@ -208,8 +223,8 @@ def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
         for f in folders
         if f.is_dir() and not any(f.glob("*.y*ml"))
     ]
-    found, _, own = _load_dirs(folders)
-    everything, vocabulary, combined = _load_dirs(
+    found, _, _, own = _load_dirs(folders)
+    everything, vocabulary, _, combined = _load_dirs(
         folders if folders == [BUILTIN_DIR] else [BUILTIN_DIR, *folders]
     )
     problems += own + [p for p in combined if p not in own]
@@ -232,9 +247,12 @@ def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
 Vocabulary = dict[str, tuple[tuple[str, ...], ...]]
 
 
-def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], Vocabulary, list[str]]:
+def _load_dirs(
+    dirs: Sequence[Path],
+) -> tuple[dict[str, Playbook], Vocabulary, Calibration | None, list[str]]:
     found: dict[str, Playbook] = {}
     words: dict[str, list[str]] = {}
+    calibration: Calibration | None = None
     problems: list[str] = []
     for folder in dirs:
         if not folder.is_dir():
@@ -254,6 +272,8 @@ def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], Vocabulary, l
             try:
                 if isinstance(data, dict) and "vocabulary" in data:
                     words.update(_parse_vocabulary(data, str(path)))
+                elif isinstance(data, dict) and "verdict" in data:
+                    calibration = _parse_calibration(data, path)  # a later folder's wins
                 else:
                     playbook = parse_playbook(text, str(path), data)
                     found[playbook.id] = playbook  # same id: the later folder replaces it
@@ -266,7 +286,41 @@ def _load_dirs(dirs: Sequence[Path]) -> tuple[dict[str, Playbook], Vocabulary, l
                 problems.append(f"{p.source}: rule '{c.id}' is also defined in {ids[c.id]}")
             ids[c.id] = p.source
     vocabulary, vocab_problems = _expand_vocabulary(words)
-    return found, vocabulary, problems + vocab_problems
+    return found, vocabulary, calibration, problems + vocab_problems
+
+
+def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
+    """`verdict: {model: models/verdict.json, revise_at: 0.8, ready_below: 0.2}`."""
+    source = str(path)
+    problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"verdict"})]
+    item = data["verdict"]
+    if not isinstance(item, dict):
+        raise PlaybookError([f"{source}: 'verdict' must map model, revise_at and ready_below"])
+    problems += [
+        f"{source}: verdict: unknown key '{k}'"
+        for k in sorted(set(item) - {"model", "revise_at", "ready_below"})
+    ]
+    bounds = {}
+    for key in ("revise_at", "ready_below"):
+        value = item.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            problems.append(f"{source}: verdict: '{key}' must be a number between 0 and 1")
+        else:
+            bounds[key] = float(value)
+    if len(bounds) == 2 and bounds["ready_below"] >= bounds["revise_at"]:
+        problems.append(f"{source}: verdict: 'ready_below' must be below 'revise_at'")
+    name = item.get("model")
+    model = None
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{source}: verdict: 'model' must name a model file (models/x.json)")
+    else:
+        try:
+            model = _cached_model(path.parent / name)
+        except ModelError as exc:
+            problems.append(f"{source}: verdict: {exc}")
+    if problems or model is None:
+        raise PlaybookError(problems)
+    return Calibration(model, bounds["revise_at"], bounds["ready_below"], source)
 
 
 def _parse_vocabulary(data: dict[str, Any], source: str) -> dict[str, list[str]]:

@@ -68,6 +68,20 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
                 "and formatting, not what it says."
             )
         )
+    if result.calibrated and result.verdict == "revise":
+        parts.append(
+            plain(
+                "\n\nEach point below is small, but in the real messages I learnt from, drafts "
+                "like this one were mostly ignored."
+            )
+        )
+    elif result.calibrated:
+        parts.append(
+            plain(
+                "\n\nThe points below add up, but in the real messages I learnt from, drafts "
+                "like this one mostly got a reply: worth a look, not a rewrite."
+            )
+        )
     if not result.findings:
         parts.append(plain(f"\n\n{nothing_to_fix(result)}"))
     for finding in result.findings:
