@@ -149,3 +149,15 @@ def test_train_verdict_learns_revise_against_ready_by_context(tmp_path: Path, ca
     assert "from 8 labelled drafts" in capsys.readouterr().out
     model = load_model(out)
     assert "<dm>" in model.table and "<follow-up>" in model.table
+
+
+def test_playbooks_eval_says_how_often_the_calibration_moved_a_verdict_and_was_right(playbooks):
+    from netcoach.bot.review.evaluate import Labelled, evaluate, render
+
+    rows = [
+        Labelled(1, "a", "dm", "We met at the meetup. Big sale today.", "revise", {}),
+        Labelled(2, "b", "dm", "Thanks! Our synergy could leverage your team.", "revise", {}),
+        Labelled(3, "c", "dm", "We met at the meetup.", "ready", {}),
+    ]
+    out = render(evaluate(rows, playbooks))
+    assert "calibrated verdict: moved 1 to revise (1 right), moved 1 to ready (0 right)" in out

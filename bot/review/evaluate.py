@@ -118,6 +118,8 @@ class Report:
     confusion: dict[tuple[str, str], int]  # (label, review) -> count
     signals: dict[str, tuple[int, int]]  # signal -> (right, labelled)
     checks: list[CheckStats]
+    # verdicts the calibration moved: ("revise" | "ready") -> (moved, right)
+    moved: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def agreement(self) -> float:
@@ -142,12 +144,16 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
     }
     confusion = dict.fromkeys(((a, b) for a in ("ready", "revise") for b in ("ready", "revise")), 0)
     signals = {s: [0, 0] for s in LABELLED_SIGNALS}
+    moved = {"revise": [0, 0], "ready": [0, 0]}
     n = 0
     for row in rows:
         n += 1
         trace: list[str] = []
         result: Review = engine.run(row.text, row.context, trace)
         confusion[(row.verdict, result.verdict)] += 1
+        if result.calibrated:
+            moved[result.verdict][0] += 1
+            moved[result.verdict][1] += row.verdict == result.verdict
         for s, wanted in row.signals.items():
             signals[s][1] += 1
             signals[s][0] += result.signals[s] == wanted
@@ -173,6 +179,7 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
         confusion,
         {s: (right, total) for s, (right, total) in signals.items()},
         list(stats.values()),
+        {v: (count, right) for v, (count, right) in moved.items()},
     )
 
 
@@ -190,6 +197,16 @@ def render(report: Report, worst: int = 5) -> str:
             for s, (right, total) in report.signals.items()
             if total
         ),
+    ]
+    if any(count for count, _ in report.moved.values()):
+        lines.append(
+            "calibrated verdict: "
+            + ", ".join(
+                f"moved {count} to {verdict} ({right} right)"
+                for verdict, (count, right) in report.moved.items()
+            )
+        )
+    lines += [
         "",
         f"{'rule or detector':38} {'kind':8} {'fired':>5} {'precision':>9}",
     ]
