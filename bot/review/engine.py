@@ -307,8 +307,12 @@ class Engine:
         calibration = self.playbooks.calibration
         # The findings explain; the learnt verdict model only moves a verdict they leave
         # open: a draft with findings but few points, or one whose points are all warnings.
-        open_verdict = verdict == "ready" or all(c.severity != "problem" for c, _ in fired)
-        if calibration is not None and language == "en" and fired and open_verdict:
+        if (
+            calibration is not None
+            and language == "en"
+            and fired
+            and (verdict == "ready" or all(c.severity != "problem" for c, _ in fired))
+        ):
             likely_ignored = calibration.model.probability(text, context)
             if verdict == "ready" and likely_ignored >= calibration.revise_at:
                 verdict = "revise"
