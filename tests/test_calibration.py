@@ -161,3 +161,13 @@ def test_playbooks_eval_says_how_often_the_calibration_moved_a_verdict_and_was_r
     ]
     out = render(evaluate(rows, playbooks))
     assert "calibrated verdict: moved 1 to revise (1 right), moved 1 to ready (0 right)" in out
+
+
+def test_the_calibration_is_switched_off_like_a_rule(playbooks):
+    text = "We met at the meetup. Big sale today."
+    assert review(text, "dm", playbooks).verdict == "revise"
+    folder = Path(playbooks.calibration.source).parent
+    off = load_playbooks([folder], ["calibrated-verdict"], include_builtin=False)
+    assert off.calibration is None
+    result = review(text, "dm", off)
+    assert result.verdict == "ready" and result.score == 95 and result.likely_ignored is None

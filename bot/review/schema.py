@@ -39,6 +39,7 @@ DETECTOR_KINDS = ("phrases", "pattern", "model")
 # A draft is to revise when its findings take more than this off the score; a `problem`
 # is a finding that does so on its own, a `warn` one that needs company.
 REVISE_ABOVE = 40
+CALIBRATION_ID = "calibrated-verdict"  # switched off like a rule, in config's disabled_rules
 _WEIGHTS = {"problem": (REVISE_ABOVE + 1, 100), "warn": (1, REVISE_ABOVE), "tip": (0, 10)}
 
 _PLAYBOOK_KEYS = {"id", "title", "principle", "contexts", "rules", "signals", "tips", "openers"}
@@ -189,6 +190,10 @@ def load_playbooks(
     found, vocabulary, calibration, problems = _load_dirs(dirs)
     disabled = set(disabled_rules)
     known = {c.id for p in found.values() for c in (*p.rules, *p.detectors)}
+    if calibration is not None:
+        known.add(CALIBRATION_ID)
+        if CALIBRATION_ID in disabled:
+            calibration = None
     problems += [f"config: disabled rule '{r}' does not exist" for r in sorted(disabled - known)]
     problems += _unknown_classes(found.values(), vocabulary)
     if problems:
