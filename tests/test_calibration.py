@@ -12,6 +12,7 @@ from netcoach.bot.cli import main
 from netcoach.bot.features.drafts.render import format_review
 from netcoach.bot.review import PlaybookError, builtin_playbooks, load_playbooks, review
 from netcoach.bot.review.model import WordModel, load_model
+from netcoach.bot.review.text import Text
 
 PLAYBOOK = textwrap.dedent(
     """\
@@ -44,6 +45,15 @@ PLAYBOOK = textwrap.dedent(
         message: "'{match}' is jargon."
         suggestion: "Say what you mean."
         examples: {fail: ["We can leverage it."], pass: ["We can use it."]}
+      - id: exclamations
+        kind: count
+        metric: exclamations
+        max: 3
+        severity: warn
+        weight: 10
+        message: "Calm the exclamation marks."
+        suggestion: "One is plenty."
+        examples: {fail: ["Hi!!!!"], pass: ["Hi!"]}
       - id: buy-now
         kind: phrases
         severity: problem
@@ -56,62 +66,75 @@ PLAYBOOK = textwrap.dedent(
     """
 )
 # "sale" makes a draft likely to be ignored, "thanks" likely to get a reply; a draft with
-# neither scores 0.5, which moves nothing.
+# neither scores 0.5, which decides nothing.
 MODEL = WordModel(0.0, {"sale": (1.0, 8.0), "thanks": (1.0, -8.0)})
 
 
 @pytest.fixture
-def playbooks(tmp_path: Path):
+def folder(tmp_path: Path) -> Path:
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "verdict.json").write_text(json.dumps(MODEL.to_json()))
     (tmp_path / "calibrated.yaml").write_text(PLAYBOOK)
     (tmp_path / "verdict.yaml").write_text(
-        "verdict: {model: models/verdict.json, revise_at: 0.8, ready_below: 0.2}\n"
+        "verdict: {model: models/verdict.json, revise_at: 0.8}\n"
     )
-    return load_playbooks([tmp_path], include_builtin=False)
+    return tmp_path
 
 
-def test_a_draft_with_a_small_finding_that_reads_like_ignored_ones_is_to_revise(playbooks):
-    result = review("We met at the meetup. Big sale today.", "dm", playbooks)
-    assert result.score == 95 and result.verdict == "revise" and result.calibrated
-    assert result.likely_ignored is not None and result.likely_ignored > 0.8
-    assert result.to_dict()["likely_ignored"] == round(result.likely_ignored, 3)
-    reply = "".join(s.text for s in format_review(result, "We met at the meetup. Big sale today."))
-    assert "95/100 — worth a revision" in reply and "were mostly ignored" in reply
+@pytest.fixture
+def playbooks(folder: Path):
+    return load_playbooks([folder], include_builtin=False)
 
 
-def test_a_draft_with_no_finding_is_never_moved(playbooks):
-    result = review("Big sale today.", "dm", playbooks)
-    assert result.verdict == "ready" and not result.calibrated
-    assert result.likely_ignored is None  # not even asked
-
-
-def test_warnings_that_add_up_are_ready_when_drafts_like_it_got_replies(playbooks):
-    text = "Thanks! Our synergy could leverage your team."
+def test_a_warning_under_the_line_in_a_draft_like_ignored_ones_is_to_revise(playbooks):
+    text = "Let's find synergy. Big sale today."
     result = review(text, "dm", playbooks)
-    assert result.score == 50 and result.verdict == "ready" and result.calibrated
+    assert result.score == 75 and result.verdict == "revise" and result.calibrated
+    assert result.likely_ignored is not None and result.likely_ignored > 0.8
+    data = result.to_dict()
+    assert data["calibrated"] is True and data["likely_ignored"] == round(result.likely_ignored, 3)
     reply = "".join(s.text for s in format_review(result, text))
-    assert "mostly got a reply" in reply
+    assert "75/100 — worth a revision" in reply
+    assert "This finding looks small" in reply and "were mostly ignored" in reply
 
 
-def test_a_problem_is_never_overruled(playbooks):
-    result = review("Thanks! Buy now.", "dm", playbooks)
-    assert result.verdict == "revise" and not result.calibrated
-    assert result.likely_ignored is None
+def test_a_draft_like_those_that_got_replies_keeps_the_verdict_of_its_points(playbooks):
+    result = review("Thanks! Let's find synergy.", "dm", playbooks)
+    assert result.verdict == "ready" and not result.calibrated
+    assert result.likely_ignored is not None and result.likely_ignored < 0.5
+    assert review("Let's find synergy.", "dm", playbooks).likely_ignored == 0.5
 
 
-def test_a_draft_in_between_keeps_the_verdict_of_its_points(playbooks):
-    result = review("We met at the meetup.", "dm", playbooks)
-    assert result.verdict == "ready" and result.likely_ignored == 0.5
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Big sale today.",  # no finding: nothing to explain a revise
+        "We met at the meetup. Big sale today.",  # a tip alone is not worth a rewrite
+        "Big sale! Our synergy could leverage your team.",  # over 40 points already
+        "Big sale today. Buy now.",  # a problem decides alone
+    ],
+)
+def test_the_model_is_asked_only_about_verdicts_the_findings_leave_open(playbooks, text):
+    result = review(text, "dm", playbooks)
+    assert result.likely_ignored is None and not result.calibrated
+    assert result.verdict == ("revise" if result.score < 60 else "ready")
+
+
+def test_a_draft_in_another_language_is_never_calibrated(playbooks):
+    # Spanish "sale" (goes out) is the model's English word for a sale.
+    text = "¡¡¡¡Hola Marta!!!! Vi tu charla en la PyCon. ¿Cuándo sale el vídeo de la charla?"
+    result = review(text, "dm", playbooks)
+    assert result.language == "es" and [f.rule for f in result.findings] == ["exclamations"]
+    assert result.verdict == "ready" and result.likely_ignored is None
 
 
 @pytest.mark.parametrize(
     ("verdict", "expected"),
     [
-        ("{model: models/verdict.json, revise_at: 1.5, ready_below: 0.2}", "'revise_at'"),
-        ("{model: models/verdict.json, revise_at: 0.3, ready_below: 0.4}", "must be below"),
-        ("{model: models/none.json, revise_at: 0.8, ready_below: 0.2}", "cannot read the model"),
-        ("{revise_at: 0.8, ready_below: 0.2, cutoff: 3}", "unknown key 'cutoff'"),
+        ("{model: models/verdict.json, revise_at: 1.5}", "'revise_at' must be a number"),
+        ("{model: models/verdict.json, revise_at: yes}", "'revise_at' must be a number"),
+        ("{model: models/none.json, revise_at: 0.8}", "cannot read the model"),
+        ("{revise_at: 0.8, cutoff: 3}", "unknown key 'cutoff'"),
         ("[0.8]", "'verdict' must map"),
     ],
 )
@@ -124,11 +147,25 @@ def test_a_broken_verdict_file_is_an_error_naming_the_file(tmp_path: Path, verdi
     assert expected in str(info.value) and "verdict.yaml" in str(info.value)
 
 
-def test_the_built_in_verdict_model_reads_the_context(tmp_path: Path):
+def test_a_community_verdict_file_replaces_the_built_in_one(folder: Path):
+    assert builtin_playbooks().calibration is not None
+    calibration = load_playbooks([folder]).calibration
+    assert calibration is not None and calibration.source == str(folder / "verdict.yaml")
+
+
+def test_the_calibration_is_switched_off_like_a_rule(playbooks, folder: Path):
+    text = "Let's find synergy. Big sale today."
+    assert review(text, "dm", playbooks).verdict == "revise"
+    off = load_playbooks([folder], ["calibrated-verdict"], include_builtin=False)
+    assert off.calibration is None
+    result = review(text, "dm", off)
+    assert result.verdict == "ready" and result.score == 75 and result.likely_ignored is None
+
+
+def test_the_built_in_verdict_model_reads_the_context():
     """The same words can suit a follow-up and not a first message."""
     calibration = builtin_playbooks().calibration
     assert calibration is not None and calibration.source.endswith("verdict.yaml")
-    assert calibration.ready_below < calibration.revise_at
     model = load_model(Path(calibration.source).parent / "models" / "verdict.json")
     assert model.about["signal"] == "verdict"
     assert any(feature.startswith("<follow-up>") for feature in model.table)
@@ -148,26 +185,18 @@ def test_train_verdict_learns_revise_against_ready_by_context(tmp_path: Path, ca
     assert main(["playbooks", "train", "verdict", str(labelled), "--out", str(out)]) == 0
     assert "from 8 labelled drafts" in capsys.readouterr().out
     model = load_model(out)
-    assert "<dm>" in model.table and "<follow-up>" in model.table
+    assert model.table["<dm>"][1] > 0 > model.table["<follow-up>"][1]
+    assert model.probability(Text("Buy my course, huge sale"), "dm") > 0.5
+    assert model.probability(Text("Thanks for the talk!"), "follow-up") < 0.5
 
 
-def test_playbooks_eval_says_how_often_the_calibration_moved_a_verdict_and_was_right(playbooks):
+def test_playbooks_eval_says_how_often_the_calibration_decided_and_was_right(playbooks):
     from netcoach.bot.review.evaluate import Labelled, evaluate, render
 
     rows = [
-        Labelled(1, "a", "dm", "We met at the meetup. Big sale today.", "revise", {}),
-        Labelled(2, "b", "dm", "Thanks! Our synergy could leverage your team.", "revise", {}),
+        Labelled(1, "a", "dm", "Let's find synergy. Big sale today.", "revise", {}),
+        Labelled(2, "b", "dm", "We can leverage it. Big sale today.", "ready", {}),
         Labelled(3, "c", "dm", "We met at the meetup.", "ready", {}),
     ]
     out = render(evaluate(rows, playbooks))
-    assert "calibrated verdict: moved 1 to revise (1 right), moved 1 to ready (0 right)" in out
-
-
-def test_the_calibration_is_switched_off_like_a_rule(playbooks):
-    text = "We met at the meetup. Big sale today."
-    assert review(text, "dm", playbooks).verdict == "revise"
-    folder = Path(playbooks.calibration.source).parent
-    off = load_playbooks([folder], ["calibrated-verdict"], include_builtin=False)
-    assert off.calibration is None
-    result = review(text, "dm", off)
-    assert result.verdict == "ready" and result.score == 95 and result.likely_ignored is None
+    assert "calibrated verdict: 2 drafts to revise on 40 points or fewer, 1 right" in out

@@ -16,7 +16,7 @@ from netcoach.bot.cli import main
 from netcoach.bot.review import CONTEXTS, builtin_playbooks
 from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
-# Round 37 of tests/data/real/FIGURES.md (the locked split of 733, with the calibrated
+# Round 39 of tests/data/real/FIGURES.md (the locked split of 733, with the calibrated
 # verdict), rounded down.
 LOCKED_FLOOR = {"verdict": 0.71, "kept": 0.84, "caught": 0.56}
 SIGNAL_FLOOR = {"pitch": 0.84, "ask": 0.77, "shared_bond": 0.78, "about_them": 0.70}

@@ -62,7 +62,8 @@ def test_the_own_corpora_are_large_varied_and_not_copied_from_the_dev_set():
 def test_review_has_the_documented_json_shape():
     data = review("Hi Ana, loved your talk on soil health! How did you start?").to_dict()
     assert set(data) == {
-        "context", "language", "score", "verdict", "likely_ignored", "signals", "findings",
+        "context", "language", "score", "verdict", "likely_ignored", "calibrated", "signals",
+        "findings",
     }  # fmt: skip
     assert data["language"] == "en"
     assert set(data["signals"]) == {

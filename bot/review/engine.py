@@ -89,8 +89,8 @@ class Review:
 
     @property
     def calibrated(self) -> bool:
-        """The verdict is not the one the points alone give (revise above 40 points)."""
-        return (self.verdict == "revise") != (self.score < 100 - REVISE_ABOVE)
+        """To revise on 40 points or fewer: the learnt verdict model decided it."""
+        return self.verdict == "revise" and self.score >= 100 - REVISE_ABOVE
 
     @property
     def english(self) -> bool:
@@ -107,6 +107,7 @@ class Review:
             "score": self.score,
             "verdict": self.verdict,
             "likely_ignored": _rounded(self.likely_ignored),
+            "calibrated": self.calibrated,
             "signals": dict(self.signals),
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -305,19 +306,17 @@ class Engine:
         verdict = "revise" if taken > REVISE_ABOVE else "ready"
         likely_ignored = None
         calibration = self.playbooks.calibration
-        # The findings explain; the learnt verdict model only moves a verdict they leave
-        # open: a draft with findings but few points, or one whose points are all warnings.
+        # The findings explain; the learnt verdict model only decides a verdict they leave
+        # open: a warning or two that stay under the line.
         if (
             calibration is not None
+            and verdict == "ready"
             and language == "en"
-            and fired
-            and (verdict == "ready" or all(c.severity != "problem" for c, _ in fired))
+            and any(check.severity == "warn" for check, _ in fired)
         ):
             likely_ignored = calibration.model.probability(text, context)
-            if verdict == "ready" and likely_ignored >= calibration.revise_at:
+            if likely_ignored >= calibration.revise_at:
                 verdict = "revise"
-            elif verdict == "revise" and likely_ignored < calibration.ready_below:
-                verdict = "ready"
         return Review(
             context, max(0, 100 - taken), verdict, signals, findings, language, likely_ignored
         )

@@ -118,8 +118,7 @@ class Report:
     confusion: dict[tuple[str, str], int]  # (label, review) -> count
     signals: dict[str, tuple[int, int]]  # signal -> (right, labelled)
     checks: list[CheckStats]
-    # verdicts the calibration moved: ("revise" | "ready") -> (moved, right)
-    moved: dict[str, tuple[int, int]] = field(default_factory=dict)
+    calibrated: tuple[int, int] = (0, 0)  # verdicts the calibration decided, and right
 
     @property
     def agreement(self) -> float:
@@ -144,7 +143,7 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
     }
     confusion = dict.fromkeys(((a, b) for a in ("ready", "revise") for b in ("ready", "revise")), 0)
     signals = {s: [0, 0] for s in LABELLED_SIGNALS}
-    moved = {"revise": [0, 0], "ready": [0, 0]}
+    calibrated = [0, 0]
     n = 0
     for row in rows:
         n += 1
@@ -152,8 +151,8 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
         result: Review = engine.run(row.text, row.context, trace)
         confusion[(row.verdict, result.verdict)] += 1
         if result.calibrated:
-            moved[result.verdict][0] += 1
-            moved[result.verdict][1] += row.verdict == result.verdict
+            calibrated[0] += 1
+            calibrated[1] += row.verdict == "revise"
         for s, wanted in row.signals.items():
             signals[s][1] += 1
             signals[s][0] += result.signals[s] == wanted
@@ -179,7 +178,7 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
         confusion,
         {s: (right, total) for s, (right, total) in signals.items()},
         list(stats.values()),
-        {v: (count, right) for v, (count, right) in moved.items()},
+        (calibrated[0], calibrated[1]),
     )
 
 
@@ -198,13 +197,10 @@ def render(report: Report, worst: int = 5) -> str:
             if total
         ),
     ]
-    if any(count for count, _ in report.moved.values()):
+    if report.calibrated[0]:
+        count, right = report.calibrated
         lines.append(
-            "calibrated verdict: "
-            + ", ".join(
-                f"moved {count} to {verdict} ({right} right)"
-                for verdict, (count, right) in report.moved.items()
-            )
+            f"calibrated verdict: {count} drafts to revise on 40 points or fewer, {right} right"
         )
     lines += [
         "",

@@ -133,14 +133,13 @@ class Playbook:
 
 @dataclass(frozen=True)
 class Calibration:
-    """How a learnt verdict model moves a borderline verdict: findings explain a draft,
-    and the model, trained on labelled real messages, says how likely drafts like it were
-    to be ignored. With a finding, at `revise_at` or above it is to revise; with no
-    `problem`, below `ready_below` it is ready."""
+    """How a learnt verdict model decides a borderline verdict: the findings explain a
+    draft, and the model, trained on labelled real messages, says how likely drafts like it
+    were to be ignored. A draft with a warning but 40 points or fewer is to revise when that
+    is `revise_at` or more."""
 
     model: WordModel = field(repr=False)
     revise_at: float
-    ready_below: float
     source: str
 
 
@@ -295,25 +294,20 @@ def _load_dirs(
 
 
 def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
-    """`verdict: {model: models/verdict.json, revise_at: 0.8, ready_below: 0.2}`."""
+    """`verdict: {model: models/verdict.json, revise_at: 0.8}`."""
     source = str(path)
     problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"verdict"})]
     item = data["verdict"]
     if not isinstance(item, dict):
-        raise PlaybookError([f"{source}: 'verdict' must map model, revise_at and ready_below"])
+        raise PlaybookError([f"{source}: 'verdict' must map model and revise_at"])
     problems += [
-        f"{source}: verdict: unknown key '{k}'"
-        for k in sorted(set(item) - {"model", "revise_at", "ready_below"})
+        f"{source}: verdict: unknown key '{k}'" for k in sorted(set(item) - {"model", "revise_at"})
     ]
-    bounds = {}
-    for key in ("revise_at", "ready_below"):
-        value = item.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-            problems.append(f"{source}: verdict: '{key}' must be a number between 0 and 1")
-        else:
-            bounds[key] = float(value)
-    if len(bounds) == 2 and bounds["ready_below"] >= bounds["revise_at"]:
-        problems.append(f"{source}: verdict: 'ready_below' must be below 'revise_at'")
+    revise_at = item.get("revise_at")
+    if isinstance(revise_at, bool) or not isinstance(revise_at, int | float):
+        revise_at = None
+    if revise_at is None or not 0 < revise_at < 1:
+        problems.append(f"{source}: verdict: 'revise_at' must be a number between 0 and 1")
     name = item.get("model")
     model = None
     if not isinstance(name, str) or not name.strip():
@@ -323,9 +317,9 @@ def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
             model = _cached_model(path.parent / name)
         except ModelError as exc:
             problems.append(f"{source}: verdict: {exc}")
-    if problems or model is None:
+    if problems or model is None or revise_at is None:
         raise PlaybookError(problems)
-    return Calibration(model, bounds["revise_at"], bounds["ready_below"], source)
+    return Calibration(model, float(revise_at), source)
 
 
 def _parse_vocabulary(data: dict[str, Any], source: str) -> dict[str, list[str]]:

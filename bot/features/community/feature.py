@@ -591,8 +591,13 @@ class Community(Feature):
         where = c.intros_channel_name or "the introductions channel"
         parts: list[Segment | str] = [
             f"Hi {name}! I'm netcoach, the networking coach in {c.name or 'your community'}. "
-            f"Thanks for introducing yourself in {where}. Two ideas that usually bring more "
-            "replies to an intro:"
+            f"Thanks for introducing yourself in {where}. "
+            + (
+                "Two ideas that usually bring"
+                if len(suggestions) > 1
+                else "One idea that usually brings"
+            )
+            + " more replies to an intro:"
         ]
         for i, suggestion in enumerate(suggestions[:2], start=1):
             parts += [f"\n{i}. ", suggestion]

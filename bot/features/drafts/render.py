@@ -68,18 +68,12 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
                 "and formatting, not what it says."
             )
         )
-    if result.calibrated and result.verdict == "revise":
+    if result.calibrated:
+        which = "These findings look" if len(result.findings) > 1 else "This finding looks"
         parts.append(
             plain(
-                "\n\nEach point below is small, but in the real messages I learnt from, drafts "
-                "like this one were mostly ignored."
-            )
-        )
-    elif result.calibrated:
-        parts.append(
-            plain(
-                "\n\nThe points below add up, but in the real messages I learnt from, drafts "
-                "like this one mostly got a reply: worth a look, not a rewrite."
+                f"\n\n{which} small, but in the real messages I learnt from, drafts like this "
+                "one were mostly ignored: worth fixing before you send."
             )
         )
     if not result.findings:
