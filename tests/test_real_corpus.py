@@ -268,6 +268,22 @@ def test_an_intro_post_that_asks_for_work_or_a_task_asks():
     assert not review(text, "intro").signals["ask"]
 
 
+def test_an_impatient_follow_up_brings_nothing_and_reproaches():
+    from netcoach.bot.review import review
+
+    reproach = review("It has been two days and no one reviewed my pull request.", "follow-up")
+    assert reproach.verdict == "revise"
+    assert "pressure-or-guilt" in {f.rule for f in reproach.findings}
+    for text in (
+        "Any updates here?",
+        "I submitted a pull request 4 days ago, and it is still awaiting a review.",
+        "Can someone please please address issue #536?",
+    ):
+        assert "empty-bump" in {f.rule for f in review(text, "follow-up").findings}, text
+    invite = "Any chance you'd be open to come on The Changelog today at 3pm to talk about npm?"
+    assert "empty-bump" not in {f.rule for f in review(invite, "dm").findings}
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
