@@ -63,12 +63,13 @@ MODEL_DATA := tests/data/real/train.jsonl tests/data/drafts.jsonl tests/data/dra
 # changed no verdict and halved the models (load time and memory).
 TRAIN := $(BIN)/netcoach playbooks train --min-df 3
 
+# The verdict model (playbooks/verdict.yaml) learns from the real training split only, so the
+# synthetic sets stay a test of it.
 models: $(RUN_STAMP)
 	$(TRAIN) about_them $(MODEL_DATA) --out playbooks/models/about-them.json
 	$(TRAIN) offers_help $(MODEL_DATA) --out playbooks/models/offers-help.json
 	$(TRAIN) ask $(MODEL_DATA) --out playbooks/models/ask.json
 	$(TRAIN) pitch $(MODEL_DATA) --out playbooks/models/pitch.json
-	# The verdict model learns from real messages only, so the synthetic sets stay a test of it.
 	$(TRAIN) verdict tests/data/real/train.jsonl --out playbooks/models/verdict.json
 
 clean:
