@@ -12,6 +12,7 @@ from netcoach.bot.cli import main
 from netcoach.bot.features.drafts.render import format_review
 from netcoach.bot.review import PlaybookError, builtin_playbooks, load_playbooks, review
 from netcoach.bot.review.model import WordModel, load_model
+from netcoach.bot.review.schema import check_dirs
 from netcoach.bot.review.text import Text
 
 PLAYBOOK = textwrap.dedent(
@@ -145,6 +146,16 @@ def test_a_broken_verdict_file_is_an_error_naming_the_file(tmp_path: Path, verdi
     with pytest.raises(PlaybookError) as info:
         load_playbooks([tmp_path])
     assert expected in str(info.value) and "verdict.yaml" in str(info.value)
+
+
+def test_a_broken_verdict_file_does_not_matter_once_the_calibration_is_switched_off(
+    tmp_path: Path,
+):
+    (tmp_path / "verdict.yaml").write_text("verdict: {model: models/none.json, revise_at: 2}\n")
+    with pytest.raises(PlaybookError):
+        load_playbooks([tmp_path])
+    assert load_playbooks([tmp_path], ["calibrated-verdict"]).calibration is None
+    assert "verdict.yaml" in " ".join(check_dirs([tmp_path]))
 
 
 def test_a_community_verdict_file_replaces_the_built_in_one(folder: Path):

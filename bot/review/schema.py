@@ -186,13 +186,15 @@ def load_playbooks(
     """Built-in playbooks, then each extra folder; a later playbook replaces one with its id,
     a later vocabulary class replaces one with its name."""
     dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
-    found, vocabulary, calibration, problems = _load_dirs(dirs)
+    found, vocabulary, calibration, problems, verdict_problems = _load_dirs(dirs)
     disabled = set(disabled_rules)
     known = {c.id for p in found.values() for c in (*p.rules, *p.detectors)}
-    if calibration is not None:
+    if calibration is not None or verdict_problems:
         known.add(CALIBRATION_ID)
-        if CALIBRATION_ID in disabled:
-            calibration = None
+    if CALIBRATION_ID in disabled:
+        calibration = None  # and a broken verdict file no longer matters
+    else:
+        problems += verdict_problems
     problems += [f"config: disabled rule '{r}' does not exist" for r in sorted(disabled - known)]
     problems += _unknown_classes(found.values(), vocabulary)
     if problems:
@@ -227,11 +229,12 @@ def check_dirs(dirs: Iterable[str | Path]) -> list[str]:
         for f in folders
         if f.is_dir() and not any(f.glob("*.y*ml"))
     ]
-    found, _, _, own = _load_dirs(folders)
-    everything, vocabulary, _, combined = _load_dirs(
+    found, _, _, own, own_verdict = _load_dirs(folders)
+    everything, vocabulary, _, combined, verdict = _load_dirs(
         folders if folders == [BUILTIN_DIR] else [BUILTIN_DIR, *folders]
     )
-    problems += own + [p for p in combined if p not in own]
+    own += own_verdict
+    problems += own + [p for p in combined + verdict if p not in own]
     problems += _unknown_classes(found.values(), vocabulary)
     problems += _never_judged(everything.values(), only={p.id for p in found.values()})
     detector_ids = {d.id for p in everything.values() for d in p.detectors}
@@ -253,11 +256,14 @@ Vocabulary = dict[str, tuple[tuple[str, ...], ...]]
 
 def _load_dirs(
     dirs: Sequence[Path],
-) -> tuple[dict[str, Playbook], Vocabulary, Calibration | None, list[str]]:
+) -> tuple[dict[str, Playbook], Vocabulary, Calibration | None, list[str], list[str]]:
+    """Playbooks, vocabulary, calibration, then the problems: those of the verdict files
+    apart, since switching the calibration off in config makes them harmless."""
     found: dict[str, Playbook] = {}
     words: dict[str, list[str]] = {}
     calibration: Calibration | None = None
     problems: list[str] = []
+    verdict_problems: list[str] = []
     for folder in dirs:
         if not folder.is_dir():
             problems.append(f"{folder}: not a folder of playbooks")
@@ -277,7 +283,10 @@ def _load_dirs(
                 if isinstance(data, dict) and "vocabulary" in data:
                     words.update(_parse_vocabulary(data, str(path)))
                 elif isinstance(data, dict) and "verdict" in data:
-                    calibration = _parse_calibration(data, path)  # a later folder's wins
+                    try:
+                        calibration = _parse_calibration(data, path)  # a later folder's wins
+                    except PlaybookError as exc:
+                        verdict_problems += exc.problems
                 else:
                     playbook = parse_playbook(text, str(path), data)
                     found[playbook.id] = playbook  # same id: the later folder replaces it
@@ -290,7 +299,7 @@ def _load_dirs(
                 problems.append(f"{p.source}: rule '{c.id}' is also defined in {ids[c.id]}")
             ids[c.id] = p.source
     vocabulary, vocab_problems = _expand_vocabulary(words)
-    return found, vocabulary, calibration, problems + vocab_problems
+    return found, vocabulary, calibration, problems + vocab_problems, verdict_problems
 
 
 def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
