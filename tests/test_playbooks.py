@@ -315,8 +315,11 @@ def test_a_rule_with_at_least_fires_only_when_that_many_of_its_phrases_occur_apa
     one = review("Great to see you at the meetup!", "dm", playbooks)
     overlapping = review("Great to see you at the meetup venue!", "dm", playbooks)
     both = review("Great to see you at the meetup; the venue was packed.", "dm", playbooks)
+    again = review("The meetup venue was lovely; see you at the meetup!", "dm", playbooks)
     assert [f.rule for f in one.findings] == [] == [f.rule for f in overlapping.findings]
     assert [(f.rule, f.excerpt) for f in both.findings] == [("no-meetup-name", "the meetup")]
+    # "the meetup" overlaps "meetup venue" where it first occurs, and recurs on its own.
+    assert [(f.rule, f.excerpt) for f in again.findings] == [("no-meetup-name", "The meetup")]
 
 
 WELCOME_DETECTOR = """\

@@ -373,12 +373,12 @@ class Engine:
                 # Stock phrases say little one at a time; several together make a
                 # template. Phrases that overlap ("eager to contribute my skills") are one.
                 # The finding quotes the earliest.
-                found_by = sorted(
-                    span
-                    for c in self.phrases_of[i]
-                    if (span := next(filter(counts, self._spans(text, (c,))), None))
-                )
-                return found_by[0] if _apart(found_by) >= check.at_least else None
+                hits_of = [
+                    list(filter(counts, self._spans(text, (c,)))) for c in self.phrases_of[i]
+                ]
+                if not _phrases_apart(hits_of, check.at_least):
+                    return None
+                return min(hits[0] for hits in hits_of if hits)
             if not check.is_rule:
                 # A detector needs one instance: the first phrase (in the order written)
                 # that counts, so telling phrases go first.
@@ -506,14 +506,25 @@ def _link_words(text: Text) -> Counter[str] | None:
     return Counter({w: min(n, counts[w]) for w, n in found.items() if counts[w]})
 
 
-def _apart(spans: list[Span]) -> int:
-    """How many of these spans (sorted) stand apart: each overlapping run counts once."""
-    count, end = 0, -1
-    for start, stop in spans:
-        if start >= end:
-            count += 1
-        end = max(end, stop)
-    return count
+def _phrases_apart(hits_of: list[list[Span]], wanted: int) -> bool:
+    """Whether `wanted` of the phrases each have a hit with no two of those hits
+    overlapping: a phrase that overlaps another where it first occurs still counts where
+    it recurs alone. A depth-first search that stops at the first answer; overlaps are
+    local, so a draft's hits rarely block one another for long."""
+    present = [hits for hits in hits_of if hits]
+
+    def search(k: int, chosen: list[Span]) -> bool:
+        if len(chosen) == wanted:
+            return True
+        if len(chosen) + len(present) - k < wanted:
+            return False
+        for start, end in present[k]:
+            apart = all(end <= a or start >= b for a, b in chosen)
+            if apart and search(k + 1, [*chosen, (start, end)]):
+                return True
+        return search(k + 1, chosen)
+
+    return search(0, [])
 
 
 def _metric(metric: str, text: Text) -> tuple[int, Span]:
