@@ -123,3 +123,20 @@ def test_review_does_not_import_a_chat_platform_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_eval_piped_into_head_stops_quietly():
+    """`netcoach playbooks eval FILE | head -1` ends without a traceback."""
+    code = (
+        "import sys; from netcoach.bot.cli import main; "
+        "sys.exit(main(['playbooks', 'eval', 'tests/data/drafts-dev.jsonl']))"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # the reader leaves, as head does
+        errors = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0
+    assert b"labelled drafts" in first and b"Traceback" not in errors, errors
