@@ -286,6 +286,29 @@ def test_an_impatient_follow_up_brings_nothing_and_reproaches():
     assert "empty-bump" not in {f.rule for f in review(invite, "dm").findings}
 
 
+def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
+    from netcoach.bot.review import review
+
+    for text in ("Bump.", "ping @maria", "up"):
+        assert "bare-bump" in {f.rule for f in review(text, "follow-up").findings}, text
+    for text in (
+        "Hi Tom, when will my pull request be merged?",
+        "Still nothing on the fix. Please merge this PR.",
+        "Could you please do it asap? The deadline is tonight.",
+        "Nobody else answers and Priya is also not responding.",
+        "Any input on my question? Please do reply soon.",
+    ):
+        result = review(text, "follow-up")
+        assert result.verdict == "revise", text
+        assert "pressure-or-guilt" in {f.rule for f in result.findings}, text
+    for text in (
+        "Bumping this with the log you asked for: the crash happens only on ARM.",
+        "Thanks for merging! I'll send the docs patch as soon as possible.",
+        "Sorry for not responding sooner, the move took all week. How did the launch go?",
+    ):
+        assert review(text, "follow-up").verdict == "ready", text
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
