@@ -170,7 +170,7 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
             for phrase in (*check.phrases, *check.unless):
                 if phrase.example is not None:
                     compiled = Compiled(phrase, engine.vocabulary)
-                    if not compiled.spans(Text(phrase.example)):
+                    if next(compiled.spans(Text(phrase.example)), None) is None:
                         problems.append(
                             f"{where}: '{phrase.source}' does not match its example "
                             f"{phrase.example!r}"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,40 +326,37 @@ class Compiled:
         first."""
         return ["".join(t + " " for t in m) for m in self.vocab.members[name]]
 
-    def spans(self, text: Text) -> list[tuple[int, int]]:
-        """Token spans (start, end exclusive) where the phrase occurs, earliest first."""
+    def spans(self, text: Text) -> Iterator[tuple[int, int]]:
+        """Token spans (start, end exclusive) where the phrase occurs, earliest first;
+        found one at a time, so a detector that needs one hit stops at the first."""
         vocab = text.vocab
         for req in self.others:
             if req.isdisjoint(vocab):
-                return []
+                return
         starts = self.start_positions(text)
         if self.key_reach is not None and self.key is not None:
             starts = _near(starts, text.positions_of(self.key), self.key_reach)
+        last_end = -1
         if not self.in_python:  # each try runs in C
             if self._regex is None:
                 self._regex = re.compile("".join(map(self._slot_regex, self.slots)))
             match, joined, at = self._regex.match, text.joined, text.joined_at
-            out = []
-            last_end = -1
             for pos in starts:
                 if pos >= last_end and (m := match(joined, at[pos])) is not None:
                     last_end = text.token_ending(m.end())
-                    out.append((pos, last_end))
-            return out
+                    yield pos, last_end
+            return
         landing = {
             k: sorted(p for w in ws & vocab for p in text.where(w))
             for k, ws in self.after_gap.items()
         }
-        out = []
-        last_end = -1
         for pos in starts:
             if pos < last_end:
                 continue
             end = self._match(text, pos, 0, landing)
             if end is not None:
-                out.append((pos, end))
                 last_end = end
-        return out
+                yield pos, end
 
     def start_positions(self, text: Text) -> list[int]:
         if self.starts is not None:
