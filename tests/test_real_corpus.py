@@ -289,24 +289,31 @@ def test_an_impatient_follow_up_brings_nothing_and_reproaches():
 def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
     from netcoach.bot.review import review
 
-    for text in ("Bump.", "ping @maria", "up"):
-        assert "bare-bump" in {f.rule for f in review(text, "follow-up").findings}, text
+    def rules(text: str) -> set[str]:
+        return {f.rule for f in review(text, "follow-up").findings}
+
+    for text in ("Bump.", "ping", "Bumping this again."):
+        assert "bare-bump" in rules(text), text
     for text in (
         "Hi Tom, when will my pull request be merged?",
         "Still nothing on the fix. Please merge this PR.",
         "Could you please do it asap? The deadline is tonight.",
         "Nobody else answers and Priya is also not responding.",
-        "Any input on my question? Please do reply soon.",
+        "Why are you ignoring my emails?",
     ):
-        result = review(text, "follow-up")
-        assert result.verdict == "revise", text
-        assert "pressure-or-guilt" in {f.rule for f in result.findings}, text
+        assert review(text, "follow-up").verdict == "revise", text
+        assert "pressure-or-guilt" in rules(text), text
+    # The same words, meant kindly: a promise, news of theirs, a machine, a warm reply.
     for text in (
         "Bumping this with the log you asked for: the crash happens only on ARM.",
-        "Thanks for merging! I'll send the docs patch as soon as possible.",
+        "Good catch! I'll fix it asap and send you the new version.",
+        "When will the new album be released? Can't wait!",
+        "The server was not responding so I restarted it. All good now!",
         "Sorry for not responding sooner, the move took all week. How did the launch go?",
     ):
         assert review(text, "follow-up").verdict == "ready", text
+    for text in ("Thanks again!", "Chin up!", "Ping me!", "Congrats again!"):
+        assert not rules(text) & {"bare-bump", "pressure-or-guilt"}, text
 
 
 def test_introductions_accept_consent_in_ordinary_words():
