@@ -22,6 +22,18 @@ def test_real_english_messages_are_all_taken_as_english(capsys):
     assert not wrong
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hi Ana, no agenda here", "en"),  # "no" is Portuguese and Spanish too
+        ("no pitch here, promise", "en"),
+        ("Salut Marie, ça va?", "fr"),
+    ],
+)
+def test_short_drafts_are_read_in_their_own_language(text, language):
+    assert review(text).language == language
+
+
 def test_written_samples_in_seventeen_languages_are_recognised(capsys):
     rows = read_jsonl(SAMPLES)
     got = [(r["lang"], review(r["text"]).language) for r in rows]

@@ -14,12 +14,15 @@ from collections import Counter
 _STOPWORDS = {
     "en": "i a am the and to of is it you that for on with this be are have was my your we at not "
     "but can so what if all just about do will from how like would when there they an "
-    "or as by i'm i've i'd i'll you're it's don't thanks could should me us our out up them",
+    "or as by i'm i've i'd i'll you're it's don't thanks could should me us our out up them "
+    "no yes hi hey hello here please he she his her its has had were been who which where "
+    "any some than then also into only really one get got want need know think",
     "es": "el la los las que y en un una por con para es lo se del al como más pero su sus me "
     "te tu mi mis muy gracias hola estoy soy vi tus si también cómo qué está nos tengo desde "
     "este esta estos hacia sobre trabajo años",
     "fr": "le la les de des et en un une est pour que qui dans pas sur avec je vous nous mon "
-    "ma mes ton ta tes au aux ce cette bonjour merci suis j'ai c'est ai votre vos",
+    "ma mes ton ta tes au aux ce cette bonjour merci suis j'ai c'est ai votre vos salut ça "
+    "va très bien oui",
     "de": "der die das und ist ich nicht ein eine zu mit den dem sie es auf für von wir ihr "
     "mein dein bin hallo danke auch sich du dich dir ihnen habe wie",
     "pt": "o a os as de que e em um uma para com não é do da dos das por no na mais se eu "
