@@ -63,13 +63,22 @@ class _Parser(argparse.ArgumentParser):
         hint = ""
         if message.startswith(_UNRECOGNIZED):
             known = _options(self)
-            for arg in message.removeprefix(_UNRECOGNIZED).split():
+            unknown = message.removeprefix(_UNRECOGNIZED).split()
+            for arg in unknown:
                 if not arg.startswith("--"):
                     continue
-                close = get_close_matches(arg.partition("=")[0], known, n=1, cutoff=0.75)
+                name = arg.partition("=")[0]
+                close = get_close_matches(name, known, n=1, cutoff=0.75)
+                if close and close[0] == name:
+                    hint = f"; {name} is an option of another command"
+                    break
                 if close:
                     hint = f"; did you mean {close[0]}?"
                     break
+            else:
+                if unknown and not unknown[0].startswith("-"):
+                    hint = '; quote text that has spaces ("Hi Ana, how was the talk?")'
+
         self.exit(USAGE_ERROR, f"{self.prog}: {message}{hint} (see {self.prog} --help)\n")
 
 
@@ -147,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     rv.add_argument("--config", metavar="FILE", help="read playbook folders and limits from here")
     rv.set_defaults(func=cmd_review)
 
-    pb = sub.add_parser("playbooks", help="list or check playbooks")
+    pb = sub.add_parser("playbooks", help="list, check, evaluate or train playbooks")
     pb_sub = pb.add_subparsers(metavar="ACTION")
     ls = pb_sub.add_parser("list", help="playbooks, rule counts and contexts")
     ls.add_argument(

@@ -18,6 +18,8 @@ from netcoach.bot.cli import main
         (["review", "--contxt", "dm", "hi"], "did you mean --context?"),
         (["review", "--jsn", "hi"], "did you mean --json?"),
         (["playbooks", "eval", "--wrost", "3", "f.jsonl"], "did you mean --worst?"),
+        (["playbooks", "check", "--config", "c.yaml"], "--config is an option of another"),
+        (["review", "Hi", "Ana,", "how", "was", "it?"], "quote text that has spaces"),
         (["review", "-c", "nope", "hi"], "invalid choice: 'nope'"),
         (["frob"], "invalid choice: 'frob'"),
         (["review", "--batch"], "expected one argument"),
