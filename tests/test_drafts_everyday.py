@@ -57,6 +57,21 @@ async def test_a_bare_greeting_is_still_reviewed(chat: ConsoleChat) -> None:
 
 
 @pytest.mark.parametrize(
+    ("draft", "language"),
+    [
+        ("こんにちは、あなたの講演がとても良かったです。", "Japanese"),
+        ("안녕하세요 반갑습니다", "Korean"),
+        ("你好，我很喜欢你昨天的演讲。", "Chinese"),
+    ],
+)
+async def test_a_draft_written_without_spaces_is_reviewed_not_called_too_short(
+    chat: ConsoleChat, draft: str, language: str
+) -> None:
+    said = await chat.say(draft)
+    assert f"A draft in {language}" in said and "too short" not in said
+
+
+@pytest.mark.parametrize(
     ("context", "draft", "line"),
     [
         (

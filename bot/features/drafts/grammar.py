@@ -57,6 +57,10 @@ _GREETINGS = frozenset(
      "morning", "evening", "afternoon", "good", "dear", "sup", "hej", "bonjour", "ciao"}
 )  # fmt: skip
 _EXAMPLE_DRAFT = "Hi Ana, loved your talk on soil health — how did you get started?"
+# Scripts that pack a word into a character or two, or write no spaces between words
+# (kana, CJK, Hangul, Thai): there, characters, not spaces, tell a sentence from a word.
+_DENSE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+_DENSE_DRAFT = 6  # characters: "こんにちは" alone is a greeting, a sentence is longer
 
 
 def short_reply(text: str) -> tuple[str, ...] | None:
@@ -78,6 +82,8 @@ def short_reply(text: str) -> tuple[str, ...] | None:
     if said in _THANKS:
         return ("👍 Send me a draft whenever you're ready, or type /help.",)
     if len(words) > 2 or any(w in _GREETINGS for w in words):
+        return None
+    if len(_DENSE.findall(text)) >= _DENSE_DRAFT:
         return None
     if len(text) > 40:
         return (
