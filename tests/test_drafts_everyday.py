@@ -56,6 +56,18 @@ async def test_a_bare_greeting_is_still_reviewed(chat: ConsoleChat) -> None:
     assert GREETING_ONLY in await chat.say("hi")
 
 
+async def test_a_command_typed_without_its_slash_is_answered_then_hinted(
+    chat: ConsoleChat,
+) -> None:
+    said = await chat.say("followup Maria in 2 weeks")
+    assert said.index("/100") < said.index("If you meant the command, type")
+    assert "/followup Maria in 2 weeks" in said
+    # "done" is a short reply, not a draft: the hint promises no review.
+    said = await chat.say("done")
+    assert "/100" not in said and "review of it" not in said
+    assert "If you meant the command, type" in said and "/done" in said
+
+
 @pytest.mark.parametrize(
     ("draft", "language"),
     [

@@ -69,11 +69,12 @@ async def test_a_plain_private_message_is_a_draft_kept_whole() -> None:
         assert dict(spy.seen[-1].params) == {"draft": text}, text
 
 
-async def test_a_command_typed_without_its_slash_is_reviewed_with_a_hint_first() -> None:
+async def test_a_command_typed_without_its_slash_is_reviewed_with_a_hint_after() -> None:
     spy = Spy()
     coach = Coach([spy])
     replies = await coach.handle(Request(ANA, DM, "", "pick Maria in 2 weeks"))
-    hint = replies[0].text
+    assert replies[0].text == "ok"  # the answer to it as a draft comes first
+    hint = replies[-1].text
     assert "type /pick Maria in 2 weeks" in hint
     assert dict(spy.seen[-1].params) == {"draft": "pick Maria in 2 weeks"}  # nothing lost
     replies = await coach.handle(Request(ANA, DM, "", "Pick me for the panel, I'd love to help"))

@@ -154,12 +154,12 @@ class Coach:
         if context:
             params["context"] = context
         replies = await command.handler(replace(req, command=command.name, text="", params=params))
-        return ([] if context else self._slash_hint(req)) + replies
+        return replies + ([] if context else self._slash_hint(req))
 
     def _slash_hint(self, req: Request) -> list[Reply]:
         """A short message that starts with a command's name in lowercase ("followup Maria
-        in 2 weeks") was probably meant as the command: it is still reviewed (it may be a
-        draft: "contact me if…"), with the hint first."""
+        in 2 weeks") was probably meant as the command: it is still answered as a draft (it
+        may be one: "contact me if…"), and the hint follows whatever that answer is."""
         words = req.text.split()
         name = words[0] if words else ""  # typed as a command is: lowercase
         if name not in self.commands or len(words) > 12 or "\n" in req.text.strip():
@@ -168,9 +168,9 @@ class Coach:
         return [
             Reply.of(
                 req.place,
-                "Commands start with a slash: if you meant one, type ",
+                "If you meant the command, type ",
                 code(f"/{typed}"),
-                ". Here is the review of it as a draft:",
+                ": commands start with a slash.",
                 private=True,
             )
         ]
