@@ -15,7 +15,7 @@ _STOPWORDS = {
     "en": "i a am the and to of is it you that for on with this be are have was my your we at not "
     "but can so what if all just about do will from how like would when there they an "
     "or as by i'm i've i'd i'll you're it's don't thanks could should me us our out up them "
-    "no yes hi hey hello here please he she his her its has had were been who which where "
+    "no yes hello here please he she his her its has had were been who which where "
     "any some than then also into only really one get got want need know think",
     "es": "el la los las que y en un una por con para es lo se del al como más pero su sus me "
     "te tu mi mis muy gracias hola estoy soy vi tus si también cómo qué está nos tengo desde "
