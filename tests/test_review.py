@@ -138,6 +138,18 @@ def test_an_unknown_context_names_the_valid_ones():
         review("hello", "email")
 
 
+def test_full_width_letters_read_as_the_same_words_and_quote_as_written():
+    text = (
+        "Hi ＡＮＡ， loved your ｔａｌｋ ｏｎ ｔｉｄａｌ ｅｎｅｒｇｙ！ "
+        "ｃｏｕｌｄ ｙｏｕ ｒｅｆｅｒ ｍｅ？"
+    )
+    plain = "Hi ANA, loved your talk on tidal energy! could you refer me?"
+    result, expected = review(text), review(plain)
+    assert result.verdict == expected.verdict and result.signals == expected.signals
+    assert [text[slice(*f.span)] for f in result.findings] == [f.excerpt for f in result.findings]
+    assert "ｃｏｕｌｄ ｙｏｕ ｒｅｆｅｒ" in [f.excerpt for f in result.findings]
+
+
 @pytest.mark.parametrize(
     "text",
     [

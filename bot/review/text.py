@@ -83,8 +83,12 @@ _CLAUSE_BREAK = frozenset('.,;:!?—–-()[]"/')
 _INVISIBLE = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x200E, 0x200F, *range(0x202A, 0x202F)], " "
 )
-_NORMALISE = {**_FOLD, **_INVISIBLE}  # one translate pass does both
-_TO_NORMALISE = re.compile("[" + re.escape("".join(map(chr, _NORMALISE))) + "]")
+# Full-width forms ("ＡＮＡ，ｈｏｗ") are ASCII letters and signs, one character for one.
+_FULL_WIDTH = {0xFF01 + i: chr(0x21 + i) for i in range(0x5E)} | {0x3000: " "}
+_NORMALISE = {**_FOLD, **_INVISIBLE, **_FULL_WIDTH}  # one translate pass does them all
+_TO_NORMALISE = re.compile(
+    "[" + re.escape("".join(map(chr, {**_FOLD, **_INVISIBLE}))) + "\uff01-\uff5e\u3000]"
+)
 # The most frequent words of English messages: a slot made of them tells little.
 _COMMON_WORDS = (
     "i you my your we our me us it is in on at to for of a an the and or but so if as be are "
