@@ -90,7 +90,8 @@ def _core_settings(config: Config) -> tuple[str, time]:
     try:
         resolve_timezone(config["timezone"])
     except WhenError as exc:
-        raise ConfigError(f"{config.source}: 'timezone': unknown time zone. {exc}") from None
+        said = str(exc)
+        raise ConfigError(f"{config.source}: 'timezone': {said[:1].lower()}{said[1:]}") from None
     return config["timezone"], default_time
 
 
@@ -203,7 +204,9 @@ async def build(config: Config, *, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     settings = Settings(*_core_settings(config))
     playbook_cfg = config.section("playbooks")
-    playbooks = load_playbooks(playbook_cfg["dirs"], playbook_cfg["disabled_rules"])
+    playbooks = load_playbooks(
+        playbook_cfg["dirs"], playbook_cfg["disabled_rules"], config=config.source
+    )
     database = str(config["database"])
     shared = is_url(database)  # PostgreSQL: several workers may share it
     # One process per SQLite file: a second one is refused before it can send anything.

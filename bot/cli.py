@@ -232,7 +232,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     config = load_config(args.config, foreign=adapters) if args.config else None
     dirs = [*(config["playbooks"]["dirs"] if config else []), *args.playbooks]
     disabled = config["playbooks"]["disabled_rules"] if config else []
-    playbooks = _load_playbooks(dirs, disabled)
+    playbooks = _load_playbooks(dirs, disabled, config=config.source if config else "config")
     max_chars = config["review"]["max_chars"] if config else DEFAULT_MAX_CHARS
 
     if args.batch:

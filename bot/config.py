@@ -246,13 +246,28 @@ class Texts(Rule):
         return items
 
 
+@dataclass(frozen=True)
+class Folders(Texts):
+    """Paths that must name existing folders when the config is read, not when a review
+    first needs them."""
+
+    what: str = "folder paths"
+
+    def check(self, value: Any) -> Any:
+        items = super().check(value)
+        for item in items:
+            if not Path(item).is_dir():
+                raise ValueError(f"must be a list of {self.what}; {item!r} is not a folder")
+        return items
+
+
 RULES: dict[str, Rule] = {
     "database": Text("a file path or a postgresql:// URL", required=True, max_len=4096),
     "timezone": Zone(),
     "default_time": TimeOfDay(),
     "log_level": Choice(LOG_LEVELS),
     "review.max_chars": Whole(1, 100_000),
-    "playbooks.dirs": Texts("folder paths"),
+    "playbooks.dirs": Folders(),
     "playbooks.disabled_rules": Texts("rule ids"),
     "scheduler.max_attempts": Whole(1, 100),
     "scheduler.retry_seconds": Whole(1, 86_400),

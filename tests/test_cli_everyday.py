@@ -75,3 +75,12 @@ def test_batch_exits_1_when_lines_failed_and_says_why_in_words() -> None:
 def test_batch_with_every_line_fine_exits_0() -> None:
     done = run_cli("review", "--batch", "-", stdin=b'{"id": 1, "text": "Hi Ana, how are you?"}\n')
     assert done.returncode == 0 and done.stderr == b""
+
+
+def test_a_config_error_about_playbooks_names_the_file_and_the_key(tmp_path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("playbooks:\n  disabled_rules: [no-such-rule]\n")
+    done = run_cli("review", "--config", str(config), "Hi Ana, how was the talk?")
+    err = done.stderr.decode()
+    assert done.returncode == 2
+    assert f"{config}: 'playbooks.disabled_rules': rule 'no-such-rule' does not exist" in err

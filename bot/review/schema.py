@@ -182,9 +182,11 @@ def load_playbooks(
     extra_dirs: Iterable[str | Path] = (),
     disabled_rules: Iterable[str] = (),
     include_builtin: bool = True,
+    config: str = "config",
 ) -> PlaybookSet:
     """Built-in playbooks, then each extra folder; a later playbook replaces one with its id,
-    a later vocabulary class replaces one with its name."""
+    a later vocabulary class replaces one with its name. `config` names the file the
+    disabled rules come from, for the errors about them."""
     dirs = ([BUILTIN_DIR] if include_builtin else []) + [Path(d) for d in extra_dirs]
     found, vocabulary, calibration, problems, verdict_problems = _load_dirs(dirs)
     disabled = set(disabled_rules)
@@ -195,7 +197,10 @@ def load_playbooks(
         calibration = None  # and a broken verdict file no longer matters
     else:
         problems += verdict_problems
-    problems += [f"config: disabled rule '{r}' does not exist" for r in sorted(disabled - known)]
+    problems += [
+        f"{config}: 'playbooks.disabled_rules': rule '{r}' does not exist"
+        for r in sorted(disabled - known)
+    ]
     problems += _unknown_classes(found.values(), vocabulary)
     if problems:
         raise PlaybookError(problems)
@@ -211,7 +216,10 @@ def load_playbooks(
     )
     if problems := _never_judged(playbooks):
         if disabled:
-            problems.append("config: a disabled check may be what set it; disable the rule too")
+            problems.append(
+                f"{config}: 'playbooks.disabled_rules': a disabled check may be what set it; "
+                "disable the rule too"
+            )
         raise PlaybookError(problems)
     return PlaybookSet(playbooks, vocabulary, calibration)
 
