@@ -172,7 +172,10 @@ def _parser() -> argparse.ArgumentParser:
     ck.set_defaults(func=cmd_playbooks_check)
     ev = pb_sub.add_parser("eval", help="measure every rule against labelled drafts")
     ev.add_argument(
-        "files", nargs="+", metavar="FILE", help="JSON Lines of {context, text, verdict, signals}"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JSON Lines of {context, text, verdict, pitch, ask, …}: signals are keys too",
     )
     ev.add_argument(
         "--playbooks",
@@ -191,7 +194,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the signal the model detects, or 'verdict': revise against ready, by context",
     )
     tr.add_argument(
-        "files", nargs="+", metavar="FILE", help="JSON Lines of {context, text, verdict, signals}"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="JSON Lines of {context, text, verdict, pitch, ask, …}: signals are keys too",
     )
     tr.add_argument("--out", required=True, metavar="MODEL", help="where to write the model")
     tr.add_argument("--c", type=float, default=4.0, help="inverse regularisation (default 4)")

@@ -336,6 +336,17 @@ def test_playbooks_eval_prints_precision_per_rule_and_the_verdict_confusion(caps
     assert "worst false alarms" in out
 
 
+def test_playbooks_eval_shows_a_dash_for_what_the_labels_cannot_measure(tmp_path, capsys):
+    path = tmp_path / "good.jsonl"
+    path.write_text(
+        json.dumps({"context": "dm", "text": "Hi Ana, how was the talk?", "verdict": "ready"})
+    )
+    assert main(["playbooks", "eval", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "kept 1.000" in out and "caught —" in out  # no bad draft to catch
+    assert "signals: — (no signal labels)" in out
+
+
 def test_playbooks_eval_suggests_weights_with_fit(tmp_path, capsys):
     rows = read_jsonl(REAL_TRAIN)[:60]
     path = tmp_path / "few.jsonl"

@@ -184,18 +184,20 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
 
 def render(report: Report, worst: int = 5) -> str:
     c = report.confusion
+    good = c[("ready", "ready")] + c[("ready", "revise")]
+    bad = c[("revise", "revise")] + c[("revise", "ready")]
+    signals = ", ".join(
+        f"{s} {right / total:.3f} ({total})"
+        for s, (right, total) in report.signals.items()
+        if total
+    )
     lines = [
         f"{report.rows} labelled drafts: verdict agreement {report.agreement:.3f}",
         f"  good kept (ready→ready)  {c[('ready', 'ready')]:4}    good told to revise "
-        f"{c[('ready', 'revise')]:4}    kept {report.kept():.3f}",
+        f"{c[('ready', 'revise')]:4}    kept {f'{report.kept():.3f}' if good else '—'}",
         f"  bad caught (revise→revise) {c[('revise', 'revise')]:4}  bad passed as ready "
-        f"{c[('revise', 'ready')]:4}    caught {report.caught():.3f}",
-        "signals: "
-        + ", ".join(
-            f"{s} {right / total:.3f} ({total})"
-            for s, (right, total) in report.signals.items()
-            if total
-        ),
+        f"{c[('revise', 'ready')]:4}    caught {f'{report.caught():.3f}' if bad else '—'}",
+        f"signals: {signals or '— (no signal labels)'}",
     ]
     if report.calibrated[0]:
         count, right = report.calibrated
@@ -204,12 +206,12 @@ def render(report: Report, worst: int = 5) -> str:
         )
     lines += [
         "",
-        f"{'rule or detector':38} {'kind':8} {'fired':>5} {'precision':>9}",
+        f"{'rule or detector':38} {'kind':15} {'fired':>5} {'precision':>9}",
     ]
     for st in sorted(report.checks, key=lambda s: (s.kind, -s.fired)):
         p = f"{st.precision:.2f}" if st.precision is not None else "—"
         what = st.kind if st.kind == "rule" else f"→{st.signal}"
-        lines.append(f"{st.id:38} {what:8} {st.fired:5} {p:>9}")
+        lines.append(f"{st.id:38} {what:15} {st.fired:5} {p:>9}")
     alarms = sorted(
         ((st, row, quote) for st in report.checks for row, quote in st.false_alarms),
         key=lambda a: (-a[1].confidence, a[0].precision or 0),
