@@ -238,6 +238,11 @@ async def test_draft_button_reviews_the_next_message_as_a_follow_up(bot: Bot) ->
     assert "(as a first message)" in out  # only the one message after Draft
 
 
+async def test_keepintouch_reads_biweekly_as_every_two_weeks(bot: Bot) -> None:
+    out = await bot.text("/keepintouch Kim biweekly")
+    assert "every 2 weeks" in out and "Thu 10 Dec 2026, 09:00 (Europe/London)" in out
+
+
 async def test_keepintouch_nudges_on_cadence_and_a_contact_restarts_it(bot: Bot) -> None:
     out = await bot.text("/keepintouch Tom every 2 weeks")
     assert "Thu 10 Dec 2026, 09:00 (Europe/London)" in out

@@ -385,6 +385,14 @@ def test_split_when_without_a_time_says_what_it_understood() -> None:
     assert "tomorrow 9am" in str(info.value)
 
 
+def test_a_one_off_reminder_with_a_cadence_points_to_keepintouch() -> None:
+    with pytest.raises(WhenError, match=r"use /keepintouch, e.g. /keepintouch Pat every month"):
+        split_when("Pat every month", NOW, LONDON)
+    with pytest.raises(WhenError) as info:
+        split_when("Tom send the notes", NOW, LONDON)
+    assert "keepintouch" not in str(info.value)
+
+
 def test_split_when_does_not_read_ordinary_words_as_days() -> None:
     with pytest.raises(WhenError):
         split_when("Tom sat next to me", NOW, LONDON)
@@ -424,6 +432,7 @@ def test_split_when_accepts_a_long_note() -> None:
         ("monthly", Cadence(1, "months"), "every month"),
         ("Weekly", Cadence(1, "weeks"), "every week"),
         ("fortnightly", Cadence(2, "weeks"), "every 2 weeks"),
+        ("biweekly", Cadence(2, "weeks"), "every 2 weeks"),
         ("every other week", Cadence(2, "weeks"), "every 2 weeks"),
         ("once a month", Cadence(1, "months"), "every month"),
         ("quarterly", Cadence(3, "months"), "every 3 months"),

@@ -641,10 +641,17 @@ def _split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> P
         said = "Please start with who to follow up with, then when."
     else:
         said = f'I got who ("{first}") but no time in the next few words.'
+    if _REPEATS.search(body):
+        said += f" For one that repeats, use /keepintouch, e.g. /keepintouch {first} every month."
     raise WhenError(
         f"{said} Write who, when, then a note, e.g. {_SPLIT_EXAMPLE}. "
         f"Times look like {_TIME_EXAMPLES}."
     )
+
+
+_REPEATS = re.compile(
+    r"\b(every|each|daily|weekly|fortnightly|biweekly|monthly|quarterly|yearly)\b", re.I
+)
 
 
 def _not_guessed(
@@ -670,6 +677,7 @@ _CADENCE_WORDS: dict[str, tuple[int, Unit]] = {
     "daily": (1, "days"),
     "weekly": (1, "weeks"),
     "fortnightly": (2, "weeks"),
+    "biweekly": (2, "weeks"),
     "monthly": (1, "months"),
     "quarterly": (3, "months"),
     "yearly": (12, "months"),

@@ -66,7 +66,7 @@ MAX_NOTE = 500
 MAX_NAME = 80
 MAX_LIST = 50
 _CADENCE_TAIL = re.compile(
-    r"^(?P<who>.+?)[\s,:]+(?P<cadence>(?:every|once)\b.*|daily|weekly|fortnightly|monthly"
+    r"^(?P<who>.+?)[\s,:]+(?P<cadence>(?:every|once)\b.*|daily|weekly|fortnightly|biweekly|monthly"
     r"|quarterly|yearly|annually)\s*$",
     re.IGNORECASE | re.DOTALL,
 )
