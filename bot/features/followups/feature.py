@@ -153,13 +153,13 @@ class FollowUps(Feature):
             ),
             Command(
                 "keepintouch",
-                "<who> every <N days|weeks|months>",
+                "<who> every <N days|weeks|months, or a weekday>",
                 "a recurring reminder; logging a contact restarts it",
                 "keepintouch Tom every 2 weeks",
                 self.cmd_keepintouch,
                 params=(
                     Param("who", "whom to keep in touch with", required=True),
-                    Param("every", "e.g. every 2 weeks, monthly", required=True),
+                    Param("every", "e.g. every 2 weeks, monthly, every monday", required=True),
                 ),
                 grammar=keepintouch_grammar,
             ),
