@@ -388,9 +388,12 @@ def test_split_when_without_a_time_says_what_it_understood() -> None:
 def test_a_one_off_reminder_with_a_cadence_points_to_keepintouch() -> None:
     with pytest.raises(WhenError, match=r"use /keepintouch, e.g. /keepintouch Pat every month"):
         split_when("Pat every month", NOW, LONDON)
-    with pytest.raises(WhenError) as info:
-        split_when("Tom send the notes", NOW, LONDON)
-    assert "keepintouch" not in str(info.value)
+    with pytest.raises(WhenError, match=r'/keepintouch "Maria Lopez" every month'):
+        split_when('"Maria Lopez" every month', NOW, LONDON)
+    for text in ("Tom send the notes", "every month Pat"):
+        with pytest.raises(WhenError) as info:
+            split_when(text, NOW, LONDON)
+        assert "keepintouch" not in str(info.value), text
 
 
 def test_split_when_does_not_read_ordinary_words_as_days() -> None:

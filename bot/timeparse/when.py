@@ -633,16 +633,19 @@ def _split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> P
             _not_guessed(who, when_text, bool(quoted), tokens, vocab)
             return Parsed(who, when, when_text, note)
     first = tokens[0][0] if tokens else ""
+    who = ""
     if quoted:
-        said = f'I got who ("{quoted["who"].strip()}") but no time right after it.'
+        who = f'"{quoted["who"].strip()}"'
+        said = f"I got who ({who}) but no time right after it."
     elif not tokens:
         said = "Please say who and when."
     elif first.lower() in _TIME_STARTS:
         said = "Please start with who to follow up with, then when."
     else:
+        who = first
         said = f'I got who ("{first}") but no time in the next few words.'
-    if _REPEATS.search(body):
-        said += f" For one that repeats, use /keepintouch, e.g. /keepintouch {first} every month."
+    if who and _REPEATS.search(body) and not _REPEATS.fullmatch(who):
+        said += f" For one that repeats, use /keepintouch, e.g. /keepintouch {who} every month."
     raise WhenError(
         f"{said} Write who, when, then a note, e.g. {_SPLIT_EXAMPLE}. "
         f"Times look like {_TIME_EXAMPLES}."
