@@ -181,10 +181,17 @@ class FollowUps(Feature):
             Command(
                 "snooze",
                 "<id> <when>",
-                "move a follow-up later",
+                "push a follow-up back (2 days) or set when it is due (friday 9am)",
                 "snooze 12 2.5 hours",
                 self.cmd_snooze,
-                params=(which, Param("when", "e.g. 2 days", required=True)),
+                params=(
+                    which,
+                    Param(
+                        "when",
+                        "2 days pushes it back; friday 9am or in 2 hours sets it",
+                        required=True,
+                    ),
+                ),
             ),
             Command(
                 "cancel", "<id>", "drop a follow-up", "cancel 12", self.cmd_cancel, params=(which,)
