@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from processes import run_cli
@@ -127,9 +128,10 @@ def test_review_does_not_import_a_chat_platform_library():
 
 def test_eval_piped_into_head_stops_quietly():
     """`netcoach playbooks eval FILE | head -1` ends without a traceback."""
+    labelled = Path(__file__).parent / "data" / "drafts-dev.jsonl"
     code = (
         "import sys; from netcoach.bot.cli import main; "
-        "sys.exit(main(['playbooks', 'eval', 'tests/data/drafts-dev.jsonl']))"
+        f"sys.exit(main(['playbooks', 'eval', {str(labelled)!r}]))"
     )
     with subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
