@@ -7,6 +7,7 @@ untouched).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -69,3 +70,16 @@ def node_lines(text: str) -> dict[str, list[int]]:
             value = stripped[3:].strip().strip("'\"")
             lines.setdefault(value, []).append(number)
     return lines
+
+
+def top_key_lines(text: str) -> dict[str, int]:
+    """The line of each key at the top of a YAML mapping (written at the left margin), so
+    an error about a file's own keys can point at them too."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if (m := _TOP_KEY.match(line)) is not None:
+            lines.setdefault(m[1].strip("'\""), number)
+    return lines
+
+
+_TOP_KEY = re.compile(r"""(['"]?[^\s#:'"-][^:#]*?['"]?)\s*:(?:\s|$)""")

@@ -120,6 +120,22 @@ def test_a_broken_playbook_is_rejected_with_file_line_and_reason(change, expecte
     assert "local.yaml" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("title: Local", "colour: red\ntitle: Local"), "local.yaml:2: unknown key 'colour'"),
+        (("contexts: [dm]", "contexts: [dm, sms]"), "local.yaml:4: unknown context 'sms'"),
+        (("tips: [one tip, two tips, ", "tips: ["), ": needs at least 5 tips"),
+    ],
+)
+def test_a_problem_with_the_playbook_itself_names_its_line(change, expected):
+    text = VALID.replace(*change)
+    with pytest.raises(PlaybookError) as info:
+        parse_playbook(text, "local.yaml")
+    line = next(p for p in info.value.problems if expected.split(":")[-1] in p)
+    assert expected in line and line.split(":")[1].isdigit(), line
+
+
 def test_a_bad_regex_names_the_rule_and_its_line():
     text = VALID.replace("kind: phrases", "kind: pattern").replace(
         'phrases: ["the meetup"]', 'patterns: [{"(unclosed": "We met at the meetup."}]'

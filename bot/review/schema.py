@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..yamlsafe import YamlError, load_yaml, node_lines
+from ..yamlsafe import YamlError, load_yaml, node_lines, top_key_lines
 from .model import ModelError, WordModel, load_model
 from .patterns import PatternError, Phrase, parse_phrase
 from .text import Text
@@ -446,39 +446,44 @@ def parse_playbook(text: str, source: str, data: Any = None) -> Playbook:
         except YamlError as exc:
             raise PlaybookError([f"{source}: {exc}"]) from None
     lines = node_lines(text)
+    keys = top_key_lines(text)
     problems: list[str] = []
 
     occurrence: dict[str, int] = {}  # which of the rules with this id is being read
 
-    def bad(msg: str, rule: str | None = None) -> None:
+    def bad(msg: str, rule: str | None = None, key: str | None = None) -> None:
         found = lines.get(rule or "", [])
         line = found[min(occurrence.get(rule or "", 0), len(found) - 1)] if found else None
+        line = line or keys.get(key or "")
         where = f":{line}" if line else ""
         problems.append(f"{source}{where}: {f'rule {rule}: ' if rule else ''}{msg}")
+
+    def bad_in(key: str) -> Bad:
+        return lambda msg: bad(msg, key=key)
 
     if not isinstance(data, dict):
         raise PlaybookError([f"{source}: a playbook must be a mapping with id, title, rules…"])
     for key in sorted(set(data) - _PLAYBOOK_KEYS, key=str):
-        bad(f"unknown key '{key}'")
+        bad(f"unknown key '{key}'", key=str(key))
     pid = data.get("id")
     if not isinstance(pid, str) or not _ID.match(pid):
-        bad("'id' must be lowercase letters, digits and dashes")
+        bad("'id' must be lowercase letters, digits and dashes", key="id")
         pid = "?"
     for key in ("title", "principle"):
         if not isinstance(data.get(key), str) or not data[key].strip():
-            bad(f"'{key}' must be a non-empty text")
-    contexts = _contexts(data.get("contexts", list(CONTEXTS)), bad)
-    tips = _texts(data.get("tips", []), "tips", bad)
-    openers = _texts(data.get("openers", []), "openers", bad)
+            bad(f"'{key}' must be a non-empty text", key=key)
+    contexts = _contexts(data.get("contexts", list(CONTEXTS)), bad_in("contexts"))
+    tips = _texts(data.get("tips", []), "tips", bad_in("tips"))
+    openers = _texts(data.get("openers", []), "openers", bad_in("openers"))
     if len(tips) < 5:
-        bad(f"needs at least 5 tips (has {len(tips)})")
+        bad(f"needs at least 5 tips (has {len(tips)})", key="tips")
     checks: list[Check] = []
     seen: set[str] = set()
     rules_written = 0
     for section, is_rule in (("signals", False), ("rules", True)):
         items = data.get(section, [])
         if not isinstance(items, list):
-            bad(f"'{section}' must be a list")
+            bad(f"'{section}' must be a list", key=section)
             continue
         rules_written += len(items) if is_rule else 0
         for item in items:
@@ -493,7 +498,7 @@ def parse_playbook(text: str, source: str, data: Any = None) -> Playbook:
             seen.add(check.id)
             checks.append(check)
     if not rules_written:
-        bad("needs at least one rule")
+        bad("needs at least one rule", key="rules")
     if problems:
         raise PlaybookError(problems)
     return Playbook(
