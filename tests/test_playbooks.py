@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -260,10 +261,11 @@ def test_every_alternative_is_checked_against_its_own_example(tmp_path: Path, ca
     assert "'the (meetup|meet-up) in {name}' does not match its example" in out
 
 
-def test_an_unknown_word_class_is_named(tmp_path: Path):
+def test_an_unknown_word_class_is_named_with_its_rule_and_line(tmp_path: Path):
     (tmp_path / "local.yaml").write_text(_rule_with('[{"the {venues}": "We met at the meetup."}]'))
-    with pytest.raises(PlaybookError, match=r"unknown word class \{venues\}"):
+    with pytest.raises(PlaybookError, match=r"unknown word class \{venues\}") as info:
         load_playbooks([tmp_path])
+    assert re.search(r"local\.yaml:\d+: rule \S+: 'the \{venues\}'", str(info.value))
 
 
 def test_a_community_vocabulary_adds_word_classes_its_rules_use(tmp_path: Path):

@@ -15,10 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from ..yamlsafe import node_lines
 from .language import NAMES, detect
 from .patterns import Compiled, Vocabulary
 from .schema import (
@@ -29,6 +27,7 @@ from .schema import (
     PlaybookSet,
     gate_contexts,
     load_playbooks,
+    rule_where,
 )
 from .text import SpanSet, Text, whole_words
 
@@ -150,7 +149,6 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
     for playbook in playbooks:
         if playbook.id not in only:
             continue
-        lines = _id_lines(playbook.source)
         for check in (*playbook.detectors, *playbook.rules):
             if not complete and (
                 check.unless_signals or check.when_signals or check.any_signals or check.detectors
@@ -159,8 +157,7 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
             # Examples are judged where the rule can be: for a gated rule, the first of its
             # contexts where its gate's signal can be set.
             context = (gate_contexts(check, playbooks.checks) or sorted(check.contexts))[0]
-            line = lines.get(check.id, [None])[0]
-            where = f"{check.source}{f':{line}' if line else ''}: rule {check.id}"
+            where = rule_where(playbook.source, check.id)
             for text in check.examples_fail:
                 if check.id not in engine.fired_ids(text, context):
                     problems.append(f"{where}: its fail example does not fire: {text!r}")
@@ -213,13 +210,6 @@ def _evaluation_order(checks: tuple[Check, ...]) -> list[int]:
         if not changed:
             break
     return sorted(range(len(checks)), key=lambda i: level[i])
-
-
-def _id_lines(source: str) -> dict[str, list[int]]:
-    try:
-        return node_lines(Path(source).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):  # a playbook given as text has no file
-        return {}
 
 
 class Engine:

@@ -411,13 +411,23 @@ def _never_judged(playbooks: Iterable[Playbook], only: set[str] | None = None) -
     playbooks = list(playbooks)
     checks = [c for p in playbooks for c in (*p.detectors, *p.rules)]
     return [
-        f"{p.source}: rule {c.id}: nothing sets {' or '.join(c.when_signals)} in its contexts "
+        f"{rule_where(p.source, c.id)}: nothing sets {' or '.join(c.when_signals)} in its contexts "
         f"({', '.join(sorted(c.contexts))}), so it would never be judged (when_signals)"
         for p in playbooks
         if only is None or p.id in only
         for c in (*p.detectors, *p.rules)
         if c.when_signals and not gate_contexts(c, checks)
     ]
+
+
+def rule_where(source: str, rule: str) -> str:
+    """ "file:line: rule id" for a problem found once the files are parsed: the file is read
+    again for the line (a playbook given as text has none)."""
+    try:
+        found = node_lines(Path(source).read_text(encoding="utf-8")).get(rule)
+    except (OSError, UnicodeDecodeError):
+        found = None
+    return f"{source}{f':{found[0]}' if found else ''}: rule {rule}"
 
 
 def _unknown_classes(playbooks: Iterable[Playbook], vocabulary: Vocabulary) -> list[str]:
@@ -427,14 +437,15 @@ def _unknown_classes(playbooks: Iterable[Playbook], vocabulary: Vocabulary) -> l
     problems = []
     for p in playbooks:
         for c in (*p.detectors, *p.rules):
-            for d in c.detectors:
-                if d not in detector_ids:
-                    problems.append(f"{p.source}: rule {c.id}: unknown detector '{d}'")
-            for phrase in (*c.phrases, *c.unless):
-                for name in sorted(phrase.classes() - vocabulary.keys()):
-                    problems.append(
-                        f"{p.source}: rule {c.id}: '{phrase.source}': unknown word class {{{name}}}"
-                    )
+            unknown = [f"unknown detector '{d}'" for d in c.detectors if d not in detector_ids]
+            unknown += [
+                f"'{phrase.source}': unknown word class {{{name}}}"
+                for phrase in (*c.phrases, *c.unless)
+                for name in sorted(phrase.classes() - vocabulary.keys())
+            ]
+            if unknown:
+                where = rule_where(p.source, c.id)
+                problems += [f"{where}: {what}" for what in unknown]
     return problems
 
 
