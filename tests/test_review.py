@@ -386,3 +386,11 @@ def test_introduction_rules_judge_only_a_draft_that_introduces_two_people():
     assert review(consent_check, "introduction").signals["introduces"] is False
     fired = {f.rule for f in review(cold_intro, "introduction").findings}
     assert {"intro-without-opt-in", "intro-without-context"} <= fired
+
+
+def test_a_message_full_of_links_is_sent_back_whatever_its_words():
+    links = " ".join(f"example{i}.org/page" for i in range(30))
+    text = f"Hi Ana, loved your talk on tidal energy! How did you start? Some reading: {links}"
+    result = review(text)
+    assert result.verdict == "revise"
+    assert "link-dump" in {f.rule for f in result.findings}
