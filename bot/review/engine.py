@@ -27,6 +27,7 @@ from .schema import (
     PlaybookSet,
     gate_contexts,
     load_playbooks,
+    rule_lines,
     rule_where,
 )
 from .text import SpanSet, Text, whole_words
@@ -149,6 +150,7 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
     for playbook in playbooks:
         if playbook.id not in only:
             continue
+        lines = rule_lines(playbook.source)
         for check in (*playbook.detectors, *playbook.rules):
             if not complete and (
                 check.unless_signals or check.when_signals or check.any_signals or check.detectors
@@ -157,7 +159,7 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
             # Examples are judged where the rule can be: for a gated rule, the first of its
             # contexts where its gate's signal can be set.
             context = (gate_contexts(check, playbooks.checks) or sorted(check.contexts))[0]
-            where = rule_where(playbook.source, check.id)
+            where = rule_where(playbook.source, check.id, lines)
             for text in check.examples_fail:
                 if check.id not in engine.fired_ids(text, context):
                     problems.append(f"{where}: its fail example does not fire: {text!r}")

@@ -420,13 +420,19 @@ def _never_judged(playbooks: Iterable[Playbook], only: set[str] | None = None) -
     ]
 
 
-def rule_where(source: str, rule: str) -> str:
-    """ "file:line: rule id" for a problem found once the files are parsed: the file is read
-    again for the line (a playbook given as text has none)."""
+def rule_lines(source: str) -> dict[str, list[int]]:
+    """The lines of a playbook file's rule ids, read again once the files are parsed (a
+    playbook given as text has none)."""
     try:
-        found = node_lines(Path(source).read_text(encoding="utf-8")).get(rule)
+        return node_lines(Path(source).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
-        found = None
+        return {}
+
+
+def rule_where(source: str, rule: str, lines: dict[str, list[int]] | None = None) -> str:
+    """ "file:line: rule id" for a problem found once the files are parsed; pass `lines`
+    (rule_lines) when asking about many rules of one file, so it is read once."""
+    found = (rule_lines(source) if lines is None else lines).get(rule)
     return f"{source}{f':{found[0]}' if found else ''}: rule {rule}"
 
 
