@@ -463,7 +463,6 @@ def parse_playbook(text: str, source: str, data: Any = None) -> Playbook:
         except YamlError as exc:
             raise PlaybookError([f"{source}: {exc}"]) from None
     lines = node_lines(text)
-    keys = top_key_lines(text)
     problems: list[str] = []
 
     occurrence: dict[str, int] = {}  # which of the rules with this id is being read
@@ -471,7 +470,8 @@ def parse_playbook(text: str, source: str, data: Any = None) -> Playbook:
     def bad(msg: str, rule: str | None = None, key: str | None = None) -> None:
         found = lines.get(rule or "", [])
         line = found[min(occurrence.get(rule or "", 0), len(found) - 1)] if found else None
-        line = line or keys.get(key or "")
+        if line is None and key is not None:  # the file's own keys: looked up on a problem
+            line = top_key_lines(text).get(key)
         where = f":{line}" if line else ""
         problems.append(f"{source}{where}: {f'rule {rule}: ' if rule else ''}{msg}")
 
