@@ -290,6 +290,26 @@ async def test_contact_shows_notes_bonds_and_history(bot: Bot) -> None:
     assert "don't know anyone" in await bot.text("/contact Nobody")
 
 
+async def test_a_renamed_follow_up_keeps_what_was_logged_and_drops_empty_contacts(
+    bot: Bot,
+) -> None:
+    """The same person under a fuller name keeps their history; a contact nothing refers
+    to any more leaves the contact book (on every store: the SQL is the store's)."""
+    await bot.text("/followup Eve tomorrow")
+    await bot.text("/contacted Eve coffee")
+    await bot.text("/followup Dee tomorrow")
+    assert "What you logged for Eve is now under Eve Smith" in await bot.text(
+        "/edit 1 who Eve Smith"
+    )
+    await bot.text("/edit 2 who Zed")
+    user = await bot.stack.users.ensure(ANA)
+    contacts = await bot.stack.contacts.contacts(user.id)
+    assert [(c.name, c.last_contacted is not None) for c in contacts] == [
+        ("Eve Smith", True),
+        ("Zed", False),
+    ]
+
+
 def test_openers_use_bonds_and_notes_only_when_stored(playbooks: PlaybookSet) -> None:
     seen = {pick_opener(playbooks, 3, k, "Maria") for k in range(20)}
     assert len(seen) > 1  # varies between nudges

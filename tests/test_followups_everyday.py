@@ -24,7 +24,8 @@ class Chat(ConsoleChat):
 
     async def followups(self) -> list[tuple[str, str, datetime]]:
         user = await self.app.users.find(YOU)
-        assert user is not None
+        if user is None:  # a line refused before any command ran: nothing saved
+            return []
         repo = self.app.features.followups.repo
         return [(f.contact_name, f.note, f.due_at) for f in await repo.of_user(user.id)]
 
@@ -134,3 +135,128 @@ async def test_a_short_reply_after_draft_leaves_draft_waiting(chat: Chat) -> Non
     assert "Send me a draft whenever you're ready" in await chat.say("ok")
     said = await chat.say("Hi Maria, here's the article I mentioned — hope it helps!")
     assert "(as a follow-up)" in said
+
+
+async def contact_names(chat: Chat) -> list[str]:
+    """The names /contacts lists, in its order."""
+    said = await chat.say("/contacts")
+    return [line[2:].split(" — ")[0] for line in said.splitlines() if line.startswith("• ")]
+
+
+async def test_a_renamed_reminder_leaves_no_empty_contact_behind(chat: Chat) -> None:
+    await chat.say("/followup Eve friday")
+    await chat.say("/followup Dee friday")
+    said = await chat.say("/edit 1 who Eve Smith")
+    assert said == "#1 is now about Eve Smith (was Eve), Fri 27 Nov 2026, 09:00 (Europe/Lisbon)."
+    said = await chat.say("/edit 2 who Zed")  # someone else: Dee had nothing but this reminder
+    assert said == "#2 is now about Zed (was Dee), Fri 27 Nov 2026, 09:00 (Europe/Lisbon)."
+    assert await contact_names(chat) == ["Eve Smith", "Zed"]
+
+
+async def test_a_fuller_name_for_the_same_person_takes_over_the_history_logged_for_them(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve friday")
+    await chat.say("/contacted Eve coffee at the meetup")
+    await chat.say("/contact Eve bond we both row at Leeds")
+    said = await chat.say("/edit 1 who Eve Smith")
+    assert said.endswith("What you logged for Eve is now under Eve Smith.")
+    said = await chat.say("/contacts")
+    assert "Eve Smith — last contact less than a minute ago" in said
+    assert await contact_names(chat) == ["Eve Smith"]
+    said = await chat.say("/contact Eve Smith")
+    assert "coffee at the meetup" in said and "row at Leeds" in said and "#1" in said
+
+
+async def test_renaming_to_someone_else_keeps_the_old_contact_listed_with_its_history(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Bo friday")
+    await chat.say("/contacted Bo lunch")
+    said = await chat.say("/edit 1 who Carl")  # not a form of Bo's name: never merged
+    assert said.endswith("Bo stays in /contacts with what you logged for them.")
+    assert await contact_names(chat) == ["Bo", "Carl"]
+    assert "lunch" in await chat.say("/contact Bo")
+    assert "lunch" not in await chat.say("/contact Carl")
+
+
+async def test_renaming_one_of_two_reminders_for_someone_leaves_them_and_their_history(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve friday")
+    await chat.say("/keepintouch Eve every month")
+    await chat.say("/contacted Eve coffee")
+    said = await chat.say("/edit 1 who Eve Smith")  # #2 still names Eve: maybe two Eves
+    assert said == "#1 is now about Eve Smith (was Eve), Fri 27 Nov 2026, 09:00 (Europe/Lisbon)."
+    assert await contact_names(chat) == ["Eve", "Eve Smith"]
+    assert "coffee" in await chat.say("/contact Eve")
+    assert [who for who, _, _ in await chat.followups()] == ["Eve Smith", "Eve"]
+
+
+async def test_contacted_with_someone_new_logs_them_and_says_they_are_a_new_contact(
+    chat: Chat,
+) -> None:
+    said = await chat.say("/contacted Nobody met at the meetup")
+    assert said == (
+        "Logged: in touch with Nobody today. New contact: /followup Nobody in 2 weeks or "
+        "/keepintouch Nobody every month sets a reminder."
+    )
+    assert "Nobody — last contact less than a minute ago" in await chat.say("/contacts")
+    assert await chat.say("/contacted Nobody again") == "Logged: in touch with Nobody today."
+    await chat.say("/followup Maria friday")
+    assert await chat.say("/contacted maria") == "Logged: in touch with Maria today."
+
+
+@pytest.mark.parametrize(
+    ("line", "who", "cadence"),
+    [
+        ("/keepintouch every month Pat", "Pat", "every month"),
+        ("/keepintouch Pat every month", "Pat", "every month"),
+        ("/keepintouch monthly, Pat Smith", "Pat Smith", "every month"),
+        ("/keepintouch once a month Kim", "Kim", "every month"),
+        ("/keepintouch every other friday Jo Lee", "Jo Lee", "every other Friday"),
+        ("/keepintouch every 2 weeks May", "May", "every 2 weeks"),
+    ],
+)
+async def test_keepintouch_reads_the_cadence_before_or_after_the_name(
+    chat: Chat, line: str, who: str, cadence: str
+) -> None:
+    said = await chat.say(line)
+    assert said.startswith(f"Got it. I'll nudge you to keep in touch with {who} {cadence}.")
+    assert [name for name, _, _ in await chat.followups()] == [who]
+
+
+async def test_keepintouch_with_a_cadence_and_no_name_saves_nothing(chat: Chat) -> None:
+    said = await chat.say("/keepintouch every month")
+    assert said.startswith("Tell me who and how often") and "Nothing was saved" in said
+    assert await chat.followups() == []
+
+
+@pytest.mark.parametrize(
+    ("line", "who", "when"),
+    [
+        ("/followup in 2 weeks Maria", "Maria", "in 2 weeks"),
+        ("/followup next friday Maria", "Maria", "next friday"),
+        ("/followup on friday Maria Lopez", "Maria Lopez", "on friday"),
+        ("/followup at 5pm tomorrow Maria", "Maria", "at 5pm tomorrow"),
+        ("/followup a week from friday Maria", "Maria", "a week from friday"),
+    ],
+)
+async def test_a_followup_that_starts_with_the_time_is_shown_back_with_who_first(
+    chat: Chat, line: str, who: str, when: str
+) -> None:
+    """Not guessed: after the time could come a note ("tomorrow call Maria"), so nothing is
+    saved, but the reply gives the line to send; "next" or "on" is never taken for a name."""
+    said = await chat.say(line)
+    assert said == (
+        f"Please start with who to follow up with, then when: /followup {who} {when}. "
+        "Nothing was saved."
+    )
+    assert await chat.followups() == []
+    assert f"follow up with {who} “{when}”" in await chat.say(f"/followup {who} {when}")
+
+
+async def test_a_followup_that_starts_with_the_time_and_a_note_gets_no_guess(chat: Chat) -> None:
+    said = await chat.say("/followup tomorrow call Maria")
+    assert said.startswith("Please start with who to follow up with, then when. Write who")
+    assert await chat.followups() == []

@@ -406,6 +406,20 @@ def test_split_when_needs_who_before_when() -> None:
         split_when("tomorrow call Maria", NOW, LONDON)
 
 
+@pytest.mark.parametrize(
+    ("text", "who_first"),
+    [
+        ("next friday Maria", "Maria next friday"),
+        ("on friday Maria", "Maria on friday"),
+        ("in 2 weeks Pat Smith", "Pat Smith in 2 weeks"),
+    ],
+)
+def test_split_when_never_takes_the_start_of_a_time_for_who(text: str, who_first: str) -> None:
+    with pytest.raises(WhenError, match=f"start with who .*: /followup {who_first}\\.$"):
+        split_when(text, NOW, LONDON)
+    assert split_when("Sunday in 3 days", NOW, LONDON).who == "Sunday"  # names still come first
+
+
 def test_split_when_reports_a_past_time_instead_of_looking_further() -> None:
     with pytest.raises(WhenError, match="in the past"):
         split_when("Tom yesterday call him", NOW, LONDON)

@@ -589,7 +589,8 @@ def split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time = time
     Who is the first 1-4 words (or a quoted name) and when the longest run of up to 6 words
     after it that is a time; names come first so "May" or "Sunday" can still be people.
     A name that would end in time words ("X a week from" + "friday") is not guessed: the
-    user is asked to quote the name or reword the time.
+    user is asked to quote the name or reword the time. Nor is a line that starts with a
+    time ("next friday Maria" is not "next", on Friday): the reply shows it with who first.
     """
     _require_aware(now, "now")
     try:
@@ -605,7 +606,9 @@ _DANGLING = frozenset(
 )  # fmt: skip
 
 
-def _split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> Parsed:
+def _split_when(
+    text: str, now: datetime, tz: ZoneInfo, default_time: time, suggest: bool = True
+) -> Parsed:
     quoted = _QUOTED.match(text)
     body = quoted["rest"] if quoted else text
     tokens: list[re.Match[str]] = []
@@ -629,17 +632,24 @@ def _split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> P
                 when = _parse(_normalise(when_text), now, tz, default_time, strict=True)
             except _NotATime:
                 continue
+            if not quoted and _is_time(body[: tokens[j - 1].end()], now, tz, default_time):
+                break  # "next" + "friday": who is part of the time, so the line starts with one
             note = body[begin + len(when_text) :].strip().lstrip("-–—:,;").strip()
             _not_guessed(who, when_text, bool(quoted), tokens, vocab)
             return Parsed(who, when, when_text, note)
     first = tokens[0][0] if tokens else ""
+    lead = None if quoted else _leading_time(body, tokens, vocab, now, tz, default_time)
     who = ""
     if quoted:
         who = f'"{quoted["who"].strip()}"'
         said = f"I got who ({who}) but no time right after it."
     elif not tokens:
         said = "Please say who and when."
-    elif first.lower() in _TIME_STARTS:
+    elif lead is not None or first.lower() in _TIME_STARTS:
+        if lead is not None and suggest and (line := _who_first(*lead, now, tz, default_time)):
+            raise WhenError(
+                f"Please start with who to follow up with, then when: /followup {line}."
+            )
         said = "Please start with who to follow up with, then when."
     else:
         who = first
@@ -650,6 +660,51 @@ def _split_when(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> P
         f"{said} Write who, when, then a note, e.g. {_SPLIT_EXAMPLE}. "
         f"Times look like {_TIME_EXAMPLES}."
     )
+
+
+def _is_time(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> bool:
+    """Whether the words are a time phrase, even one that is unusable (past, impossible)."""
+    try:
+        _parse(_normalise(text), now, tz, default_time, strict=True)
+    except _NotATime:
+        return False
+    except WhenError:
+        return True
+    return True
+
+
+def _leading_time(
+    body: str,
+    tokens: list[re.Match[str]],
+    vocab: list[bool],
+    now: datetime,
+    tz: ZoneInfo,
+    default_time: time,
+) -> tuple[str, str] | None:
+    """ "in 2 weeks Maria": the longest time the line starts with, and the words after it."""
+    run = 0
+    while run < len(tokens) and run < 6 and vocab[run]:
+        run += 1
+    for j in range(run, 0, -1):
+        when_text = body[: tokens[j - 1].end()].rstrip(".!?:").strip()
+        if _is_time(when_text, now, tz, default_time):
+            return when_text, body[tokens[j - 1].end() :].strip(" \t\n,:;-–—")
+    return None
+
+
+def _who_first(when_text: str, rest: str, now: datetime, tz: ZoneInfo, default_time: time) -> str:
+    """The line with who first, when the words after the time are only a name (1-4
+    capitalised words) that reads back as who; a suggestion, since a note there would be
+    taken for a name."""
+    words = rest.split()
+    if not 1 <= len(words) <= 4 or not all(w[:1].isupper() for w in words):
+        return ""
+    line = f"{rest} {when_text}"
+    try:
+        parsed = _split_when(line, now, tz, default_time, suggest=False)
+    except WhenError:
+        return ""
+    return line if (parsed.who, parsed.note) == (rest, "") else ""
 
 
 _REPEATS = re.compile(

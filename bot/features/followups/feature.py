@@ -58,7 +58,7 @@ from netcoach.bot.timeparse import (
 )
 
 from .due import Nudges
-from .model import Contact, FollowUp
+from .model import Contact, FollowUp, same_name
 from .nudge import note_opener, sendable
 from .repository import FollowUpRepository
 
@@ -69,6 +69,10 @@ _CADENCE_TAIL = re.compile(
     r"^(?P<who>.+?)[\s,:]+(?P<cadence>(?:every|once)\b.*|daily|weekly|fortnightly|biweekly|monthly"
     r"|quarterly|yearly|annually)\s*$",
     re.IGNORECASE | re.DOTALL,
+)
+_CADENCE_HEAD = re.compile(
+    r"(?:every|once|daily|weekly|fortnightly|biweekly|monthly|quarterly|yearly|annually)\b",
+    re.IGNORECASE,
 )
 _ID = re.compile(r"^#?(\d{1,12})$")
 _SNOOZE = {"1d": timedelta(days=1), "1w": timedelta(weeks=1)}
@@ -88,7 +92,8 @@ async def suggest_zones(user: UserRef, typed: str) -> list[tuple[str, str]]:
 
 
 async def keepintouch_grammar(req: Request) -> dict[str, ParamValue]:
-    """ "Tom every 2 weeks", "Tom Baker, monthly": who, then the cadence at the end."""
+    """ "Tom every 2 weeks", "Tom Baker, monthly", or the cadence first, "every month Pat":
+    with no note to tell apart, either order reads the same."""
     if len(req.text) > MAX_NAME + 60:  # a name and a cadence are short; and the pattern
         raise UserError(  # below is slow on long runs of separators
             "That is too long for a name and a cadence, e.g. ",
@@ -96,7 +101,25 @@ async def keepintouch_grammar(req: Request) -> dict[str, ParamValue]:
             ". Nothing was saved.",
         )
     m = _CADENCE_TAIL.match(req.text.strip())
-    return {} if m is None else {"who": m.group("who"), "every": m.group("cadence")}
+    if m is None:
+        return _cadence_first(req.text.strip())
+    return {"who": m.group("who"), "every": m.group("cadence")}
+
+
+def _cadence_first(text: str) -> dict[str, ParamValue]:
+    """ "every month Pat": the longest run of leading words that is a cadence, then who
+    (never empty: "every month" alone names nobody)."""
+    if not _CADENCE_HEAD.match(text):
+        return {}
+    words = text.split()
+    for n in range(min(len(words) - 1, 6), 0, -1):
+        cadence = " ".join(words[:n]).rstrip(",:")
+        try:
+            parse_cadence(cadence)
+        except WhenError:
+            continue
+        return {"who": " ".join(words[n:]).lstrip(",:-–—").strip(), "every": cadence}
+    return {}
 
 
 ZONE_PARAM = Param("zone", "Area/City, e.g. Europe/Lisbon (type to search)", complete=suggest_zones)
@@ -153,7 +176,7 @@ class FollowUps(Feature):
             ),
             Command(
                 "keepintouch",
-                "<who> every <N days|weeks|months, or a weekday>",
+                "<who> every <N days|weeks|months, or a weekday> (either order)",
                 "a recurring reminder; logging a contact restarts it",
                 "keepintouch Tom every 2 weeks",
                 self.cmd_keepintouch,
@@ -212,7 +235,7 @@ class FollowUps(Feature):
             Command(
                 "contacted",
                 "<who> [note]",
-                "log that you were in touch; restarts keep-in-touch",
+                "log that you were in touch (adds someone new); restarts keep-in-touch",
                 "contacted Tom had coffee, he's hiring",
                 self.cmd_contacted,
                 params=(
@@ -457,6 +480,13 @@ class FollowUps(Feature):
             if not value:
                 return self._say(req, "Removed the note of ", code(f"#{f.id}"), ".")
             return self._say(req, "The note of ", code(f"#{f.id}"), " is now ", italic(value), ".")
+        return await self._edit_who(req, user, f, value, tz, now)
+
+    async def _edit_who(
+        self, req: Request, user: User, f: FollowUp, value: str, tz: ZoneInfo, now: datetime
+    ) -> list[Reply]:
+        """Another person for one follow-up; the reply says where the old name's history
+        went, since /contacts lists the old name only while something refers to it."""
         if problem := self._check_name(value):
             return self._say(req, problem)
         target = await self.repo.find_contact(user.id, value)
@@ -469,14 +499,42 @@ class FollowUps(Feature):
                         code(f"#{other.id}"),
                         "). Nothing was changed.",
                     )
-        name = await self.repo.move_to(user.id, f.id, target.name if target else value, now)
+        name, history = await self._rename(user, f, target, value, now)
         return self._say(
             req,
             code(f"#{f.id}"),
             f" is now about {name} (was {f.contact_name}), ",
             bold(format_local(f.due_at, tz)),
-            ".",
+            f".{history}",
         )
+
+    async def _rename(
+        self, user: User, f: FollowUp, target: Contact | None, value: str, now: datetime
+    ) -> tuple[str, str]:
+        """(the new name as stored, a sentence on the old name's history, if any).
+
+        A fuller or shorter form of the same name ("Eve" -> "Eve Smith") is a correction:
+        the contact itself is renamed, with what was logged for them, unless another open
+        reminder still names them. Any other change moves only this reminder: the old
+        contact is dropped when nothing else refers to it, and kept (and listed) with its
+        history otherwise, never merged into someone else's."""
+        if target is not None and target.id == f.contact_id:
+            return target.name, ""  # the same person, however typed: nothing moves
+        old = await self.repo.contact(user.id, f.contact_id)
+        others = await self.repo.of_user(user.id, contact_id=f.contact_id, active_only=False)
+        others = [o for o in others if o.id != f.id]
+        still_open = any(o.status == "active" for o in others)
+        logged = old is not None and (old.has_history or bool(others))
+        if target is None and not still_open and same_name(f.contact_name, value):
+            name = await self.repo.rename_contact(user.id, f.contact_id, value)
+            return (
+                name,
+                f" What you logged for {f.contact_name} is now under {name}." if logged else "",
+            )
+        name = await self.repo.move_to(user.id, f.id, target.name if target else value, now)
+        if logged and not still_open:
+            return name, f" {f.contact_name} stays in /contacts with what you logged for them."
+        return name, ""
 
     async def edit_grammar(self, req: Request) -> dict[str, ParamValue]:
         """ "12 note bring the slides": the id, what to change, the new value."""
@@ -689,11 +747,21 @@ class FollowUps(Feature):
         contact = await self._contact_named(user, who)
         if problem := self._check_name(who) or self._check_note(note):
             return self._say(req, problem)
-        if contact is None:
+        new = contact is None
+        if contact is None:  # people met are logged too; the reply says they are new
             contact = await self.repo.ensure_contact(user.id, who, now)
         await self.repo.log_contact(user.id, contact.id, now, note, "contacted")
         restarted = await self._restart_cadences(user, contact.id, tz, now)
-        return self._say(req, "Logged: in touch with ", bold(contact.name), " today.", restarted)
+        said: list[Segment | str] = ["Logged: in touch with ", bold(contact.name), " today."]
+        if new:  # a typo of someone known would otherwise pass unseen
+            said += [
+                " New contact: ",
+                code(f"/followup {contact.name} in 2 weeks"),
+                " or ",
+                code(f"/keepintouch {contact.name} every month"),
+                " sets a reminder.",
+            ]
+        return self._say(req, *said, restarted)
 
     async def cmd_contacts(self, req: Request) -> list[Reply]:
         user = await self._user(req)

@@ -32,6 +32,14 @@ def names_part_of(typed: str, name: str) -> bool:
     return any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
 
 
+def same_name(a: str, b: str) -> bool:
+    """Whether two names could be one person's, written fuller or shorter ("Eve" and "Eve
+    Smith", "Jean Luc" and "Dr. Jean-Luc O'Neil"): a rename between them is a correction."""
+    if not name_words(a) or not name_words(b):
+        return False
+    return name_words(a) == name_words(b) or names_part_of(a, b) or names_part_of(b, a)
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     id: int
@@ -41,6 +49,12 @@ class Contact:
     notes: str
     last_contacted: datetime | None
     bonds: tuple[str, ...] = ()
+
+    @property
+    def has_history(self) -> bool:
+        """Whether the user logged anything about them (a contact, notes, a bond), which a
+        rename of one of their reminders must not lose."""
+        return bool(self.last_contacted or self.notes or self.handle or self.bonds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -297,15 +297,48 @@ class FollowUpRepository:
         return row is not None
 
     async def move_to(self, user_id: int, followup_id: int, name: str, now: datetime) -> str:
-        """The follow-up is about another person (created when new); their stored name."""
+        """The follow-up is about another person (created when new); their stored name.
+        The person it was about is dropped when nothing refers to them any more, so a
+        renamed reminder leaves no empty contact behind in /contacts."""
         async with self.db.transaction() as tx:
+            was = await tx.one(
+                "SELECT contact_id FROM followups WHERE id = ? AND user_id = ? "
+                "AND status = 'active'",
+                (followup_id, user_id),
+            )
             contact_id, stored, _ = await self._upsert_contact(tx, user_id, name, now)
             await tx.execute(
                 "UPDATE followups SET contact_id = ? WHERE id = ? AND user_id = ? "
                 "AND status = 'active'",
                 (contact_id, followup_id, user_id),
             )
+            if was is not None:
+                await self._drop_if_unused(tx, user_id, was[0])
         return stored
+
+    @staticmethod
+    async def _drop_if_unused(tx: Transaction, user_id: int, contact_id: int) -> None:
+        """Delete a contact no follow-up (open or closed), logged contact, note or bond
+        refers to: nothing the user told us about them is lost."""
+        await tx.execute(
+            "DELETE FROM contacts WHERE id = ? AND user_id = ? AND notes = '' AND handle = '' "
+            "AND last_contacted IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.contact_id = contacts.id) "
+            "AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.contact_id = contacts.id) "
+            "AND NOT EXISTS (SELECT 1 FROM bonds b WHERE b.contact_id = contacts.id)",
+            (contact_id, user_id),
+        )
+
+    async def rename_contact(self, user_id: int, contact_id: int, name: str) -> str:
+        """Call a contact by another form of their name, keeping everything logged for
+        them; the caller checks that no other contact has that name."""
+        async with self.db.transaction() as tx:
+            row = await tx.one(
+                "UPDATE contacts SET name = ?, name_key = ? WHERE id = ? AND user_id = ? "
+                "RETURNING name",
+                (name, name_key(name), contact_id, user_id),
+            )
+        return name if row is None else str(row[0])
 
     async def close(self, user_id: int, followup_id: int, status: str, now: datetime) -> bool:
         """Mark done or cancelled; its queued jobs are cancelled with it."""
