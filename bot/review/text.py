@@ -65,8 +65,9 @@ _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2
 _FIRST_EMOJI = "\u2600"  # no emoji below it
 # Runs of four letters or more with no a-z in them, found in C; case and word boundaries
 # are checked after.
-_CAPITALS = re.compile(r"[^\W\d_a-z]{4,}")
-_ASCII_CAPITALS = re.compile(r"[A-Z]{4,}")  # the same, faster, for ASCII drafts
+_CAPITALS = re.compile(r"[^\W\d_a-z]{2,}")
+_ASCII_CAPITALS = re.compile(r"[A-Z]{2,}")  # the same, faster, for ASCII drafts
+_LETTER = re.compile(r"[^\W\d_]")
 # A run of end marks is consumed whole and its follower checked in Python: a lookahead
 # after `+` would retry every suffix of a long run ("!!!…x"), which is quadratic.
 # Sentence ends are runs of end marks, or of line breaks. Found as one class (the regex
@@ -332,16 +333,27 @@ class Text:
 
     @cached_property
     def shouted(self) -> list[tuple[int, int]]:
-        """ALL-CAPS words of four letters or more (short acronyms like PR or UX are fine).
-        Runs without a-z are found in C, and only they are checked in Python."""
+        """ALL-CAPS words of four letters or more next to another word in capitals: a run
+        of them is shouting, while an acronym among lower-case words ("the PACS server",
+        "IIIT Bhubaneswar") names something, however often it recurs. Words without a-z
+        are found in C, and only they are checked in Python."""
         text = self.original
-        return [
+        capitals = [
             m.span()
             for m in (_ASCII_CAPITALS if text.isascii() else _CAPITALS).finditer(text)
             if m[0].isupper()
             and not (m.start() and _word_char(text[m.start() - 1]))
             and not (m.end() < len(text) and _word_char(text[m.end()]))
         ]
+        shouted = []
+        for k, (start, end) in enumerate(capitals):
+            if end - start < 4:
+                continue
+            after_one = k and not _LETTER.search(text, capitals[k - 1][1], start)
+            before_one = k + 1 < len(capitals) and not _LETTER.search(text, end, capitals[k + 1][0])
+            if after_one or before_one:
+                shouted.append((start, end))
+        return shouted
 
     def clause_before(self, index: int, limit: int) -> list[str]:
         """Up to `limit` tokens before token `index`, nearest first, within its clause."""
