@@ -226,8 +226,11 @@ async def test_keepintouch_reads_the_cadence_before_or_after_the_name(
     assert [name for name, _, _ in await chat.followups()] == [who]
 
 
-async def test_keepintouch_with_a_cadence_and_no_name_saves_nothing(chat: Chat) -> None:
-    said = await chat.say("/keepintouch every month")
+@pytest.mark.parametrize(
+    "line", ["/keepintouch every month", "/keepintouch every month every month"]
+)
+async def test_keepintouch_with_a_cadence_and_no_name_saves_nothing(chat: Chat, line: str) -> None:
+    said = await chat.say(line)
     assert said.startswith("Tell me who and how often") and "Nothing was saved" in said
     assert await chat.followups() == []
 
@@ -240,6 +243,10 @@ async def test_keepintouch_with_a_cadence_and_no_name_saves_nothing(chat: Chat) 
         ("/followup on friday Maria Lopez", "Maria Lopez", "on friday"),
         ("/followup at 5pm tomorrow Maria", "Maria", "at 5pm tomorrow"),
         ("/followup a week from friday Maria", "Maria", "a week from friday"),
+        ("/followup tomorrow Sunday", "Sunday", "tomorrow"),
+        ("/followup next friday Sunday", "Sunday", "next friday"),
+        ("/followup this weekend Monday Smith", "Monday Smith", "this weekend"),
+        ("/followup tomorrow Maria.", "Maria", "tomorrow"),
     ],
 )
 async def test_a_followup_that_starts_with_the_time_is_shown_back_with_who_first(
@@ -260,3 +267,55 @@ async def test_a_followup_that_starts_with_the_time_and_a_note_gets_no_guess(cha
     said = await chat.say("/followup tomorrow call Maria")
     assert said.startswith("Please start with who to follow up with, then when. Write who")
     assert await chat.followups() == []
+
+
+@pytest.mark.parametrize("line", ["/followup tomorrow friday", "/followup friday Sunday call her"])
+async def test_a_time_is_never_saved_as_the_person_to_follow_up_with(chat: Chat, line: str) -> None:
+    said = await chat.say(line)
+    assert said.startswith("Please start with who to follow up with, then when.")
+    assert await chat.followups() == []
+    assert await contact_names(chat) == []
+
+
+async def test_a_new_person_of_several_words_is_logged_under_their_whole_name(chat: Chat) -> None:
+    await chat.say("/followup Maria Lopez friday")
+    said = await chat.say("/contacted Maria Garcia lunch")  # not the Maria already known
+    assert said.startswith("Logged: in touch with Maria Garcia today. New contact:")
+    said = await chat.say('/contacted "Ana de la Cruz" Lunch at the harbour')
+    assert said.startswith("Logged: in touch with Ana de la Cruz today. New contact:")
+    assert await contact_names(chat) == ["Ana de la Cruz", "Maria Garcia", "Maria Lopez"]
+    assert "lunch" in await chat.say("/contact Maria Garcia")
+    assert "lunch" not in await chat.say("/contact Maria Lopez")
+
+
+async def test_contacted_still_finds_a_known_person_by_part_of_their_name(chat: Chat) -> None:
+    await chat.say("/followup Dr. Jean-Luc O'Neil friday")
+    await chat.say("/followup Tom friday")
+    assert await chat.say("/contacted Jean-Luc had tea") == (
+        "Logged: in touch with Dr. Jean-Luc O'Neil today."
+    )
+    assert await chat.say("/contacted Tom I told him about the job") == (
+        "Logged: in touch with Tom today."
+    )
+
+
+async def test_someone_new_who_shares_a_first_name_with_two_contacts_can_be_logged(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve Smith friday")
+    await chat.say("/followup Eve Jones friday")
+    said = await chat.say("/contacted Eve Brown coffee")
+    assert said.startswith("Logged: in touch with Eve Brown today. New contact:")
+    said = await chat.say("/contacted Eve coffee")
+    assert said.startswith("“Eve” could be Eve Brown, Eve Jones or Eve Smith.")
+
+
+async def test_renaming_to_a_relative_of_someone_keeps_their_history_with_them(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Tom friday")
+    await chat.say("/contacted Tom coffee")
+    said = await chat.say("/edit 1 who Tom's wife")  # another person, not Tom's full name
+    assert said.endswith("Tom stays in /contacts with what you logged for them.")
+    assert await contact_names(chat) == ["Tom", "Tom's wife"]
+    assert "coffee" in await chat.say("/contact Tom")

@@ -579,6 +579,7 @@ class Parsed:
 
 _QUOTED = re.compile(r'\s*["“”](?P<who>[^"“”]+)["“”](?P<rest>.*)', re.DOTALL)
 _TOKEN = re.compile(r"[^\s,;]+")
+_ONLY_TIMES = frozenset({"today", "tonight", "tomorrow", "yesterday", "now"})
 _TIME_STARTS = frozenset({"today", "tonight", "tomorrow", "in", "next", "on", "at", *_WEEKDAYS})
 _SPLIT_EXAMPLE = '"Maria in 3 days send her the testing notes" or "Tom next tuesday"'
 
@@ -632,8 +633,11 @@ def _split_when(
                 when = _parse(_normalise(when_text), now, tz, default_time, strict=True)
             except _NotATime:
                 continue
-            if not quoted and _is_time(body[: tokens[j - 1].end()], now, tz, default_time):
-                break  # "next" + "friday": who is part of the time, so the line starts with one
+            if not quoted and (
+                _is_time(body[: tokens[j - 1].end()], now, tz, default_time)
+                or _never_a_name(who, now, tz, default_time)
+            ):
+                break  # "next" + "friday", or "tomorrow" + "Sunday": the line starts with a time
             note = body[begin + len(when_text) :].strip().lstrip("-–—:,;").strip()
             _not_guessed(who, when_text, bool(quoted), tokens, vocab)
             return Parsed(who, when, when_text, note)
@@ -673,6 +677,15 @@ def _is_time(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> bool
     return True
 
 
+def _never_a_name(who: str, now: datetime, tz: ZoneInfo, default_time: time) -> bool:
+    """A time that cannot be someone's name: "tomorrow", "next friday", a lower-case
+    "friday". A capitalised word alone ("Sunday", "May") can be a person."""
+    words = who.split()
+    if len(words) == 1 and who[:1].isupper() and who.lower() not in _ONLY_TIMES:
+        return False
+    return _is_time(who, now, tz, default_time)
+
+
 def _leading_time(
     body: str,
     tokens: list[re.Match[str]],
@@ -688,7 +701,7 @@ def _leading_time(
     for j in range(run, 0, -1):
         when_text = body[: tokens[j - 1].end()].rstrip(".!?:").strip()
         if _is_time(when_text, now, tz, default_time):
-            return when_text, body[tokens[j - 1].end() :].strip(" \t\n,:;-–—")
+            return when_text, body[tokens[j - 1].end() :].strip(" \t\n,:;-–—").rstrip(".!?")
     return None
 
 

@@ -101,9 +101,20 @@ async def keepintouch_grammar(req: Request) -> dict[str, ParamValue]:
             ". Nothing was saved.",
         )
     m = _CADENCE_TAIL.match(req.text.strip())
-    if m is None:
-        return _cadence_first(req.text.strip())
-    return {"who": m.group("who"), "every": m.group("cadence")}
+    found = (
+        _cadence_first(req.text.strip()) if m is None else {"who": m["who"], "every": m["cadence"]}
+    )
+    if found and _is_cadence(str(found["who"])):
+        return {}  # "every month every month" names nobody
+    return found
+
+
+def _is_cadence(text: str) -> bool:
+    try:
+        parse_cadence(text)
+    except WhenError:
+        return False
+    return True
 
 
 def _cadence_first(text: str) -> dict[str, ParamValue]:
@@ -114,15 +125,20 @@ def _cadence_first(text: str) -> dict[str, ParamValue]:
     words = text.split()
     for n in range(min(len(words) - 1, 6), 0, -1):
         cadence = " ".join(words[:n]).rstrip(",:")
-        try:
-            parse_cadence(cadence)
-        except WhenError:
-            continue
-        return {"who": " ".join(words[n:]).lstrip(",:-–—").strip(), "every": cadence}
+        if _is_cadence(cadence):
+            return {"who": " ".join(words[n:]).lstrip(",:-–—").strip(), "every": cadence}
     return {}
 
 
 ZONE_PARAM = Param("zone", "Area/City, e.g. Europe/Lisbon (type to search)", complete=suggest_zones)
+
+
+_QUOTED_NAME = re.compile(r'\s*["“”](?P<who>[^"“”]+)["“”](?P<rest>.*)', re.DOTALL)
+
+
+def _name_goes_on(word: str) -> bool:
+    """A capitalised word after a name is more of it ("Ana Lopez"); "I" starts a note."""
+    return word[:1].isupper() and not re.match(r"I\b", word)
 
 
 def _name(text: str) -> str:
@@ -322,7 +338,13 @@ class FollowUps(Feature):
 
     async def _find_contact(self, user: User | None, text: str) -> tuple[Contact | None, str, str]:
         """The longest run of leading words naming a known contact, and the rest; a name
-        typed short ("Jean-Luc" for "Dr. Jean-Luc O'Neil") when it names only one."""
+        typed short ("Jean-Luc" for "Dr. Jean-Luc O'Neil") when it names only one. A
+        quoted name is taken whole. Someone new is the first word and the capitalised
+        words after it ("Ana Lopez lunch"): a known "Maria Lopez" is not "Maria Garcia"."""
+        if quoted := _QUOTED_NAME.match(text):
+            who, rest = _name(quoted["who"]), _name(quoted["rest"])
+            contact = None if user is None else await self.repo.find_contact(user.id, who)
+            return contact, contact.name if contact else who, rest
         words = text.split()
         if user is not None:
             for n in range(min(len(words), 6), 0, -1):
@@ -330,10 +352,15 @@ class FollowUps(Feature):
                 if contact is not None:
                     return contact, contact.name, " ".join(words[n:])
             for n in range(min(len(words), 6), 0, -1):
+                if n < len(words) and _name_goes_on(words[n]):
+                    continue  # "Maria" of "Maria Garcia" is not the known Maria Lopez
                 contact = await self._contact_named(user, " ".join(words[:n]))
                 if contact is not None:
                     return contact, contact.name, " ".join(words[n:])
-        return None, words[0] if words else "", " ".join(words[1:])
+        n = 1
+        while n < min(len(words), 4) and _name_goes_on(words[n]):
+            n += 1
+        return None, " ".join(words[:n]), " ".join(words[n:])
 
     async def _contact_named(self, user: User, who: str) -> Contact | None:
         """The contact called `who`, or the only one whose name contains it; a UserError

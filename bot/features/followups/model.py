@@ -32,12 +32,32 @@ def names_part_of(typed: str, name: str) -> bool:
     return any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
 
 
+# Lower-case words that still belong to a name ("Ludwig van Beethoven").
+_PARTICLES = frozenset(
+    {"al", "bin", "da", "das", "de", "del", "della", "der", "di", "do", "dos", "du", "el"}
+    | {"la", "le", "van", "von", "y", "zu"}
+)
+
+
 def same_name(a: str, b: str) -> bool:
     """Whether two names could be one person's, written fuller or shorter ("Eve" and "Eve
-    Smith", "Jean Luc" and "Dr. Jean-Luc O'Neil"): a rename between them is a correction."""
+    Smith", "Jean Luc" and "Dr. Jean-Luc O'Neil"): a rename between them is a correction.
+    Words added in lower case or with a possessive make another person: "Tom's wife",
+    "Eve and Bo", "Maria's boss"."""
     if not name_words(a) or not name_words(b):
         return False
-    return name_words(a) == name_words(b) or names_part_of(a, b) or names_part_of(b, a)
+    if name_words(a) == name_words(b):
+        return True
+    short, full = (a, b) if len(name_words(a)) < len(name_words(b)) else (b, a)
+    kept = set(name_words(short))
+    for word in full.split():
+        if set(name_words(word)) <= kept:
+            continue
+        if word.casefold().endswith(("'s", "’s")) or not (
+            word[:1].isupper() or word.casefold() in _PARTICLES or not word[:1].isalpha()
+        ):
+            return False
+    return names_part_of(short, full)
 
 
 @dataclass(frozen=True, slots=True)
