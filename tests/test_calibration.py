@@ -99,6 +99,31 @@ def test_a_warning_under_the_line_in_a_draft_like_ignored_ones_is_to_revise(play
     assert "This finding looks small" in reply and "were mostly ignored" in reply
 
 
+def test_a_context_can_draw_its_own_line(folder: Path):
+    text = "Let's find synergy. Big sale today."  # the model gives it 0.9997
+    verdict = folder / "verdict.yaml"
+    verdict.write_text(
+        "verdict: {model: models/verdict.json, revise_at: 0.9999, revise_at_in: {dm: 0.8}}\n"
+    )
+    assert review(text, "dm", load_playbooks([folder], include_builtin=False)).verdict == "revise"
+    verdict.write_text(
+        "verdict: {model: models/verdict.json, revise_at: 0.9999, revise_at_in: {intro: 0.8}}\n"
+    )
+    assert review(text, "dm", load_playbooks([folder], include_builtin=False)).verdict == "ready"
+
+
+def test_an_intro_post_with_only_a_job_title_is_left_to_the_verdict_model():
+    """No human detail (25) and no open door (15) are weak evidence in an intro post: they
+    stay on the line, and the learnt model decides."""
+    result = review(
+        "Hello everyone, I'm Ahmed, a mechanical engineer with five years of experience in "
+        "HVAC design at a consultancy, mostly ventilation and energy models for hospitals.",
+        "intro",
+    )
+    assert [f.rule for f in result.findings] == ["intro-nothing-personal", "intro-no-invitation"]
+    assert result.score == 60 and result.likely_ignored is not None
+
+
 def test_a_draft_like_those_that_got_replies_keeps_the_verdict_of_its_points(playbooks):
     result = review("Thanks! Let's find synergy.", "dm", playbooks)
     assert result.verdict == "ready" and not result.calibrated
@@ -137,6 +162,18 @@ def test_a_draft_in_another_language_is_never_calibrated(playbooks):
         ("{model: models/none.json, revise_at: 0.8}", "cannot read the model"),
         ("{revise_at: 0.8, cutoff: 3}", "unknown key 'cutoff'"),
         ("[0.8]", "'verdict' must map"),
+        (
+            "{model: models/verdict.json, revise_at: 0.8, revise_at_in: {chat: 0.5}}",
+            "revise_at_in: unknown context 'chat'",
+        ),
+        (
+            "{model: models/verdict.json, revise_at: 0.8, revise_at_in: {intro: 2}}",
+            "revise_at_in: 'intro' must be a number between 0 and 1",
+        ),
+        (
+            "{model: models/verdict.json, revise_at: 0.8, revise_at_in: [0.5]}",
+            "'revise_at_in' must map contexts to numbers",
+        ),
     ],
 )
 def test_a_broken_verdict_file_is_an_error_naming_the_file(tmp_path: Path, verdict, expected):

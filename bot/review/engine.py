@@ -307,7 +307,7 @@ class Engine:
             and any(check.severity == "warn" for check, _ in fired)
         ):
             likely_ignored = calibration.model.probability(text, context)
-            if likely_ignored >= calibration.revise_at:
+            if likely_ignored >= calibration.line(context):
                 verdict = "revise"
         return Review(
             context, max(0, 100 - taken), verdict, signals, findings, language, likely_ignored

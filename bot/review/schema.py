@@ -136,11 +136,15 @@ class Calibration:
     """How a learnt verdict model decides a borderline verdict: the findings explain a
     draft, and the model, trained on labelled real messages, says how likely drafts like it
     were to be ignored. A draft with a warning but 40 points or fewer is to revise when that
-    is `revise_at` or more."""
+    is `revise_at` or more, or its context's own line (`revise_at_in`)."""
 
     model: WordModel = field(repr=False)
     revise_at: float
     source: str
+    revise_at_in: dict[str, float] = field(default_factory=dict)
+
+    def line(self, context: str) -> float:
+        return self.revise_at_in.get(context, self.revise_at)
 
 
 @dataclass(frozen=True)
@@ -311,20 +315,34 @@ def _load_dirs(
 
 
 def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
-    """`verdict: {model: models/verdict.json, revise_at: 0.8}`."""
+    """`verdict: {model: models/verdict.json, revise_at: 0.8, revise_at_in: {intro: 0.6}}`."""
     source = str(path)
     problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"verdict"})]
     item = data["verdict"]
     if not isinstance(item, dict):
         raise PlaybookError([f"{source}: 'verdict' must map model and revise_at"])
-    problems += [
-        f"{source}: verdict: unknown key '{k}'" for k in sorted(set(item) - {"model", "revise_at"})
-    ]
-    revise_at = item.get("revise_at")
-    if isinstance(revise_at, bool) or not isinstance(revise_at, int | float):
-        revise_at = None
-    if revise_at is None or not 0 < revise_at < 1:
+    known = {"model", "revise_at", "revise_at_in"}
+    problems += [f"{source}: verdict: unknown key '{k}'" for k in sorted(set(item) - known)]
+    revise_at = _share(item.get("revise_at"))
+    if revise_at is None:
         problems.append(f"{source}: verdict: 'revise_at' must be a number between 0 and 1")
+    lines = item.get("revise_at_in", {})
+    if not isinstance(lines, dict):
+        problems.append(f"{source}: verdict: 'revise_at_in' must map contexts to numbers")
+        lines = {}
+    revise_at_in: dict[str, float] = {}
+    for context, value in lines.items():
+        if context not in CONTEXTS:
+            problems.append(
+                f"{source}: verdict: revise_at_in: unknown context '{context}' "
+                f"(one of {', '.join(CONTEXTS)})"
+            )
+        elif (share := _share(value)) is None:
+            problems.append(
+                f"{source}: verdict: revise_at_in: '{context}' must be a number between 0 and 1"
+            )
+        else:
+            revise_at_in[context] = share
     name = item.get("model")
     model = None
     if not isinstance(name, str) or not name.strip():
@@ -336,7 +354,14 @@ def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
             problems.append(f"{source}: verdict: {exc}")
     if problems or model is None or revise_at is None:
         raise PlaybookError(problems)
-    return Calibration(model, float(revise_at), source)
+    return Calibration(model, revise_at, source, revise_at_in)
+
+
+def _share(value: Any) -> float | None:
+    """A number strictly between 0 and 1 (not a yes/no), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        return None
+    return float(value)
 
 
 def _parse_vocabulary(data: dict[str, Any], source: str) -> dict[str, list[str]]:
