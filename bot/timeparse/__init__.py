@@ -11,10 +11,11 @@ from .civil import WhenError, plural
 from .humanize import describe_delta, format_local
 from .recurrence import Cadence, index_of, next_after, occurrence, on_weekday
 from .timeofday import is_time_of_day, parse_time_of_day
-from .when import Parsed, parse_cadence, parse_duration, parse_when, split_when
+from .when import QUOTED_NAME, Parsed, parse_cadence, parse_duration, parse_when, split_when
 from .zones import matching_zones, resolve_timezone, zone_or
 
 __all__ = [
+    "QUOTED_NAME",
     "Cadence",
     "Parsed",
     "WhenError",

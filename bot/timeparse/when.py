@@ -577,7 +577,8 @@ class Parsed:
     note: str
 
 
-_QUOTED = re.compile(r'\s*["“”](?P<who>[^"“”]+)["“”](?P<rest>.*)', re.DOTALL)
+# A name of several words can be quoted: "Tom in a bit" friday. /contacted reads it alike.
+QUOTED_NAME = re.compile(r'\s*["“”](?P<who>[^"“”]+)["“”](?P<rest>.*)', re.DOTALL)
 _TOKEN = re.compile(r"[^\s,;]+")
 _ONLY_TIMES = frozenset({"today", "tonight", "tomorrow", "yesterday", "now"})
 _TIME_STARTS = frozenset({"today", "tonight", "tomorrow", "in", "next", "on", "at", *_WEEKDAYS})
@@ -610,7 +611,7 @@ _DANGLING = frozenset(
 def _split_when(
     text: str, now: datetime, tz: ZoneInfo, default_time: time, suggest: bool = True
 ) -> Parsed:
-    quoted = _QUOTED.match(text)
+    quoted = QUOTED_NAME.match(text)
     body = quoted["rest"] if quoted else text
     tokens: list[re.Match[str]] = []
     for m in _TOKEN.finditer(body):

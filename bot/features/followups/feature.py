@@ -43,6 +43,7 @@ from netcoach.bot.kernel import (
 from netcoach.bot.review import PlaybookSet
 from netcoach.bot.storage import User, Users
 from netcoach.bot.timeparse import (
+    QUOTED_NAME,
     WhenError,
     describe_delta,
     format_local,
@@ -131,9 +132,6 @@ def _cadence_first(text: str) -> dict[str, ParamValue]:
 
 
 ZONE_PARAM = Param("zone", "Area/City, e.g. Europe/Lisbon (type to search)", complete=suggest_zones)
-
-
-_QUOTED_NAME = re.compile(r'\s*["“”](?P<who>[^"“”]+)["“”](?P<rest>.*)', re.DOTALL)
 
 
 def _name_goes_on(word: str) -> bool:
@@ -341,7 +339,7 @@ class FollowUps(Feature):
         typed short ("Jean-Luc" for "Dr. Jean-Luc O'Neil") when it names only one. A
         quoted name is taken whole. Someone new is the first word and the capitalised
         words after it ("Ana Lopez lunch"): a known "Maria Lopez" is not "Maria Garcia"."""
-        if quoted := _QUOTED_NAME.match(text):
+        if quoted := QUOTED_NAME.match(text):
             who, rest = _name(quoted["who"]), _name(quoted["rest"])
             contact = None if user is None else await self.repo.find_contact(user.id, who)
             return contact, contact.name if contact else who, rest
