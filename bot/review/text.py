@@ -63,8 +63,8 @@ _FEW_HINTS = 8
 # Emoji and pictographs; skin-tone modifiers are not counted separately.
 _EMOJI = re.compile("[\U0001f000-\U0001f3fa\U0001f400-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
 _FIRST_EMOJI = "\u2600"  # no emoji below it
-# Runs of four letters or more with no a-z in them, found in C; case and word boundaries
-# are checked after.
+# Runs of two letters or more with no a-z in them, found in C; case and word boundaries
+# are checked after (a word of two or three capitals counts only as a neighbour).
 _CAPITALS = re.compile(r"[^\W\d_a-z]{2,}")
 _ASCII_CAPITALS = re.compile(r"[A-Z]{2,}")  # the same, faster, for ASCII drafts
 _LETTER = re.compile(r"[^\W\d_]")
