@@ -334,6 +334,12 @@ def test_playbooks_eval_prints_precision_per_rule_and_the_verdict_confusion(caps
     assert "good kept" in out and "bad caught" in out
     assert "pitch-in-first-contact" in out and "precision" in out
     assert "worst false alarms" in out
+    # where the errors sit: one line per context, with its own kept and caught
+    by_context = out.split("by context:\n", 1)[1].split("\n")[:4]
+    assert sorted(line.split()[0] for line in by_context) == sorted(CONTEXTS)
+    assert all(
+        " verdict 0." in line and " kept " in line and " caught " in line for line in by_context
+    )
 
 
 def test_playbooks_eval_shows_a_dash_for_what_the_labels_cannot_measure(tmp_path, capsys):

@@ -119,6 +119,8 @@ class Report:
     signals: dict[str, tuple[int, int]]  # signal -> (right, labelled)
     checks: list[CheckStats]
     calibrated: tuple[int, int] = (0, 0)  # verdicts the calibration decided, and right
+    # context -> (label, review) -> count: where a playbook's errors sit
+    by_context: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
 
     @property
     def agreement(self) -> float:
@@ -127,12 +129,16 @@ class Report:
         )
 
     def kept(self) -> float:
-        good = self.confusion[("ready", "ready")] + self.confusion[("ready", "revise")]
-        return self.confusion[("ready", "ready")] / max(1, good)
+        return _share(self.confusion, "ready") or 0.0
 
     def caught(self) -> float:
-        bad = self.confusion[("revise", "revise")] + self.confusion[("revise", "ready")]
-        return self.confusion[("revise", "revise")] / max(1, bad)
+        return _share(self.confusion, "revise") or 0.0
+
+
+def _share(confusion: dict[tuple[str, str], int], label: str) -> float | None:
+    """Of the drafts labelled `label`, the share the review agreed on; None without any."""
+    total = sum(n for (lab, _), n in confusion.items() if lab == label)
+    return confusion.get((label, label), 0) / total if total else None
 
 
 def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
@@ -144,12 +150,15 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
     confusion = dict.fromkeys(((a, b) for a in ("ready", "revise") for b in ("ready", "revise")), 0)
     signals = {s: [0, 0] for s in LABELLED_SIGNALS}
     calibrated = [0, 0]
+    by_context: dict[str, dict[tuple[str, str], int]] = {}
     n = 0
     for row in rows:
         n += 1
         trace: list[str] = []
         result: Review = engine.run(row.text, row.context, trace)
         confusion[(row.verdict, result.verdict)] += 1
+        in_context = by_context.setdefault(row.context, dict.fromkeys(confusion, 0))
+        in_context[(row.verdict, result.verdict)] += 1
         if result.calibrated:
             calibrated[0] += 1
             calibrated[1] += row.verdict == "revise"
@@ -179,6 +188,7 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
         {s: (right, total) for s, (right, total) in signals.items()},
         list(stats.values()),
         (calibrated[0], calibrated[1]),
+        by_context,
     )
 
 
@@ -199,6 +209,19 @@ def render(report: Report, worst: int = 5) -> str:
         f"{c[('revise', 'ready')]:4}    caught {f'{report.caught():.3f}' if bad else '—'}",
         f"signals: {signals or '— (no signal labels)'}",
     ]
+    if len(report.by_context) > 1:
+        lines.append("by context:")
+        for context, counts in sorted(
+            report.by_context.items(), key=lambda kv: -sum(kv[1].values())
+        ):
+            rows = sum(counts.values())
+            right = counts[("ready", "ready")] + counts[("revise", "revise")]
+            kept, caught = (_share(counts, label) for label in ("ready", "revise"))
+            lines.append(
+                f"  {context:13} {rows:5}  verdict {right / rows:.3f}"
+                f"  kept {'—' if kept is None else f'{kept:.3f}'}"
+                f"  caught {'—' if caught is None else f'{caught:.3f}'}"
+            )
     if report.calibrated[0]:
         count, right = report.calibrated
         lines.append(
