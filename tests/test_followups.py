@@ -310,6 +310,36 @@ async def test_a_renamed_follow_up_keeps_what_was_logged_and_drops_empty_contact
     ]
 
 
+async def test_two_names_of_one_person_become_one_contact_with_everything_logged(
+    bot: Bot,
+) -> None:
+    """Moving Eve's last open reminder to the Eve Smith already known merges the two, in
+    one transaction on every store; another spelling of a known name is that contact."""
+    await bot.text("/followup Eve tomorrow")
+    await bot.text("/followup Eve friday 10am")
+    await bot.text("/cancel 2")
+    await bot.text("/contacted Eve coffee")
+    await bot.text("/contact Eve bond we both row")
+    await bot.text("/contact Eve note met at PyCon")
+    await bot.text("/followup Eve-Smith saturday")
+    await bot.text("/contact Éve Smith bond we both row")
+    assert "Logged: in touch with Eve-Smith today." in await bot.text("/contacted EVE SMITH")
+    out = await bot.text("/edit 1 who Eve Smith")
+    assert out.endswith("What you logged for Eve is now under Eve-Smith.")
+    user = await bot.stack.users.ensure(ANA)
+    [contact] = await bot.stack.contacts.contacts(user.id)
+    assert (contact.name, contact.notes, contact.bonds) == (
+        "Eve-Smith",
+        "met at PyCon",
+        ("we both row",),
+    )
+    assert contact.last_contacted == T0
+    history = await bot.stack.contacts.of_user(user.id, contact_id=contact.id, active_only=False)
+    assert [(f.id, f.status) for f in history] == [(1, "active"), (2, "cancelled"), (3, "active")]
+    logged = await bot.stack.contacts.interactions(user.id, contact.id)
+    assert sorted(i.note for i in logged) == ["", "coffee"]
+
+
 def test_openers_use_bonds_and_notes_only_when_stored(playbooks: PlaybookSet) -> None:
     seen = {pick_opener(playbooks, 3, k, "Maria") for k in range(20)}
     assert len(seen) > 1  # varies between nudges

@@ -319,3 +319,155 @@ async def test_renaming_to_a_relative_of_someone_keeps_their_history_with_them(
     assert said.endswith("Tom stays in /contacts with what you logged for them.")
     assert await contact_names(chat) == ["Tom", "Tom's wife"]
     assert "coffee" in await chat.say("/contact Tom")
+
+
+async def test_edit_who_finds_a_contact_named_short_as_contacted_does(chat: Chat) -> None:
+    await chat.say("/followup Dr. Jean-Luc O'Neil friday")
+    await chat.say("/followup Ana saturday")
+    said = await chat.say("/edit 2 who Jean-Luc")
+    assert said == (
+        "#2 is now about Dr. Jean-Luc O'Neil (was Ana), Sat 28 Nov 2026, 09:00 (Europe/Lisbon)."
+    )
+    assert await contact_names(chat) == ["Dr. Jean-Luc O'Neil"]
+
+
+async def test_edit_who_with_a_short_name_that_fits_several_says_which_and_changes_nothing(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Dr. Jean-Luc O'Neil friday")
+    await chat.say("/followup Jean Grey friday")
+    await chat.say("/followup Bo saturday")
+    said = await chat.say("/edit 3 who Jean")
+    assert said == (
+        "“Jean” could be Dr. Jean-Luc O'Neil or Jean Grey. Say which with more of the name. "
+        "Nothing was changed."
+    )
+    assert [who for who, _, _ in await chat.followups()] == [
+        "Dr. Jean-Luc O'Neil",
+        "Jean Grey",
+        "Bo",
+    ]
+    assert await contact_names(chat) == ["Bo", "Dr. Jean-Luc O'Neil", "Jean Grey"]
+
+
+async def test_edit_who_with_a_shorter_form_of_its_own_name_still_renames_them(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Maria Lopez friday")
+    said = await chat.say("/edit 1 who Maria")  # part of its own name: a correction, not a match
+    assert (
+        said == "#1 is now about Maria (was Maria Lopez), Fri 27 Nov 2026, 09:00 (Europe/Lisbon)."
+    )
+    assert await contact_names(chat) == ["Maria"]
+
+
+@pytest.mark.parametrize("spelling", ["Eve-Smith", "Éve Smith", "EVE SMITH.", "eve  smith"])
+async def test_edit_who_with_another_spelling_of_a_known_name_is_that_contact(
+    chat: Chat, spelling: str
+) -> None:
+    await chat.say("/followup Eve Smith friday")
+    await chat.say("/followup Ana saturday")
+    said = await chat.say(f"/edit 2 who {spelling}")
+    assert said == "#2 is now about Eve Smith (was Ana), Sat 28 Nov 2026, 09:00 (Europe/Lisbon)."
+    assert await contact_names(chat) == ["Eve Smith"]
+
+
+async def test_edit_who_with_another_spelling_of_its_own_name_keeps_the_stored_one(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve Smith friday")
+    assert await chat.say("/edit 1 who Eve-Smith") == (
+        "#1 is already about Eve Smith. Nothing was changed."
+    )
+    assert await contact_names(chat) == ["Eve Smith"]
+
+
+async def test_every_command_takes_another_spelling_of_a_known_name_for_that_contact(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve Smith friday")
+    said = await chat.say("/followup eve-smith saturday")
+    assert said.startswith("Got it. I'll remind you to follow up with Eve Smith “saturday”")
+    assert await chat.say("/contacted Éve Smith coffee") == "Logged: in touch with Eve Smith today."
+    await chat.say("/keepintouch EVE SMITH every month")
+    assert await contact_names(chat) == ["Eve Smith"]
+    assert [who for who, _, _ in await chat.followups()] == ["Eve Smith"] * 3
+
+
+async def test_the_last_reminder_moved_to_a_fuller_name_brings_what_was_logged_along(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve friday")
+    await chat.say("/followup Eve saturday")
+    await chat.say("/followup Eve sunday")
+    await chat.say("/cancel 3")
+    await chat.say("/contacted Eve coffee")
+    await chat.say("/contact Eve bond we both row at Leeds")
+    await chat.say("/contact Eve note met at PyCon")
+    said = await chat.say("/edit 1 who Eve Smith")  # #2 still names Eve: maybe two Eves
+    assert said == "#1 is now about Eve Smith (was Eve), Fri 27 Nov 2026, 09:00 (Europe/Lisbon)."
+    await chat.say("/contact Eve Smith note works at Monzo")
+    said = await chat.say("/edit 2 who Eve Smith")  # the last one: Eve is Eve Smith
+    assert said == (
+        "#2 is now about Eve Smith (was Eve), Sat 28 Nov 2026, 09:00 (Europe/Lisbon). "
+        "What you logged for Eve is now under Eve Smith."
+    )
+    assert await contact_names(chat) == ["Eve Smith"]
+    assert "Eve Smith — last contact less than a minute ago" in await chat.say("/contacts")
+    said = await chat.say("/contact Eve Smith")
+    for logged in ("coffee", "row at Leeds", "works at Monzo; met at PyCon", "cancelled"):
+        assert logged in said
+    assert all(f"#{n}" in said for n in (1, 2, 3))
+
+
+async def test_the_last_reminder_moved_to_a_shorter_name_merges_them_under_it(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Eve friday")
+    await chat.say("/contacted Eve coffee")
+    await chat.say("/followup Éve Smith saturday")
+    await chat.say("/contact Éve Smith bond we both row at Leeds")
+    said = await chat.say("/edit 2 who Eve")
+    assert said.endswith("What you logged for Éve Smith is now under Eve.")
+    assert await contact_names(chat) == ["Eve"]
+    said = await chat.say("/contact Eve")
+    assert "coffee" in said and "row at Leeds" in said
+
+
+async def test_the_last_reminder_moved_to_someone_else_known_never_merges_them(
+    chat: Chat,
+) -> None:
+    await chat.say("/followup Tom friday")
+    await chat.say("/contacted Tom coffee")
+    await chat.say("/followup Tom's wife saturday")
+    said = await chat.say("/edit 1 who Tom's wife")
+    assert said.endswith("Tom stays in /contacts with what you logged for them.")
+    assert await contact_names(chat) == ["Tom", "Tom's wife"]
+    assert "coffee" in await chat.say("/contact Tom")
+    assert "coffee" not in await chat.say("/contact Tom's wife")
+
+
+@pytest.mark.parametrize("value", ["next friday", "tomorrow", "in 2 weeks", "friday 10am"])
+async def test_edit_who_with_a_time_points_to_edit_when_and_changes_nothing(
+    chat: Chat, value: str
+) -> None:
+    await chat.say("/followup Maria friday")
+    said = await chat.say(f"/edit 1 who {value}")
+    assert said == f"That reads as a time: /edit 1 when {value} changes when. Nothing was changed."
+    assert await chat.followups() == [("Maria", "", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))]
+    assert await contact_names(chat) == ["Maria"]
+
+
+async def test_edit_who_with_a_time_on_a_keep_in_touch_points_to_snooze(chat: Chat) -> None:
+    await chat.say("/keepintouch Tom every month")
+    said = await chat.say("/edit 1 who next friday")
+    assert said == (
+        "That reads as a time: /snooze 1 next friday moves its next nudge. Nothing was changed."
+    )
+    assert await contact_names(chat) == ["Tom"]
+
+
+async def test_edit_who_takes_a_capitalised_day_as_a_name(chat: Chat) -> None:
+    await chat.say("/followup Maria friday")
+    said = await chat.say("/edit 1 who Sunday")  # a person can be called Sunday or May
+    assert said.startswith("#1 is now about Sunday (was Maria)")

@@ -11,7 +11,15 @@ from .civil import WhenError, plural
 from .humanize import describe_delta, format_local
 from .recurrence import Cadence, index_of, next_after, occurrence, on_weekday
 from .timeofday import is_time_of_day, parse_time_of_day
-from .when import QUOTED_NAME, Parsed, parse_cadence, parse_duration, parse_when, split_when
+from .when import (
+    QUOTED_NAME,
+    Parsed,
+    never_a_name,
+    parse_cadence,
+    parse_duration,
+    parse_when,
+    split_when,
+)
 from .zones import matching_zones, resolve_timezone, zone_or
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "index_of",
     "is_time_of_day",
     "matching_zones",
+    "never_a_name",
     "next_after",
     "occurrence",
     "on_weekday",

@@ -636,7 +636,7 @@ def _split_when(
                 continue
             if not quoted and (
                 _is_time(body[: tokens[j - 1].end()], now, tz, default_time)
-                or _never_a_name(who, now, tz, default_time)
+                or never_a_name(who, now, tz, default_time)
             ):
                 break  # "next" + "friday", or "tomorrow" + "Sunday": the line starts with a time
             note = body[begin + len(when_text) :].strip().lstrip("-–—:,;").strip()
@@ -678,9 +678,13 @@ def _is_time(text: str, now: datetime, tz: ZoneInfo, default_time: time) -> bool
     return True
 
 
-def _never_a_name(who: str, now: datetime, tz: ZoneInfo, default_time: time) -> bool:
+def never_a_name(who: str, now: datetime, tz: ZoneInfo, default_time: time = time(9, 0)) -> bool:
     """A time that cannot be someone's name: "tomorrow", "next friday", a lower-case
-    "friday". A capitalised word alone ("Sunday", "May") can be a person."""
+    "friday". A capitalised word alone ("Sunday", "May") can be a person. /followup reads
+    a line that starts with one as a time; /edit refuses one as a new name."""
+    _require_aware(now, "now")
+    if len(who) > MAX_INPUT:
+        return False  # longer than any time is read
     words = who.split()
     if len(words) == 1 and who[:1].isupper() and who.lower() not in _ONLY_TIMES:
         return False

@@ -48,6 +48,7 @@ from netcoach.bot.timeparse import (
     describe_delta,
     format_local,
     matching_zones,
+    never_a_name,
     occurrence,
     on_weekday,
     parse_cadence,
@@ -59,7 +60,7 @@ from netcoach.bot.timeparse import (
 )
 
 from .due import Nudges
-from .model import Contact, FollowUp, same_name
+from .model import Contact, FollowUp, names_part_of, same_name
 from .nudge import note_opener, sendable
 from .repository import FollowUpRepository
 
@@ -439,7 +440,7 @@ class FollowUps(Feature):
         self._prepare_opener(note)
         parts: list[Segment | str] = [
             "Got it. I'll remind you to follow up with ",
-            bold(who),
+            bold(followup.contact_name),  # as saved: "eve-smith" is the Eve Smith known
             f" “{when_text}”: ",  # what was read as the time, then what it means
             bold(format_local(when, tz)),
             f", in {describe_delta(when - now)}.",
@@ -514,7 +515,13 @@ class FollowUps(Feature):
         went, since /contacts lists the old name only while something refers to it."""
         if problem := self._check_name(value):
             return self._say(req, problem)
-        target = await self.repo.find_contact(user.id, value)
+        if never_a_name(value, now, tz, self.settings.default_time):
+            return self._reads_as_time(req, f, value)
+        target = await self._edit_target(user, f, value)
+        if target is not None and target.id == f.contact_id:
+            return self._say(
+                req, code(f"#{f.id}"), f" is already about {target.name}. Nothing was changed."
+            )
         if f.cadence and target is not None:
             for other in await self.repo.of_user(user.id, contact_id=target.id):
                 if other.cadence and other.id != f.id:
@@ -533,25 +540,54 @@ class FollowUps(Feature):
             f".{history}",
         )
 
+    def _reads_as_time(self, req: Request, f: FollowUp, value: str) -> list[Reply]:
+        """ "/edit 12 who next friday" meant when: nobody is called that, so say which
+        command changes the time rather than save a contact named "next friday"."""
+        if f.cadence:
+            return self._say(
+                req,
+                "That reads as a time: ",
+                code(f"/snooze {f.id} {value}"),
+                " moves its next nudge. Nothing was changed.",
+            )
+        return self._say(
+            req,
+            "That reads as a time: ",
+            code(f"/edit {f.id} when {value}"),
+            " changes when. Nothing was changed.",
+        )
+
+    async def _edit_target(self, user: User, f: FollowUp, value: str) -> Contact | None:
+        """The known contact a new name means, read as /contacted reads it: the name, its
+        words, or a part that fits only one contact (a UserError naming them when several
+        do). A part of this reminder's own contact's name ("Eve" of "Eve Smith") is a
+        shorter form to rename it to, not a match."""
+        found = await self._contact_named(user, value)
+        if found is not None and found.id == f.contact_id and names_part_of(value, found.name):
+            return None
+        return found
+
     async def _rename(
         self, user: User, f: FollowUp, target: Contact | None, value: str, now: datetime
     ) -> tuple[str, str]:
         """(the new name as stored, a sentence on the old name's history, if any).
 
         A fuller or shorter form of the same name ("Eve" -> "Eve Smith") is a correction:
-        the contact itself is renamed, with what was logged for them, unless another open
-        reminder still names them. Any other change moves only this reminder: the old
-        contact is dropped when nothing else refers to it, and kept (and listed) with its
-        history otherwise, never merged into someone else's."""
-        if target is not None and target.id == f.contact_id:
-            return target.name, ""  # the same person, however typed: nothing moves
+        the contact is renamed, or merged into the "Eve Smith" already known, with what
+        was logged for them, unless another open reminder still names them (maybe two
+        Eves). Any other change moves only this reminder: the old contact is dropped when
+        nothing else refers to it, and kept (and listed) with its history otherwise, never
+        merged into someone else's ("Tom's wife" is not Tom)."""
         old = await self.repo.contact(user.id, f.contact_id)
         others = await self.repo.of_user(user.id, contact_id=f.contact_id, active_only=False)
         others = [o for o in others if o.id != f.id]
         still_open = any(o.status == "active" for o in others)
         logged = old is not None and (old.has_history or bool(others))
-        if target is None and not still_open and same_name(f.contact_name, value):
-            name = await self.repo.rename_contact(user.id, f.contact_id, value)
+        if not still_open and same_name(f.contact_name, target.name if target else value):
+            if target is None:
+                name = await self.repo.rename_contact(user.id, f.contact_id, value)
+            else:
+                name = await self.repo.merge_contact(user.id, f.contact_id, target.id)
             return (
                 name,
                 f" What you logged for {f.contact_name} is now under {name}." if logged else "",

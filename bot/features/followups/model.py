@@ -11,7 +11,8 @@ _NOT_ALNUM = re.compile(r"[^\w]+|_")
 
 
 def name_key(name: str) -> str:
-    """Contact names match case- and space-insensitively ("maria  Lopez" == "Maria Lopez")."""
+    """A contact's unique key, case and spacing aside ("maria  Lopez" == "Maria Lopez");
+    the repository also takes a name of the same words (name_words) for the contact."""
     return " ".join(name.casefold().split())
 
 

@@ -20,7 +20,7 @@ from netcoach.bot.storage import (
     to_unix,
 )
 
-from .model import Contact, FollowUp, Interaction, name_key, names_part_of
+from .model import Contact, FollowUp, Interaction, name_key, name_words, names_part_of
 
 KIND = "followup"  # the job kind of a follow-up's nudges
 _FU_COLS = (
@@ -51,6 +51,17 @@ def _contact(row: Sequence[Any], bonds: Sequence[str]) -> Contact:
     return Contact(row[0], row[1], row[2], row[3], row[4], maybe_from_unix(row[5]), tuple(bonds))
 
 
+# A user's contacts as (id, name, last contacted), for matching names by their words.
+_NAMES = "SELECT id, name, last_contacted FROM contacts WHERE user_id = ? ORDER BY name_key"
+
+
+def _same_words(rows: Sequence[Sequence[Any]], name: str) -> Sequence[Any] | None:
+    """The first row whose name (its second column) has the same words as `name`, case,
+    accents and punctuation aside; a name with no words (emoji) matches only exactly."""
+    words = name_words(name)
+    return next((r for r in rows if words and name_words(r[1]) == words), None)
+
+
 class FollowUpRepository:
     def __init__(self, db: Database, queue: JobQueue):
         self.db = db
@@ -59,9 +70,13 @@ class FollowUpRepository:
     # -- contacts -------------------------------------------------------------------------
 
     async def find_contact(self, user_id: int, name: str) -> Contact | None:
+        """The contact called `name`, or written with the same words ("Eve-Smith" or
+        "Éve Smith" for Eve Smith): one person, never near-duplicates."""
         row = await self.db.one(
             "SELECT id FROM contacts WHERE user_id = ? AND name_key = ?", (user_id, name_key(name))
         )
+        if row is None:
+            row = _same_words(await self.db.all(_NAMES, (user_id,)), name)
         return None if row is None else await self.contact(user_id, row[0])
 
     async def contact_called(
@@ -112,13 +127,21 @@ class FollowUpRepository:
     async def _upsert_contact(
         self, tx: Transaction, user_id: int, name: str, now: datetime
     ) -> tuple[int, str, int | None]:
-        """(id, stored name, last contacted) of the contact, created when new."""
+        """(id, stored name, last contacted) of the contact, created when new; a name of
+        the same words is the same contact, under the spelling stored first."""
         row = await tx.one(
-            "INSERT INTO contacts (user_id, name, name_key, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id, name_key) DO UPDATE SET name = contacts.name "
-            "RETURNING id, name, last_contacted",
-            (user_id, name, name_key(name), to_unix(now)),
+            "SELECT id, name, last_contacted FROM contacts WHERE user_id = ? AND name_key = ?",
+            (user_id, name_key(name)),
         )
+        if row is None:
+            row = _same_words(await tx.all(_NAMES, (user_id,)), name)
+        if row is None:
+            row = await tx.one(
+                "INSERT INTO contacts (user_id, name, name_key, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id, name_key) DO UPDATE SET name = contacts.name "
+                "RETURNING id, name, last_contacted",
+                (user_id, name, name_key(name), to_unix(now)),
+            )
         return row[0], row[1], row[2]
 
     async def contacts(self, user_id: int) -> list[Contact]:
@@ -329,6 +352,43 @@ class FollowUpRepository:
             (contact_id, user_id),
         )
 
+    async def merge_contact(self, user_id: int, from_id: int, into_id: int) -> str:
+        """One person saved under two names ("Eve", "Eve Smith"): what was logged for
+        `from_id` (follow-ups, interactions, bonds, notes, the latest contact) moves to
+        `into_id` and `from_id` is deleted, all or nothing; the stored name kept."""
+        async with self.db.transaction() as tx:
+            rows = await tx.all(
+                "SELECT id, name, handle, notes, last_contacted FROM contacts "
+                "WHERE user_id = ? AND id IN (?, ?)",
+                (user_id, from_id, into_id),
+            )
+            found = {r[0]: r for r in rows}
+            if from_id == into_id or len(found) != 2:
+                raise ValueError(f"cannot merge contact {from_id} into {into_id}")
+            old, new = found[from_id], found[into_id]
+            for table in ("followups", "interactions"):
+                await tx.execute(
+                    f"UPDATE {table} SET contact_id = ? WHERE contact_id = ? AND user_id = ?",
+                    (into_id, from_id, user_id),
+                )
+            await tx.execute(  # a bond noted under both names is kept once
+                "UPDATE bonds SET contact_id = ? WHERE contact_id = ? AND user_id = ? "
+                "AND text NOT IN (SELECT b.text FROM bonds b WHERE b.contact_id = ?)",
+                (into_id, from_id, user_id, into_id),
+            )
+            for sql in (
+                "DELETE FROM bonds WHERE contact_id = ? AND user_id = ?",
+                "DELETE FROM contacts WHERE id = ? AND user_id = ?",
+            ):
+                await tx.execute(sql, (from_id, user_id))
+            latest = max((t for t in (old[4], new[4]) if t is not None), default=None)
+            await tx.execute(
+                "UPDATE contacts SET handle = ?, notes = ?, last_contacted = ? "
+                "WHERE id = ? AND user_id = ?",
+                (new[2] or old[2], _joined(new[3], old[3]), latest, into_id, user_id),
+            )
+        return str(new[1])
+
     async def rename_contact(self, user_id: int, contact_id: int, name: str) -> str:
         """Call a contact by another form of their name, keeping everything logged for
         them; the caller checks that no other contact has that name."""
@@ -354,3 +414,10 @@ class FollowUpRepository:
                 return False
             await self.queue.cancel(tx, KIND, followup_id)
         return True
+
+
+def _joined(kept: str, added: str) -> str:
+    """Notes saved under two names of one person, both kept (once when they agree)."""
+    if not added or added in kept:
+        return kept
+    return added if kept in added else f"{kept}; {added}"
