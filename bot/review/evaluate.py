@@ -141,6 +141,11 @@ def _share(confusion: dict[tuple[str, str], int], label: str) -> float | None:
     return confusion.get((label, label), 0) / total if total else None
 
 
+def _figure(share: float | None) -> str:
+    """A share to three places, or "—" when no draft had that label."""
+    return "—" if share is None else f"{share:.3f}"
+
+
 def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
     engine = engine_for(playbooks)
     stats = {
@@ -194,8 +199,6 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
 
 def render(report: Report, worst: int = 5) -> str:
     c = report.confusion
-    good = c[("ready", "ready")] + c[("ready", "revise")]
-    bad = c[("revise", "revise")] + c[("revise", "ready")]
     signals = ", ".join(
         f"{s} {right / total:.3f} ({total})"
         for s, (right, total) in report.signals.items()
@@ -204,9 +207,9 @@ def render(report: Report, worst: int = 5) -> str:
     lines = [
         f"{report.rows} labelled drafts: verdict agreement {report.agreement:.3f}",
         f"  good kept (ready→ready)  {c[('ready', 'ready')]:4}    good told to revise "
-        f"{c[('ready', 'revise')]:4}    kept {f'{report.kept():.3f}' if good else '—'}",
+        f"{c[('ready', 'revise')]:4}    kept {_figure(_share(c, 'ready'))}",
         f"  bad caught (revise→revise) {c[('revise', 'revise')]:4}  bad passed as ready "
-        f"{c[('revise', 'ready')]:4}    caught {f'{report.caught():.3f}' if bad else '—'}",
+        f"{c[('revise', 'ready')]:4}    caught {_figure(_share(c, 'revise'))}",
         f"signals: {signals or '— (no signal labels)'}",
     ]
     if len(report.by_context) > 1:
@@ -216,11 +219,10 @@ def render(report: Report, worst: int = 5) -> str:
         ):
             rows = sum(counts.values())
             right = counts[("ready", "ready")] + counts[("revise", "revise")]
-            kept, caught = (_share(counts, label) for label in ("ready", "revise"))
             lines.append(
                 f"  {context:13} {rows:5}  verdict {right / rows:.3f}"
-                f"  kept {'—' if kept is None else f'{kept:.3f}'}"
-                f"  caught {'—' if caught is None else f'{caught:.3f}'}"
+                f"  kept {_figure(_share(counts, 'ready'))}"
+                f"  caught {_figure(_share(counts, 'revise'))}"
             )
     if report.calibrated[0]:
         count, right = report.calibrated
