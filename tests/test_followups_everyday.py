@@ -299,6 +299,31 @@ async def test_contacted_still_finds_a_known_person_by_part_of_their_name(chat: 
     )
 
 
+async def test_contacted_reads_the_contacts_names_once_however_long_the_note(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each reading of the leading words (six words, then five…) is matched in memory: a
+    user with many contacts costs one read of their names, not one per reading."""
+    for name in ("Dr. Jean-Luc O'Neil", "Tom", "Maria Lopez", "Eve Smith"):
+        await chat.say(f"/followup {name} friday")
+    db = chat.app.features.followups.repo.db
+    reads: list[str] = []
+    real_all = db.all
+
+    async def counted(sql: str, *args: object) -> object:
+        reads.append(sql)
+        return await real_all(sql, *args)
+
+    monkeypatch.setattr(db, "all", counted)
+    names_read = []
+    for note in ("tea", "we talked about the new grant at length"):
+        reads.clear()
+        said = await chat.say(f"/contacted Jean-Luc {note}")
+        assert said == "Logged: in touch with Dr. Jean-Luc O'Neil today."
+        names_read.append(sum("FROM contacts WHERE user_id" in sql for sql in reads))
+    assert names_read[0] == names_read[1] <= 2  # the line is read, then the command runs
+
+
 async def test_someone_new_who_shares_a_first_name_with_two_contacts_can_be_logged(
     chat: Chat,
 ) -> None:

@@ -60,7 +60,7 @@ from netcoach.bot.timeparse import (
 )
 
 from .due import Nudges
-from .model import Contact, FollowUp, names_part_of, same_name
+from .model import Contact, FollowUp, named, names_part_of, same_name
 from .nudge import note_opener, sendable
 from .repository import FollowUpRepository
 
@@ -346,14 +346,15 @@ class FollowUps(Feature):
             return contact, contact.name if contact else who, rest
         words = text.split()
         if user is not None:
+            names = await self.repo.contact_names(user.id)  # read once, matched in memory
             for n in range(min(len(words), 6), 0, -1):
-                contact = await self.repo.find_contact(user.id, " ".join(words[:n]))
-                if contact is not None:
+                found = named(names, " ".join(words[:n]))
+                if found is not None and (contact := await self.repo.contact(user.id, found)):
                     return contact, contact.name, " ".join(words[n:])
             for n in range(min(len(words), 6), 0, -1):
                 if n < len(words) and _name_goes_on(words[n]):
                     continue  # "Maria" of "Maria Garcia" is not the known Maria Lopez
-                contact = await self._contact_named(user, " ".join(words[:n]))
+                contact = await self._contact_named(user, " ".join(words[:n]), names)
                 if contact is not None:
                     return contact, contact.name, " ".join(words[n:])
         n = 1
@@ -361,14 +362,16 @@ class FollowUps(Feature):
             n += 1
         return None, " ".join(words[:n]), " ".join(words[n:])
 
-    async def _contact_named(self, user: User, who: str) -> Contact | None:
+    async def _contact_named(
+        self, user: User, who: str, names: list[tuple[int, str]] | None = None
+    ) -> Contact | None:
         """The contact called `who`, or the only one whose name contains it; a UserError
-        when it could be several."""
-        contact, like = await self.repo.contact_called(user.id, who)
+        when it could be several. `names` spares reading the contacts' names again."""
+        contact, like = await self.repo.contact_called(user.id, who, names)
         if contact is None and len(like) > 1:
-            names = [c.name for c in like]
+            *others, last = [c.name for c in like]
             raise UserError(
-                f"“{who}” could be {', '.join(names[:-1])} or {names[-1]}. "
+                f"“{who}” could be {', '.join(others)} or {last}. "
                 "Say which with more of the name. Nothing was changed."
             )
         return contact

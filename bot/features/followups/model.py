@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +32,27 @@ def names_part_of(typed: str, name: str) -> bool:
     if not want or len(want) >= len(have):
         return False
     return any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
+
+
+def named(names: Sequence[tuple[int, str]], typed: str) -> int | None:
+    """Among (id, name) pairs, the id of the one called `typed`: the same key, else the
+    same words ("Eve-Smith" or "Éve Smith" for Eve Smith); a name with no words (emoji)
+    matches only by key."""
+    key, words = name_key(typed), name_words(typed)
+    found = next((i for i, name in names if name_key(name) == key), None)
+    if found is None and words:
+        found = next((i for i, name in names if name_words(name) == words), None)
+    return found
+
+
+def called(names: Sequence[tuple[int, str]], typed: str) -> tuple[int | None, list[int]]:
+    """The id of the one called `typed`, or else the ids of those whose name contains it
+    ("Jean-Luc" for "Dr. Jean-Luc O'Neil"), with the id when that is only one."""
+    found = named(names, typed)
+    if found is not None or not typed.strip():
+        return found, []
+    like = [i for i, name in names if names_part_of(typed, name)]
+    return (like[0] if len(like) == 1 else None), like
 
 
 # Lower-case words that still belong to a name ("Ludwig van Beethoven").

@@ -20,7 +20,7 @@ from netcoach.bot.storage import (
     to_unix,
 )
 
-from .model import Contact, FollowUp, Interaction, name_key, name_words, names_part_of
+from .model import Contact, FollowUp, Interaction, called, name_key, named
 
 KIND = "followup"  # the job kind of a follow-up's nudges
 _FU_COLS = (
@@ -56,10 +56,9 @@ _NAMES = "SELECT id, name, last_contacted FROM contacts WHERE user_id = ? ORDER 
 
 
 def _same_words(rows: Sequence[Sequence[Any]], name: str) -> Sequence[Any] | None:
-    """The first row whose name (its second column) has the same words as `name`, case,
-    accents and punctuation aside; a name with no words (emoji) matches only exactly."""
-    words = name_words(name)
-    return next((r for r in rows if words and name_words(r[1]) == words), None)
+    """The first row whose name (its second column) is `name` in other words."""
+    at = named([(k, row[1]) for k, row in enumerate(rows)], name)
+    return None if at is None else rows[at]
 
 
 class FollowUpRepository:
@@ -79,31 +78,24 @@ class FollowUpRepository:
             row = _same_words(await self.db.all(_NAMES, (user_id,)), name)
         return None if row is None else await self.contact(user_id, row[0])
 
+    async def contact_names(self, user_id: int) -> list[tuple[int, str]]:
+        """Every contact's (id, name), in name order: read once by a command that tries
+        several readings of what was typed."""
+        return [(row[0], row[1]) for row in await self.db.all(_NAMES, (user_id,))]
+
     async def contact_called(
-        self, user_id: int, typed: str
+        self, user_id: int, typed: str, names: list[tuple[int, str]] | None = None, limit: int = 5
     ) -> tuple[Contact | None, list[Contact]]:
         """The contact called `typed`, or the only one whose name contains it ("Jean-Luc"
-        for "Dr. Jean-Luc O'Neil"); with the candidates when it could be several."""
-        exact = await self.find_contact(user_id, typed)
-        if exact is not None or not typed.strip():
-            return exact, []
-        like = await self.contacts_named_like(user_id, typed)
-        return (like[0] if len(like) == 1 else None), like
-
-    async def contacts_named_like(self, user_id: int, typed: str, limit: int = 5) -> list[Contact]:
-        """Contacts whose name contains the typed words ("Jean-Luc" in "Dr. Jean-Luc
-        O'Neil"), for a name typed short; at most `limit`."""
-        found = []
-        for contact_id, name in await self.db.all(
-            "SELECT id, name FROM contacts WHERE user_id = ? ORDER BY name_key", (user_id,)
-        ):
-            if names_part_of(typed, name):
-                contact = await self.contact(user_id, contact_id)
-                if contact is not None:
-                    found.append(contact)
-                if len(found) >= limit:
-                    break
-        return found
+        for "Dr. Jean-Luc O'Neil"); with (at most `limit` of) the candidates when it could
+        be several. `names` (contact_names) spares reading them again."""
+        if names is None:
+            names = await self.contact_names(user_id)
+        found, like = called(names, typed)
+        if found is not None:
+            return await self.contact(user_id, found), []
+        candidates = [c for i in like[:limit] if (c := await self.contact(user_id, i))]
+        return (candidates[0] if len(like) == 1 and candidates else None), candidates
 
     async def contact(self, user_id: int, contact_id: int) -> Contact | None:
         row = await self.db.one(
