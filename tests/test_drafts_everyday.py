@@ -101,9 +101,10 @@ async def test_a_draft_written_without_spaces_is_reviewed_not_called_too_short(
         ),
         (
             "introduction",
-            "Tom, meet Ana: you both run meetups in Leeds and said you'd like to compare notes.",
-            # Comparing notes is an exchange: the learnt offer detector (retrained with the
-            # fifteenth round) reads it as what each brings the other.
+            "Tom, meet Ana: you both run meetups in Leeds and said you'd like to compare "
+            "notes. Happy to share the venue list I keep, too.",
+            # An offer in words (`offer-of-help`), so the line holds whatever the learnt
+            # models read after a retrain.
             "Nothing to fix: it says what each can give the other.",
         ),
     ],
