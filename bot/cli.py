@@ -22,7 +22,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from difflib import get_close_matches
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -200,6 +200,13 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON Lines of {context, text, verdict, pitch, ask, …}: signals are keys too",
     )
     tr.add_argument("--out", required=True, metavar="MODEL", help="where to write the model")
+    tr.add_argument(
+        "--playbooks",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="for 'verdict': add a folder of playbooks whose findings the model reads",
+    )
     tr.add_argument("--c", type=float, default=4.0, help="inverse regularisation (default 4)")
     tr.add_argument("--iterations", type=int, default=150, metavar="N", help="default 150")
     tr.add_argument(
@@ -415,6 +422,22 @@ def _labelled_files(names: Sequence[str]) -> list[tuple[Path, list[Labelled]]] |
     return out
 
 
+def _findings_read(folders: list[str]) -> Callable[[str, str], tuple[str, ...]]:
+    """The verdict model's features besides the words: the findings and signals of the
+    playbooks in force (without the calibration being trained), as a review gives them."""
+    from dataclasses import replace
+
+    from netcoach.bot.review.engine import engine_for, verdict_features
+
+    engine = engine_for(replace(_load_playbooks(folders), calibration=None))
+
+    def read(text: str, context: str) -> tuple[str, ...]:
+        result = engine.run(text, context)
+        return verdict_features(context, [f.rule for f in result.findings], result.signals)
+
+    return read
+
+
 def cmd_playbooks_train(args: argparse.Namespace) -> int:
     import hashlib
 
@@ -448,6 +471,7 @@ def cmd_playbooks_train(args: argparse.Namespace) -> int:
             iterations=args.iterations,
             min_df=args.min_df,
             about=about,
+            extra=_findings_read(args.playbooks) if verdict else None,
         )
     except ModelError as exc:
         raise UsageError(str(exc)) from None

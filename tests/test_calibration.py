@@ -1,4 +1,5 @@
-"""The learnt verdict model moves only the verdicts the findings leave open, and says so."""
+"""The learnt verdict model weighs the findings of a draft with a warning or a problem, and
+says so when it overrules their points."""
 
 from __future__ import annotations
 
@@ -67,8 +68,9 @@ PLAYBOOK = textwrap.dedent(
     """
 )
 # "sale" makes a draft likely to be ignored, "thanks" likely to get a reply; a draft with
-# neither scores 0.5, which decides nothing.
-MODEL = WordModel(0.0, {"sale": (1.0, 8.0), "thanks": (1.0, -8.0)})
+# neither scores 0.5, which decides nothing. It has learnt about the buy-now rule (a
+# weight of 0: it neither raises nor lowers the odds) and about no other problem.
+MODEL = WordModel(0.0, {"sale": (1.0, 8.0), "thanks": (1.0, -8.0), "<rule:buy-now>": (1.0, 0.0)})
 
 
 @pytest.fixture
@@ -136,14 +138,48 @@ def test_a_draft_like_those_that_got_replies_keeps_the_verdict_of_its_points(pla
     [
         "Big sale today.",  # no finding: nothing to explain a revise
         "We met at the meetup. Big sale today.",  # a tip alone is not worth a rewrite
-        "Big sale! Our synergy could leverage your team.",  # over 40 points already
-        "Big sale today. Buy now.",  # a problem decides alone
     ],
 )
-def test_the_model_is_asked_only_about_verdicts_the_findings_leave_open(playbooks, text):
+def test_the_model_is_not_asked_about_a_draft_with_no_warning(playbooks, text):
     result = review(text, "dm", playbooks)
     assert result.likely_ignored is None and not result.calibrated
-    assert result.verdict == ("revise" if result.score < 60 else "ready")
+    assert result.verdict == "ready"
+
+
+@pytest.mark.parametrize(
+    "text", ["Thanks! Our synergy could leverage your team.", "Thanks for the chat. Buy now."]
+)
+def test_over_the_line_the_points_decide_when_no_keep_below_is_set(playbooks, text):
+    result = review(text, "dm", playbooks)
+    assert result.score < 60 and result.likely_ignored is not None
+    assert result.likely_ignored < 0.01 and result.verdict == "revise" and not result.calibrated
+
+
+def test_over_the_line_a_draft_like_those_that_got_answers_is_kept_and_told_why(folder: Path):
+    (folder / "verdict.yaml").write_text(
+        "verdict: {model: models/verdict.json, revise_at: 0.8, keep_below: 0.5}\n"
+    )
+    playbooks = load_playbooks([folder], include_builtin=False)
+    text = "Thanks for the chat. Buy now."
+    result = review(text, "dm", playbooks)
+    assert result.score == 55 and result.verdict == "ready" and result.calibrated
+    assert result.to_dict()["calibrated"] is True
+    reply = "".join(s.text for s in format_review(result, text))
+    assert "55/100 — ready to send" in reply
+    assert "mostly got an answer despite this finding" in reply and "Buy now" in reply
+    # Without "thanks" the model has nothing for it: 0.5 is not under the line.
+    assert review("Buy now.", "dm", playbooks).verdict == "revise"
+
+
+def test_a_problem_the_model_has_not_learnt_about_decides_alone(folder: Path):
+    (folder / "verdict.yaml").write_text(
+        "verdict: {model: models/verdict.json, revise_at: 0.8, keep_below: 0.5}\n"
+    )
+    unlearnt = WordModel(0.0, {"thanks": (1.0, -8.0)})  # no weight for the buy-now rule
+    (folder / "models" / "verdict.json").write_text(json.dumps(unlearnt.to_json()))
+    result = review("Thanks for the chat. Buy now.", "dm", load_playbooks([folder]))
+    assert result.verdict == "revise" and not result.calibrated
+    assert result.likely_ignored is not None and result.likely_ignored < 0.01
 
 
 def test_a_draft_in_another_language_is_never_calibrated(playbooks):
@@ -173,6 +209,10 @@ def test_a_draft_in_another_language_is_never_calibrated(playbooks):
         (
             "{model: models/verdict.json, revise_at: 0.8, revise_at_in: [0.5]}",
             "'revise_at_in' must map contexts to numbers",
+        ),
+        (
+            "{model: models/verdict.json, revise_at: 0.8, keep_below: 1}",
+            "'keep_below' must be a number between 0 and 1",
         ),
     ],
 )
@@ -210,13 +250,16 @@ def test_the_calibration_is_switched_off_like_a_rule(playbooks, folder: Path):
     assert result.verdict == "ready" and result.score == 75 and result.likely_ignored is None
 
 
-def test_the_built_in_verdict_model_reads_the_context():
-    """The same words can suit a follow-up and not a first message."""
+def test_the_built_in_verdict_model_reads_the_context_and_the_findings():
+    """The same words can suit a follow-up and not a first message, and a rule can be
+    trusted more in one context than in another."""
     calibration = builtin_playbooks().calibration
     assert calibration is not None and calibration.source.endswith("verdict.yaml")
     model = load_model(Path(calibration.source).parent / "models" / "verdict.json")
     assert model.about["signal"] == "verdict"
     assert any(feature.startswith("<follow-up>") for feature in model.table)
+    assert "<dm><rule:pitch-in-first-contact>" in model.table
+    assert "<sig:offers_help>" in model.table
 
 
 def test_train_verdict_learns_revise_against_ready_by_context(tmp_path: Path, capsys):
@@ -234,6 +277,8 @@ def test_train_verdict_learns_revise_against_ready_by_context(tmp_path: Path, ca
     assert "from 8 labelled drafts" in capsys.readouterr().out
     model = load_model(out)
     assert model.table["<dm>"][1] > 0 > model.table["<follow-up>"][1]
+    # It reads what the built-in playbooks found: a course sold in a first message.
+    assert model.table["<dm><rule:pitch-in-first-contact>"][1] > 0
     assert model.probability(Text("Buy my course, huge sale"), "dm") > 0.5
     assert model.probability(Text("Thanks for the talk!"), "follow-up") < 0.5
 
@@ -248,3 +293,22 @@ def test_playbooks_eval_says_how_often_the_calibration_decided_and_was_right(pla
     ]
     out = render(evaluate(rows, playbooks))
     assert "calibrated verdict: 2 drafts to revise on 40 points or fewer, 1 right" in out
+
+
+def test_playbooks_eval_also_counts_drafts_kept_over_the_line(folder: Path):
+    from netcoach.bot.review.evaluate import Labelled, evaluate, render
+
+    (folder / "verdict.yaml").write_text(
+        "verdict: {model: models/verdict.json, revise_at: 0.8, keep_below: 0.5}\n"
+    )
+    playbooks = load_playbooks([folder], include_builtin=False)
+    rows = [
+        Labelled(1, "a", "dm", "Thanks for the chat. Buy now.", "ready", {}),
+        Labelled(2, "b", "dm", "Thanks, it was fun. Buy now.", "revise", {}),
+        Labelled(3, "c", "dm", "Let's find synergy. Big sale today.", "revise", {}),
+    ]
+    out = render(evaluate(rows, playbooks))
+    assert (
+        "calibrated verdict: 1 drafts to revise on 40 points or fewer, 1 right; "
+        "2 drafts ready on more than 40 points, 1 right"
+    ) in out

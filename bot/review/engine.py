@@ -4,20 +4,23 @@ Pure and synchronous. Playbooks are compiled once into an `Engine`: every phrase
 indexed by the words it cannot match without, so a review tokenises the draft once,
 intersects its words with that index (in C) and tries only the phrases that could match.
 
-The score is 100 minus the weights of the findings; a draft is to revise when they weigh
-more than REVISE_ABOVE. Every point off therefore comes from a finding that quotes the
-sender's words (or, for something missing, the whole draft).
+The score is 100 minus the weights of the findings, so every point off comes from a
+finding that quotes the sender's words (or, for something missing, the whole draft). By
+points alone a draft is to revise when they weigh more than REVISE_ABOVE; the learnt
+verdict model (schema.Calibration) weighs the findings of a draft with a warning or a
+problem and decides its verdict.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from .language import NAMES, detect
+from .model import context_features
 from .patterns import Compiled, Vocabulary
 from .schema import (
     CONTEXTS,
@@ -89,8 +92,9 @@ class Review:
 
     @property
     def calibrated(self) -> bool:
-        """To revise on 40 points or fewer: the learnt verdict model decided it."""
-        return self.verdict == "revise" and self.score >= 100 - REVISE_ABOVE
+        """The learnt verdict model overruled the points: to revise on 40 points or fewer,
+        or ready on more."""
+        return (self.verdict == "revise") == (self.score >= 100 - REVISE_ABOVE)
 
     @property
     def english(self) -> bool:
@@ -181,6 +185,24 @@ def example_problems(playbooks: PlaybookSet, only: set[str], complete: bool = Tr
                         f"{regex.example!r}"
                     )
     return problems
+
+
+# Signals the verdict model reads beside the words and the findings.
+VERDICT_SIGNALS = ("pitch", "ask", "shared_bond", "about_them", "offers_help", "introduces")
+
+
+def verdict_features(
+    context: str, rules: Iterable[str], signals: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """What the verdict model reads besides the words: the rules that fired and the
+    signals set, each alone and in its context ("<dm><rule:pitch-in-first-contact>"), so
+    it learns how far each is to be trusted where."""
+    own = [_rule_feature(r) for r in rules] + [f"<sig:{s}>" for s in VERDICT_SIGNALS if signals[s]]
+    return (*own, *(f"<{context}>{feature}" for feature in own))
+
+
+def _rule_feature(rule: str) -> str:
+    return f"<rule:{rule}>"
 
 
 def _evaluation_order(checks: tuple[Check, ...]) -> list[int]:
@@ -298,17 +320,30 @@ class Engine:
         verdict = "revise" if taken > REVISE_ABOVE else "ready"
         likely_ignored = None
         calibration = self.playbooks.calibration
-        # The findings explain; the learnt verdict model only decides a verdict they leave
-        # open: a warning or two that stay under the line.
+        # The findings explain; the learnt verdict model, which reads them beside the words,
+        # weighs them: a rule's points over-trust it on drafts its sources called good, and
+        # warnings under the line can still add up to a draft people ignore. A tip alone is
+        # never worth a rewrite, so then the model is not asked.
         if (
             calibration is not None
-            and verdict == "ready"
             and language == "en"
-            and any(check.severity == "warn" for check, _ in fired)
+            and any(check.severity != "tip" for check, _ in fired)
         ):
-            likely_ignored = calibration.model.probability(text, context)
-            if likely_ignored >= calibration.line(context):
-                verdict = "revise"
+            read = verdict_features(context, [check.id for check, _ in fired], signals)
+            likely_ignored = calibration.model.probability_of(
+                text.features, (*context_features(text.toks, context), *read)
+            )
+            over = taken > REVISE_ABOVE
+            # Over the line it may keep a draft only when it has learnt about every problem
+            # found: a rule too rare in its training (a dump of links) decides alone.
+            learnt = not over or all(
+                _rule_feature(check.id) in calibration.model.table
+                for check, _ in fired
+                if check.severity == "problem"
+            )
+            if learnt:
+                line = calibration.line(context, over)
+                verdict = "revise" if likely_ignored >= line else "ready"
         return Review(
             context, max(0, 100 - taken), verdict, signals, findings, language, likely_ignored
         )

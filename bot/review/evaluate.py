@@ -118,7 +118,10 @@ class Report:
     confusion: dict[tuple[str, str], int]  # (label, review) -> count
     signals: dict[str, tuple[int, int]]  # signal -> (right, labelled)
     checks: list[CheckStats]
-    calibrated: tuple[int, int] = (0, 0)  # verdicts the calibration decided, and right
+    # Verdicts the learnt model set against the points, and how many were right: sent back
+    # on 40 points or fewer, and kept as ready on more.
+    calibrated: tuple[int, int] = (0, 0)
+    kept_by_model: tuple[int, int] = (0, 0)
     # context -> (label, review) -> count: where a playbook's errors sit
     by_context: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
 
@@ -154,7 +157,7 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
     }
     confusion = dict.fromkeys(((a, b) for a in ("ready", "revise") for b in ("ready", "revise")), 0)
     signals = {s: [0, 0] for s in LABELLED_SIGNALS}
-    calibrated = [0, 0]
+    calibrated = {"revise": [0, 0], "ready": [0, 0]}
     by_context: dict[str, dict[tuple[str, str], int]] = {}
     n = 0
     for row in rows:
@@ -165,8 +168,9 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
         in_context = by_context.setdefault(row.context, dict.fromkeys(confusion, 0))
         in_context[(row.verdict, result.verdict)] += 1
         if result.calibrated:
-            calibrated[0] += 1
-            calibrated[1] += row.verdict == "revise"
+            tally = calibrated[result.verdict]
+            tally[0] += 1
+            tally[1] += row.verdict == result.verdict
         for s, wanted in row.signals.items():
             signals[s][1] += 1
             signals[s][0] += result.signals[s] == wanted
@@ -192,7 +196,8 @@ def evaluate(rows: Iterable[Labelled], playbooks: PlaybookSet) -> Report:
         confusion,
         {s: (right, total) for s, (right, total) in signals.items()},
         list(stats.values()),
-        (calibrated[0], calibrated[1]),
+        (calibrated["revise"][0], calibrated["revise"][1]),
+        (calibrated["ready"][0], calibrated["ready"][1]),
         by_context,
     )
 
@@ -224,11 +229,16 @@ def render(report: Report, worst: int = 5) -> str:
                 f"  kept {_figure(_share(counts, 'ready'))}"
                 f"  caught {_figure(_share(counts, 'revise'))}"
             )
-    if report.calibrated[0]:
-        count, right = report.calibrated
-        lines.append(
-            f"calibrated verdict: {count} drafts to revise on 40 points or fewer, {right} right"
+    decided = [
+        f"{count} drafts {what}, {right} right"
+        for (count, right), what in (
+            (report.calibrated, "to revise on 40 points or fewer"),
+            (report.kept_by_model, "ready on more than 40 points"),
         )
+        if count
+    ]
+    if decided:
+        lines.append(f"calibrated verdict: {'; '.join(decided)}")
     lines += [
         "",
         f"{'rule or detector':38} {'kind':15} {'fired':>5} {'precision':>9}",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,17 +122,21 @@ def train(
     min_df: int = 2,
     iterations: int = 300,
     about: dict[str, Any] | None = None,
+    extra: Callable[[str, str], Iterable[str]] | None = None,
 ) -> WordModel:
     """Fit a class-balanced, L2-regularised logistic regression (the objective of
     scikit-learn's LogisticRegression(C=c, class_weight="balanced")) by full-batch Adam:
     deterministic, so the same data always gives the same model. An example may name its
-    context third: the model then reads it as a token (see `context_features`)."""
+    context third: the model then reads it as a token (see `context_features`), and
+    `extra(text, context)` adds features of its own (the verdict model's findings)."""
     docs: list[Counter[str]] = []
     labels: list[bool] = []
     for text, label, *context in examples:
         draft = Text(text)
         doc = Counter(draft.features)
         doc.update(context_features(draft.toks, context[0] if context else None))
+        if extra is not None and context:
+            doc.update(extra(text, context[0]))
         docs.append(doc)
         labels.append(bool(label))
     if len(set(labels)) < 2:

@@ -133,17 +133,23 @@ class Playbook:
 
 @dataclass(frozen=True)
 class Calibration:
-    """How a learnt verdict model decides a borderline verdict: the findings explain a
-    draft, and the model, trained on labelled real messages, says how likely drafts like it
-    were to be ignored. A draft with a warning but 40 points or fewer is to revise when that
-    is `revise_at` or more, or its context's own line (`revise_at_in`)."""
+    """How a learnt verdict model decides the verdict of a draft with a warning or a
+    problem: the findings explain a draft, and the model, trained on labelled real messages
+    with the findings and signals as features beside the words, says how likely drafts like
+    it were to be ignored. On 40 points or fewer the draft is to revise when that is
+    `revise_at` or more (or its context's own line, `revise_at_in`); over 40 points it is
+    ready when that is under `keep_below` (without it, the points decide there)."""
 
     model: WordModel = field(repr=False)
     revise_at: float
     source: str
     revise_at_in: dict[str, float] = field(default_factory=dict)
+    keep_below: float | None = None
 
-    def line(self, context: str) -> float:
+    def line(self, context: str, over_the_points: bool = False) -> float:
+        """The probability from which the draft is to revise."""
+        if over_the_points:
+            return self.keep_below or 0.0
         return self.revise_at_in.get(context, self.revise_at)
 
 
@@ -315,17 +321,21 @@ def _load_dirs(
 
 
 def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
-    """`verdict: {model: models/verdict.json, revise_at: 0.8, revise_at_in: {intro: 0.6}}`."""
+    """`verdict: {model: models/verdict.json, revise_at: 0.6, keep_below: 0.5,
+    revise_at_in: {intro: 0.65}}`."""
     source = str(path)
     problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"verdict"})]
     item = data["verdict"]
     if not isinstance(item, dict):
         raise PlaybookError([f"{source}: 'verdict' must map model and revise_at"])
-    known = {"model", "revise_at", "revise_at_in"}
+    known = {"model", "revise_at", "revise_at_in", "keep_below"}
     problems += [f"{source}: verdict: unknown key '{k}'" for k in sorted(set(item) - known)]
     revise_at = _share(item.get("revise_at"))
     if revise_at is None:
         problems.append(f"{source}: verdict: 'revise_at' must be a number between 0 and 1")
+    keep_below = None
+    if "keep_below" in item and (keep_below := _share(item["keep_below"])) is None:
+        problems.append(f"{source}: verdict: 'keep_below' must be a number between 0 and 1")
     lines = item.get("revise_at_in", {})
     if not isinstance(lines, dict):
         problems.append(f"{source}: verdict: 'revise_at_in' must map contexts to numbers")
@@ -354,7 +364,7 @@ def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
             problems.append(f"{source}: verdict: {exc}")
     if problems or model is None or revise_at is None:
         raise PlaybookError(problems)
-    return Calibration(model, revise_at, source, revise_at_in)
+    return Calibration(model, revise_at, source, revise_at_in, keep_below)
 
 
 def _share(value: Any) -> float | None:

@@ -68,12 +68,20 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
                 "and formatting, not what it says."
             )
         )
-    if result.calibrated:
+    if result.calibrated and result.verdict == "revise":
         which = "These findings look" if len(result.findings) > 1 else "This finding looks"
         parts.append(
             plain(
                 f"\n\n{which} small, but in the real messages I learnt from, drafts like this "
                 "one were mostly ignored: worth fixing before you send."
+            )
+        )
+    elif result.calibrated:
+        which = "these findings" if len(result.findings) > 1 else "this finding"
+        parts.append(
+            plain(
+                f"\n\nIn the real messages I learnt from, drafts like this one mostly got an "
+                f"answer despite {which}: it can go as it is, but read them first."
             )
         )
     if not result.findings:
