@@ -77,11 +77,11 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
             )
         )
     elif result.calibrated:
-        which = "these findings" if len(result.findings) > 1 else "this finding"
+        which, them = ("these findings", "them") if len(result.findings) > 1 else ("this finding", "it")
         parts.append(
             plain(
                 f"\n\nIn the real messages I learnt from, drafts like this one mostly got an "
-                f"answer despite {which}: it can go as it is, but read them first."
+                f"answer despite {which}: it can go as it is, but read {them} first."
             )
         )
     if not result.findings:
