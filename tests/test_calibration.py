@@ -166,7 +166,9 @@ def test_over_the_line_a_draft_like_those_that_got_answers_is_kept_and_told_why(
     assert result.to_dict()["calibrated"] is True
     reply = "".join(s.text for s in format_review(result, text))
     assert "55/100 — ready to send" in reply
-    assert "mostly got an answer despite this finding: it can go as it is, but read it first" in reply
+    assert (
+        "mostly got an answer despite this finding: it can go as it is, but read it first" in reply
+    )
     assert "Buy now" in reply
     # Without "thanks" the model has nothing for it: 0.5 is not under the line.
     assert review("Buy now.", "dm", playbooks).verdict == "revise"

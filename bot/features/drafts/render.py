@@ -77,7 +77,9 @@ def format_review(result: Review, text: str) -> tuple[Segment, ...]:
             )
         )
     elif result.calibrated:
-        which, them = ("these findings", "them") if len(result.findings) > 1 else ("this finding", "it")
+        which, them = (
+            ("these findings", "them") if len(result.findings) > 1 else ("this finding", "it")
+        )
         parts.append(
             plain(
                 f"\n\nIn the real messages I learnt from, drafts like this one mostly got an "
