@@ -174,6 +174,40 @@ def test_over_the_line_a_draft_like_those_that_got_answers_is_kept_and_told_why(
     assert review("Buy now.", "dm", playbooks).verdict == "revise"
 
 
+def test_a_decisive_check_keeps_the_points_verdict_over_the_line(folder: Path):
+    (folder / "verdict.yaml").write_text(
+        "verdict: {model: models/verdict.json, revise_at: 0.8, keep_below: 0.5, "
+        "decisive: [buy-now]}\n"
+    )
+    result = review("Thanks for the chat. Buy now.", "dm", load_playbooks([folder]))
+    assert result.verdict == "revise" and not result.calibrated
+
+
+@pytest.mark.parametrize(
+    ("context", "text"),
+    [
+        (
+            "follow-up",
+            "Hi Jia, thanks again for the lovely chat at the meetup! As promised, here's the "
+            "link to our pricing page. We're offering 3 months free for early adopters until "
+            "Sunday, so don't miss out. Let me know when you've signed up!",
+        ),
+        (
+            "dm",
+            "Hi Lena, your post about burnout really resonated with me, thank you for writing "
+            "it. I'm a certified coach and I have 3 spots left in my 8-week program this "
+            "month, and I'd love to offer you one at 20% off.",
+        ),
+    ],
+)
+def test_a_sale_wrapped_in_thanks_is_still_sent_back(context: str, text: str):
+    """A price or a deal is decisive: the model, which warm words pull towards 'answered',
+    may not keep it (two drafts of a hostile test, round 65)."""
+    result = review(text, context)
+    assert result.verdict == "revise" and result.score < 60
+    assert result.likely_ignored is not None and result.likely_ignored < 0.5
+
+
 def test_a_problem_the_model_has_not_learnt_about_decides_alone(folder: Path):
     (folder / "verdict.yaml").write_text(
         "verdict: {model: models/verdict.json, revise_at: 0.8, keep_below: 0.5}\n"
@@ -216,6 +250,14 @@ def test_a_draft_in_another_language_is_never_calibrated(playbooks):
         (
             "{model: models/verdict.json, revise_at: 0.8, keep_below: 1}",
             "'keep_below' must be a number between 0 and 1",
+        ),
+        (
+            "{model: models/verdict.json, revise_at: 0.8, decisive: price-or-deal}",
+            "'decisive' must list rule or detector ids",
+        ),
+        (
+            "{model: models/verdict.json, revise_at: 0.8, decisive: [price-or-dael]}",
+            "decisive: no rule or detector 'price-or-dael'",
         ),
     ],
 )

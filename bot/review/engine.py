@@ -256,7 +256,11 @@ class Engine:
                 compiled.append(tuple(Compiled(p, self.vocabulary) for p in phrases))
 
         self.order = _evaluation_order(self.checks)
-        self.named = {d for c in self.checks for d in c.detectors}  # always evaluated
+        # Always evaluated: detectors a rule names, and those the verdict treats as decisive.
+        calibration = playbooks.calibration
+        self.named = {d for c in self.checks for d in c.detectors} | (
+            calibration.decisive if calibration is not None else frozenset()
+        )
         # The checks that can matter in each context, in order: a detector for that
         # context, a rule of it, or a rule elsewhere that still sets a signal.
         self.order_for = {
@@ -335,11 +339,18 @@ class Engine:
             )
             over = taken > REVISE_ABOVE
             # Over the line it may keep a draft only when it has learnt about every problem
-            # found: a rule too rare in its training (a dump of links) decides alone.
-            learnt = not over or all(
-                _rule_feature(check.id) in calibration.model.table
-                for check, _ in fired
-                if check.severity == "problem"
+            # found (a rule too rare in its training, a dump of links, decides alone) and no
+            # decisive check fired.
+            learnt = not over or (
+                all(
+                    _rule_feature(check.id) in calibration.model.table
+                    for check, _ in fired
+                    if check.severity == "problem"
+                )
+                and not any(
+                    d in evidence or any(check.id == d for check, _ in fired)
+                    for d in calibration.decisive
+                )
             )
             if learnt:
                 line = calibration.line(context, over)

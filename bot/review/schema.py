@@ -138,13 +138,16 @@ class Calibration:
     with the findings and signals as features beside the words, says how likely drafts like
     it were to be ignored. On 40 points or fewer the draft is to revise when that is
     `revise_at` or more (or its context's own line, `revise_at_in`); over 40 points it is
-    ready when that is under `keep_below` (without it, the points decide there)."""
+    ready when that is under `keep_below` (without it, the points decide there), unless
+    one of the `decisive` rules or detectors fired (a price or a deal is a sale, however
+    warm the words around it)."""
 
     model: WordModel = field(repr=False)
     revise_at: float
     source: str
     revise_at_in: dict[str, float] = field(default_factory=dict)
     keep_below: float | None = None
+    decisive: frozenset[str] = frozenset()
 
     def line(self, context: str, over_the_points: bool = False) -> float:
         """The probability from which the draft is to revise."""
@@ -207,6 +210,11 @@ def load_playbooks(
         calibration = None  # and a broken verdict file no longer matters
     else:
         problems += verdict_problems
+        if calibration is not None:
+            problems += [
+                f"{calibration.source}: verdict: decisive: no rule or detector '{d}'"
+                for d in sorted(calibration.decisive - known)
+            ]
     problems += [
         f"{config}: 'playbooks.disabled_rules': rule '{r}' does not exist"
         for r in sorted(disabled - known)
@@ -322,13 +330,13 @@ def _load_dirs(
 
 def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
     """`verdict: {model: models/verdict.json, revise_at: 0.6, keep_below: 0.5,
-    revise_at_in: {intro: 0.65}}`."""
+    revise_at_in: {intro: 0.65}, decisive: [price-or-deal]}`."""
     source = str(path)
     problems = [f"{source}: unknown key '{k}'" for k in sorted(set(data) - {"verdict"})]
     item = data["verdict"]
     if not isinstance(item, dict):
         raise PlaybookError([f"{source}: 'verdict' must map model and revise_at"])
-    known = {"model", "revise_at", "revise_at_in", "keep_below"}
+    known = {"model", "revise_at", "revise_at_in", "keep_below", "decisive"}
     problems += [f"{source}: verdict: unknown key '{k}'" for k in sorted(set(item) - known)]
     revise_at = _share(item.get("revise_at"))
     if revise_at is None:
@@ -336,6 +344,10 @@ def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
     keep_below = None
     if "keep_below" in item and (keep_below := _share(item["keep_below"])) is None:
         problems.append(f"{source}: verdict: 'keep_below' must be a number between 0 and 1")
+    decisive = item.get("decisive", [])
+    if not isinstance(decisive, list) or not all(isinstance(d, str) for d in decisive):
+        problems.append(f"{source}: verdict: 'decisive' must list rule or detector ids")
+        decisive = []
     lines = item.get("revise_at_in", {})
     if not isinstance(lines, dict):
         problems.append(f"{source}: verdict: 'revise_at_in' must map contexts to numbers")
@@ -364,7 +376,7 @@ def _parse_calibration(data: dict[str, Any], path: Path) -> Calibration:
             problems.append(f"{source}: verdict: {exc}")
     if problems or model is None or revise_at is None:
         raise PlaybookError(problems)
-    return Calibration(model, revise_at, source, revise_at_in, keep_below)
+    return Calibration(model, revise_at, source, revise_at_in, keep_below, frozenset(decisive))
 
 
 def _share(value: Any) -> float | None:
