@@ -9,7 +9,8 @@ verdicts are decided by a verdict model trained only on the rounds before it (pl
 synthetic sets `make models` uses), with the lines given. It prints, per round and pooled,
 verdict / good kept / bad caught for the verdicts the project gave the round at the time
 and for the model. This is how the lines in playbooks/verdict.yaml were chosen
-(tests/data/real/FIGURES.md, round 65): the locked split is never read here. Takes a few
+(tests/data/real/FIGURES.md, round 65): the locked split is never read here. `decisive`
+checks are left out (they came after; the old code cannot say which detectors fired). Takes a few
 minutes: each round reviews the whole training split once with its own code.
 """
 
@@ -75,7 +76,7 @@ def dump(n: int, out: str) -> None:
 
 def judged(items: list[dict[str, Any]], args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """(label, verdict then, verdict now) of the last round's drafts."""
-    from netcoach.bot.review.engine import VERDICT_SIGNALS, _rule_feature, verdict_features
+    from netcoach.bot.review.engine import VERDICT_SIGNALS, rule_feature, verdict_features
     from netcoach.bot.review.model import context_features, train
     from netcoach.bot.review.schema import REVISE_ABOVE
     from netcoach.bot.review.text import Text
@@ -111,7 +112,7 @@ def judged(items: list[dict[str, Any]], args: argparse.Namespace) -> list[tuple[
             )
             over = taken > REVISE_ABOVE
             problems = [rule for rule, severity, _ in i["findings"] if severity == "problem"]
-            if not over or all(_rule_feature(r) in model.table for r in problems):
+            if not over or all(rule_feature(r) in model.table for r in problems):
                 line = args.keep_below if over else args.lines.get(i["context"], args.revise_at)
                 verdict = "revise" if p >= line else "ready"
         out.append((i["label"], i["then"], verdict))

@@ -197,11 +197,12 @@ def verdict_features(
     """What the verdict model reads besides the words: the rules that fired and the
     signals set, each alone and in its context ("<dm><rule:pitch-in-first-contact>"), so
     it learns how far each is to be trusted where."""
-    own = [_rule_feature(r) for r in rules] + [f"<sig:{s}>" for s in VERDICT_SIGNALS if signals[s]]
+    own = [rule_feature(r) for r in rules] + [f"<sig:{s}>" for s in VERDICT_SIGNALS if signals[s]]
     return (*own, *(f"<{context}>{feature}" for feature in own))
 
 
-def _rule_feature(rule: str) -> str:
+def rule_feature(rule: str) -> str:
+    """The verdict model's feature for a rule that fired."""
     return f"<rule:{rule}>"
 
 
@@ -321,43 +322,56 @@ class Engine:
             )
         )
         taken = sum(check.weight for check, _ in fired)
-        verdict = "revise" if taken > REVISE_ABOVE else "ready"
-        likely_ignored = None
-        calibration = self.playbooks.calibration
-        # The findings explain; the learnt verdict model, which reads them beside the words,
-        # weighs them: a rule's points over-trust it on drafts its sources called good, and
-        # warnings under the line can still add up to a draft people ignore. A tip alone is
-        # never worth a rewrite, so then the model is not asked.
-        if (
-            calibration is not None
-            and language == "en"
-            and any(check.severity != "tip" for check, _ in fired)
-        ):
-            read = verdict_features(context, [check.id for check, _ in fired], signals)
-            likely_ignored = calibration.model.probability_of(
-                text.features, (*context_features(text.toks, context), *read)
-            )
-            over = taken > REVISE_ABOVE
-            # Over the line it may keep a draft only when it has learnt about every problem
-            # found (a rule too rare in its training, a dump of links, decides alone) and no
-            # decisive check fired.
-            learnt = not over or (
-                all(
-                    _rule_feature(check.id) in calibration.model.table
-                    for check, _ in fired
-                    if check.severity == "problem"
-                )
-                and not any(
-                    d in evidence or any(check.id == d for check, _ in fired)
-                    for d in calibration.decisive
-                )
-            )
-            if learnt:
-                line = calibration.line(context, over)
-                verdict = "revise" if likely_ignored >= line else "ready"
+        verdict, likely_ignored = self._verdict(
+            text, context, language, fired, taken, signals, evidence.keys()
+        )
         return Review(
             context, max(0, 100 - taken), verdict, signals, findings, language, likely_ignored
         )
+
+    def _verdict(
+        self,
+        text: Text,
+        context: str,
+        language: str,
+        fired: list[tuple[Check, Span]],
+        taken: int,
+        signals: dict[str, Any],
+        detected: Iterable[str],
+    ) -> tuple[str, float | None]:
+        """The verdict, and how likely the learnt model found drafts like this one to be
+        ignored (None when it was not asked). The findings explain; the model, which reads
+        them beside the words, weighs them: a rule's points over-trust it on drafts its
+        sources called good, and warnings under the line can still add up to a draft people
+        ignore. A tip alone is never worth a rewrite, so then the model is not asked."""
+        over = taken > REVISE_ABOVE
+        points = "revise" if over else "ready"
+        calibration = self.playbooks.calibration
+        if (
+            calibration is None
+            or language != "en"
+            or all(check.severity == "tip" for check, _ in fired)
+        ):
+            return points, None
+        ids = {check.id for check, _ in fired}
+        read = verdict_features(context, ids, signals)
+        likely_ignored = calibration.model.probability_of(
+            text.features, (*context_features(text.toks, context), *read)
+        )
+        # Over the line it may keep a draft only when it has learnt about every problem
+        # found (a rule too rare in its training, a dump of links, decides alone) and no
+        # decisive check fired (a price is a sale, however warm the words around it).
+        if over and (
+            any(
+                rule_feature(check.id) not in calibration.model.table
+                for check, _ in fired
+                if check.severity == "problem"
+            )
+            or not calibration.decisive.isdisjoint(ids.union(detected))
+        ):
+            return points, likely_ignored
+        line = calibration.line(context, over)
+        return ("revise" if likely_ignored >= line else "ready"), likely_ignored
 
     def fired_ids(self, original: str, context: str) -> set[str]:
         """Ids of every check that fires on `original`, findings or not (for playbook tests)."""
