@@ -55,10 +55,19 @@ def _contact(row: Sequence[Any], bonds: Sequence[str]) -> Contact:
 _NAMES = "SELECT id, name, last_contacted FROM contacts WHERE user_id = ? ORDER BY name_key"
 
 
-def _same_words(rows: Sequence[Sequence[Any]], name: str) -> Sequence[Any] | None:
-    """The first row whose name (its second column) is `name` in other words."""
-    at = named([(k, row[1]) for k, row in enumerate(rows)], name)
-    return None if at is None else rows[at]
+async def _named_row(conn: Database | Transaction, user_id: int, name: str) -> Sequence[Any] | None:
+    """(id, name, last contacted) of the contact called `name` or written with the same
+    words ("Eve-Smith", "Éve Smith" for Eve Smith): the indexed key first, then the
+    user's names."""
+    row = await conn.one(
+        "SELECT id, name, last_contacted FROM contacts WHERE user_id = ? AND name_key = ?",
+        (user_id, name_key(name)),
+    )
+    if row is None:
+        rows = await conn.all(_NAMES, (user_id,))
+        at = named([(k, r[1]) for k, r in enumerate(rows)], name)
+        row = None if at is None else rows[at]
+    return row
 
 
 class FollowUpRepository:
@@ -71,11 +80,7 @@ class FollowUpRepository:
     async def find_contact(self, user_id: int, name: str) -> Contact | None:
         """The contact called `name`, or written with the same words ("Eve-Smith" or
         "Éve Smith" for Eve Smith): one person, never near-duplicates."""
-        row = await self.db.one(
-            "SELECT id FROM contacts WHERE user_id = ? AND name_key = ?", (user_id, name_key(name))
-        )
-        if row is None:
-            row = _same_words(await self.db.all(_NAMES, (user_id,)), name)
+        row = await _named_row(self.db, user_id, name)
         return None if row is None else await self.contact(user_id, row[0])
 
     async def contact_names(self, user_id: int) -> list[tuple[int, str]]:
@@ -121,12 +126,7 @@ class FollowUpRepository:
     ) -> tuple[int, str, int | None]:
         """(id, stored name, last contacted) of the contact, created when new; a name of
         the same words is the same contact, under the spelling stored first."""
-        row = await tx.one(
-            "SELECT id, name, last_contacted FROM contacts WHERE user_id = ? AND name_key = ?",
-            (user_id, name_key(name)),
-        )
-        if row is None:
-            row = _same_words(await tx.all(_NAMES, (user_id,)), name)
+        row = await _named_row(tx, user_id, name)
         if row is None:
             row = await tx.one(
                 "INSERT INTO contacts (user_id, name, name_key, created_at) VALUES (?, ?, ?, ?) "
