@@ -76,9 +76,9 @@ def dump(n: int, out: str) -> None:
 
 def judged(items: list[dict[str, Any]], args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """(label, verdict then, verdict now) of the last round's drafts."""
-    from netcoach.bot.review.engine import VERDICT_SIGNALS, rule_feature, verdict_features
+    from netcoach.bot.review.engine import VERDICT_SIGNALS, verdict_features, weighed
     from netcoach.bot.review.model import context_features, train
-    from netcoach.bot.review.schema import REVISE_ABOVE
+    from netcoach.bot.review.schema import REVISE_ABOVE, Calibration
     from netcoach.bot.review.text import Text
 
     n = max(i["round"] for i in items)
@@ -96,25 +96,22 @@ def judged(items: list[dict[str, Any]], args: argparse.Namespace) -> list[tuple[
         iterations=150,
         extra=lambda text, context: read[(text, context)],
     )
+    calibration = Calibration(model, args.revise_at, "bench", args.lines, args.keep_below)
     out = []
     for i in items:
         if i["round"] != n:
             continue
-        verdict = "ready"
         taken = sum(w for _, _, w in i["findings"])
-        if taken > REVISE_ABOVE:
-            verdict = "revise"
+        verdict = "revise" if taken > REVISE_ABOVE else "ready"
         if any(severity != "tip" for _, severity, _ in i["findings"]):
             text = Text(i["text"])
             p = model.probability_of(
                 text.features,
                 (*context_features(text.toks, i["context"]), *read[(i["text"], i["context"])]),
             )
-            over = taken > REVISE_ABOVE
             problems = [rule for rule, severity, _ in i["findings"] if severity == "problem"]
-            if not over or all(rule_feature(r) in model.table for r in problems):
-                line = args.keep_below if over else args.lines.get(i["context"], args.revise_at)
-                verdict = "revise" if p >= line else "ready"
+            fired = {rule for rule, _, _ in i["findings"]}
+            verdict = weighed(calibration, i["context"], taken, p, problems, fired)
         out.append((i["label"], i["then"], verdict))
     return out
 

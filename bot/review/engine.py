@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -26,6 +27,7 @@ from .schema import (
     CONTEXTS,
     REVISE_ABOVE,
     SIGNALS,
+    Calibration,
     Check,
     PlaybookSet,
     gate_contexts,
@@ -201,6 +203,27 @@ def verdict_features(
     return (*own, *(f"<{context}>{feature}" for feature in own))
 
 
+def weighed(
+    calibration: Calibration,
+    context: str,
+    taken: int,
+    likely_ignored: float,
+    problems: Iterable[str],
+    fired: AbstractSet[str],
+) -> str:
+    """The verdict the model gives a draft it was asked about. Over the line it may keep a
+    draft only when it has learnt about every problem found (a rule too rare in its
+    training, a dump of links, decides alone) and no decisive check fired (a price is a
+    sale, however warm the words around it)."""
+    over = taken > REVISE_ABOVE
+    if over and (
+        any(rule_feature(rule) not in calibration.model.table for rule in problems)
+        or not calibration.decisive.isdisjoint(fired)
+    ):
+        return "revise"
+    return "revise" if likely_ignored >= calibration.line(context, over) else "ready"
+
+
 def rule_feature(rule: str) -> str:
     """The verdict model's feature for a rule that fired."""
     return f"<rule:{rule}>"
@@ -344,34 +367,23 @@ class Engine:
         them beside the words, weighs them: a rule's points over-trust it on drafts its
         sources called good, and warnings under the line can still add up to a draft people
         ignore. A tip alone is never worth a rewrite, so then the model is not asked."""
-        over = taken > REVISE_ABOVE
-        points = "revise" if over else "ready"
         calibration = self.playbooks.calibration
         if (
             calibration is None
             or language != "en"
             or all(check.severity == "tip" for check, _ in fired)
         ):
-            return points, None
+            return ("revise" if taken > REVISE_ABOVE else "ready"), None
         ids = {check.id for check, _ in fired}
         read = verdict_features(context, ids, signals)
         likely_ignored = calibration.model.probability_of(
             text.features, (*context_features(text.toks, context), *read)
         )
-        # Over the line it may keep a draft only when it has learnt about every problem
-        # found (a rule too rare in its training, a dump of links, decides alone) and no
-        # decisive check fired (a price is a sale, however warm the words around it).
-        if over and (
-            any(
-                rule_feature(check.id) not in calibration.model.table
-                for check, _ in fired
-                if check.severity == "problem"
-            )
-            or not calibration.decisive.isdisjoint(ids.union(detected))
-        ):
-            return points, likely_ignored
-        line = calibration.line(context, over)
-        return ("revise" if likely_ignored >= line else "ready"), likely_ignored
+        problems = [check.id for check, _ in fired if check.severity == "problem"]
+        verdict = weighed(
+            calibration, context, taken, likely_ignored, problems, ids.union(detected)
+        )
+        return verdict, likely_ignored
 
     def fired_ids(self, original: str, context: str) -> set[str]:
         """Ids of every check that fires on `original`, findings or not (for playbook tests)."""
