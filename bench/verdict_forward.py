@@ -1,7 +1,7 @@
 """The verdict model judged forward in time, on the training split only.
 
     python bench/verdict_forward.py [ROUND:COMMIT ...] [--revise-at 0.6] [--keep-below 0.5]
-                                    [--line introduction=0.7]
+                                    [--line introduction=0.7] [--add-playbook FILE.yaml]
 
 Each collection round is reviewed with the playbooks and detectors of just before it
 joined (a git worktree of the commit before COMMIT, the one that added the round), and its
@@ -12,6 +12,8 @@ and for the model. This is how the lines in playbooks/verdict.yaml were chosen
 (tests/data/real/FIGURES.md, round 65): the locked split is never read here. `decisive`
 checks are left out (they came after; the old code cannot say which detectors fired). Takes a few
 minutes: each round reviews the whole training split once with its own code.
+`--add-playbook` copies a playbook file into each round's playbooks first: how a new rule
+would have done, judged the same way (round 71 measured its follow-up rule so).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,6 +136,7 @@ def main() -> None:
     ap.add_argument("--revise-at", type=float, default=0.6)
     ap.add_argument("--keep-below", type=float, default=0.5)
     ap.add_argument("--line", action="append", default=["introduction=0.7"], metavar="CTX=P")
+    ap.add_argument("--add-playbook", action="append", default=[], type=Path, metavar="FILE")
     ap.add_argument("--dump", nargs=2, metavar=("ROUND", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dump:
@@ -148,6 +152,8 @@ def main() -> None:
             git = ["git", "-C", str(ROOT)]
             subprocess.run([*git, "worktree", "add", "-q", "--detach", str(tree), f"{commit}~1"])
             try:
+                for extra in args.add_playbook:
+                    shutil.copy(extra, tree / "playbooks")
                 package.mkdir()
                 (package / "netcoach").symlink_to(tree)
                 env = dict(os.environ, PYTHONPATH=str(package))
