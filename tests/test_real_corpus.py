@@ -303,6 +303,12 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         "Could you please do it asap? The deadline is tonight.",
         "Nobody else answers and Priya is also not responding.",
         "Why are you ignoring my emails?",
+        # Guilt and impatience in other words (a hostile test of round 71).
+        "Hi Ray, I expected a response by now. Is there a reason for the delay?",
+        "I guess you're too busy for me these days, but I thought I'd try once more.",
+        "Hi Paulo, what's the holdup on merging?",
+        "The board meets soon, so please don't leave me hanging.",
+        "Hi Mei, after all the help I gave you on the launch, I hoped you'd introduce me.",
     ):
         assert review(text, "follow-up").verdict == "revise", text
         assert "pressure-or-guilt" in rules(text), text
@@ -313,6 +319,9 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         "When will the new album be released? Can't wait!",
         "The server was not responding so I restarted it. All good now!",
         "Sorry for not responding sooner, the move took all week. How did the launch go?",
+        "Sorry for the delay! The reason for the delay was my move. Here's the draft.",
+        "After all the help you gave me on the launch, I owe you a coffee!",
+        "Thanks for not leaving me hanging, here is the report!",
     ):
         assert review(text, "follow-up").verdict == "ready", text
     for text in ("Thanks again!", "Chin up!", "Ping me!", "Congrats again!"):
