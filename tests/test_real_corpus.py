@@ -77,6 +77,13 @@ def test_the_locked_split_stays_at_or_above_its_recorded_figures(capsys):
             True,
         ),
         (
+            "Hi Sam, I wrote an ebook on productivity for freelancers. Grab your copy at the "
+            "link below!",
+            "revise",
+            "pitch",
+            True,
+        ),
+        (
             "Hey, do you have a minute to look at my startup's landing page and tell me if it "
             "makes sense?",
             "revise",
