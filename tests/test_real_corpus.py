@@ -316,6 +316,9 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         "Hi Paulo, what's the holdup on merging?",
         "The board meets soon, so please don't leave me hanging.",
         "Hi Mei, after all the help I gave you on the launch, I hoped you'd introduce me.",
+        # A deadline of the sender's and a guilt list (the twentieth round's training split).
+        "Dear Tom, I heard of your loss. I really need you to sign the contract by Monday.",
+        "My assumption is that I've done something to offend you, or you've been slammed.",
     ):
         assert review(text, "follow-up").verdict == "revise", text
         assert "pressure-or-guilt" in rules(text), text
@@ -329,6 +332,8 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         "Sorry for the delay! The reason for the delay was my move. Here's the draft.",
         "After all the help you gave me on the launch, I owe you a coffee!",
         "Thanks for not leaving me hanging, here is the report!",
+        "We need you to know by Friday that the venue changed: it's at the library now!",
+        "I hope I haven't said something to upset you at the party. Here's the recipe!",
     ):
         assert review(text, "follow-up").verdict == "ready", text
     for text in ("Thanks again!", "Chin up!", "Ping me!", "Congrats again!"):
