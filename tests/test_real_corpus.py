@@ -340,6 +340,21 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         assert not rules(text) & {"bare-bump", "pressure-or-guilt"}, text
 
 
+def test_a_follow_up_that_only_asks_is_weighed_and_one_that_brings_something_is_kept():
+    from netcoach.bot.review import review
+
+    chase = review("It's December now. When will the code be released?", "follow-up")
+    assert chase.verdict == "revise"
+    assert "ask-with-nothing-in-a-follow-up" in {f.rule for f in chase.findings}
+    for text in (
+        "Hey Stegru, how did the release go? Happy to test the new build on ARM if useful.",
+        "Thanks for the talk yesterday! Here are the slides I mentioned, hope they help.",
+    ):
+        kind = review(text, "follow-up")
+        assert kind.verdict == "ready", text
+        assert "ask-with-nothing-in-a-follow-up" not in {f.rule for f in kind.findings}
+
+
 def test_introductions_accept_consent_in_ordinary_words():
     from netcoach.bot.review import review
 
