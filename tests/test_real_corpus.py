@@ -319,6 +319,9 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         # A deadline of the sender's and a guilt list (the twentieth round's training split).
         "Dear Tom, I heard of your loss. I really need you to sign the contract by Monday.",
         "My assumption is that I've done something to offend you, or you've been slammed.",
+        # Asking again after a no.
+        "Hi Grace, I know you declined before, but I wanted to ask again if you'd mentor me.",
+        "I understand you passed, but would you reconsider? We could do a shorter demo.",
     ):
         assert review(text, "follow-up").verdict == "revise", text
         assert "pressure-or-guilt" in rules(text), text
@@ -334,6 +337,8 @@ def test_a_follow_up_that_only_bumps_or_demands_is_sent_back():
         "Thanks for not leaving me hanging, here is the report!",
         "We need you to know by Friday that the venue changed: it's at the library now!",
         "I hope I haven't said something to upset you at the party. Here's the recipe!",
+        "I know you said no to the panel, but thanks for the kind reply. Good luck!",
+        "I reconsidered your advice and switched to Postgres. It works, thank you!",
     ):
         assert review(text, "follow-up").verdict == "ready", text
     for text in ("Thanks again!", "Chin up!", "Ping me!", "Congrats again!"):
