@@ -80,7 +80,7 @@ def dump(n: int, out: str) -> None:
 def judged(items: list[dict[str, Any]], args: argparse.Namespace) -> list[tuple[str, str, str]]:
     """(label, verdict then, verdict now) of the last round's drafts."""
     from netcoach.bot.review.engine import VERDICT_SIGNALS, verdict_features, weighed
-    from netcoach.bot.review.model import context_features, train
+    from netcoach.bot.review.model import train
     from netcoach.bot.review.schema import REVISE_ABOVE, Calibration
     from netcoach.bot.review.text import Text
 
@@ -107,11 +107,7 @@ def judged(items: list[dict[str, Any]], args: argparse.Namespace) -> list[tuple[
         taken = sum(w for _, _, w in i["findings"])
         verdict = "revise" if taken > REVISE_ABOVE else "ready"
         if any(severity != "tip" for _, severity, _ in i["findings"]):
-            text = Text(i["text"])
-            p = model.probability_of(
-                text.features,
-                (*context_features(text.toks, i["context"]), *read[(i["text"], i["context"])]),
-            )
+            p = model.probability(Text(i["text"]), i["context"], read[(i["text"], i["context"])])
             problems = [rule for rule, severity, _ in i["findings"] if severity == "problem"]
             fired = {rule for rule, _, _ in i["findings"]}
             verdict = weighed(calibration, i["context"], taken, p, problems, fired)

@@ -21,7 +21,6 @@ from functools import cache
 from typing import Any
 
 from .language import NAMES, detect
-from .model import context_features
 from .patterns import Compiled, Vocabulary
 from .schema import (
     CONTEXTS,
@@ -376,9 +375,7 @@ class Engine:
             return ("revise" if taken > REVISE_ABOVE else "ready"), None
         ids = {check.id for check, _ in fired}
         read = verdict_features(context, ids, signals)
-        likely_ignored = calibration.model.probability_of(
-            text.features, (*context_features(text.toks, context), *read)
-        )
+        likely_ignored = calibration.model.probability(text, context, read)
         problems = [check.id for check, _ in fired if check.severity == "problem"]
         verdict = weighed(
             calibration, context, taken, likely_ignored, problems, ids.union(detected)

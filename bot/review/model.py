@@ -39,12 +39,15 @@ class WordModel:
     table: dict[str, tuple[float, float]] = field(repr=False)  # feature -> (idf, weight)
     about: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def probability(self, text: Text, context: str | None = None) -> float:
+    def probability(
+        self, text: Text, context: str | None = None, extra: Iterable[str] = ()
+    ) -> float:
         """P(signal); a model trained with contexts reads the draft's context as a first
-        token (the same words can suit a follow-up and not a first message)."""
-        return self.probability_of(text.features, context_features(text.toks, context))
+        token (the same words can suit a follow-up and not a first message), and one
+        trained with `extra` features reads them too (the verdict model's findings)."""
+        return self.probability_of(text.features, (*context_features(text.toks, context), *extra))
 
-    def probability_of(self, counts: Counter[str], extra: tuple[str, ...] = ()) -> float:
+    def probability_of(self, counts: Counter[str], extra: Iterable[str] = ()) -> float:
         """P(signal) for a draft's feature counts (see `features`), plus features seen once
         that `counts` does not hold (the context's, so a draft's counts are not copied)."""
         table = self.table
